@@ -1,0 +1,212 @@
+"""Helpers shared by the stages: params, JSONL, hashing, metrics, logging.
+
+Kept deliberately small (see shared/STYLE.md: a little repetition beats a framework).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+import typing
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+# Every stage runs from the repository root (dvc.yaml's wdir); paths in params.yaml are relative to it.
+PARAMS_FILE = Path(os.environ.get("PIPELINE_PARAMS", "params.yaml"))
+
+P = TypeVar("P")
+
+
+class ParamsError(ValueError):
+    """params.yaml holds a value a stage cannot work with; the message lists every problem."""
+
+
+def setup_logging() -> None:
+    """One format for every stage; LOGLEVEL=DEBUG for more."""
+    logging.basicConfig(
+        level=os.environ.get("LOGLEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def read_params_file(path: Path = PARAMS_FILE) -> dict[str, Any]:
+    """The whole params.yaml as a dict (empty when the file is empty)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        raise ParamsError(f"{path} not found: run the stage from the repository root") from None
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path} must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def _coerce(name: str, value: Any, hint: Any) -> tuple[Any, str | None]:
+    """Check one value against a dataclass field's type hint; ints are accepted for floats."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return value, None
+    if origin is typing.Union or origin is getattr(__import__("types"), "UnionType", None):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None, None
+        for arg in args:
+            if arg is type(None):
+                continue
+            coerced, problem = _coerce(name, value, arg)
+            if problem is None:
+                return coerced, None
+        return value, f"{name} has the wrong type: got {value!r}"
+    if origin in (list, tuple):
+        if isinstance(value, str):  # `-S lora.target_modules=all-linear` style
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            return value, f"{name} must be a list, got {value!r}"
+        (item_hint, *_) = typing.get_args(hint) or (Any,)
+        out = []
+        for i, item in enumerate(value):
+            coerced, problem = _coerce(f"{name}[{i}]", item, item_hint)
+            if problem:
+                return value, problem
+            out.append(coerced)
+        return (tuple(out) if origin is tuple else out), None
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value), None
+    if hint is bool and not isinstance(value, bool):
+        return value, f"{name} must be true or false, got {value!r}"
+    if isinstance(hint, type) and not isinstance(value, hint):
+        return value, f"{name} must be {hint.__name__}, got {value!r}"
+    if hint is int and isinstance(value, bool):
+        return value, f"{name} must be int, got {value!r}"
+    return value, None
+
+
+def build_params(section: str, cls: type[P], raw: dict[str, Any] | None) -> P:
+    """Build a frozen params dataclass from one params.yaml section, raising one error for all problems.
+
+    Unknown keys, wrong types and whatever `cls.problems()` reports are collected and raised together,
+    before the stage does any work.
+    """
+    raw = dict(raw or {})
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    problems = [f"{section}.{k} is not a known parameter (known: {', '.join(sorted(fields))})"
+                for k in sorted(set(raw) - fields)]
+    kwargs: dict[str, Any] = {}
+    for name in fields & set(raw):
+        value, problem = _coerce(f"{section}.{name}", raw[name], hints[name])
+        if problem:
+            problems.append(problem)
+        else:
+            kwargs[name] = value
+    if problems:
+        raise ParamsError(f"params.yaml [{section}]: " + "; ".join(problems))
+    params = cls(**kwargs)
+    checker = getattr(params, "problems", None)
+    if checker is not None:
+        problems = list(checker())
+        if problems:
+            raise ParamsError(f"params.yaml [{section}]: " + "; ".join(problems))
+    return params
+
+
+def load_params(section: str, cls: type[P], path: Path = PARAMS_FILE) -> P:
+    """Read params.yaml once and return its `section` as a checked `cls` instance."""
+    return build_params(section, cls, read_params_file(path).get(section))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path, block: int = 1 << 20) -> str:
+    """Content hash of a file, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stable_hash(*parts: Any, length: int = 16) -> str:
+    """Short deterministic hash of JSON-serialisable parts (dataclasses included)."""
+    norm = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts]  # type: ignore[arg-type]
+    blob = json.dumps(norm, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+def dumps_record(record: dict[str, Any]) -> str:
+    """One JSONL line: UTF-8 kept readable, key order as given (so output is byte-stable)."""
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Records of a JSONL file; a torn last line (killed writer) is skipped with a warning."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.readlines()
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            if i == len(lines) and not line.endswith("\n"):
+                log.warning("%s: ignoring a torn last line %d (interrupted write)", path, i)
+                continue
+            raise ValueError(f"{path}:{i} is not valid JSON; delete the file and rerun the stage") from None
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file + rename, so a killed run never leaves a half-written output."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """Write all records atomically; returns how many."""
+    lines = [dumps_record(r) for r in records]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(lines)
+
+
+def append_jsonl(f: typing.TextIO, record: dict[str, Any]) -> None:
+    """Append one record to an open file and make it durable (used by resumable caches)."""
+    f.write(dumps_record(record) + "\n")
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Pretty, key-sorted JSON (metrics, per-document outputs), written atomically."""
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+def run_main(fn: typing.Callable[[], None]) -> None:
+    """Entry point wrapper: logging set up, ParamsError printed as one clear line and exit 2."""
+    setup_logging()
+    try:
+        fn()
+    except ParamsError as e:
+        log.error("%s", e)
+        raise SystemExit(2) from None
