@@ -1,0 +1,169 @@
+"""The offline `rules` backend: questions from the structure of Brazilian legislation, answers copied from it.
+
+Deterministic and pure. Per article (`Art. 7º`): what the caput establishes; definitions (`considera-se:`
+followed by `I – termo: definição`, or `X é …`) → "O que é X?"; enumerations (incisos, alíneas) →
+"Quais …?"; deadlines, money and percentages → "Qual o prazo / valor / percentual …?"; each § and
+parágrafo único → "O que dispõe …?". Every answer is a verbatim span of the chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ARTICLE = re.compile(r"^\s*Art\.?\s*(\d+)\s*([º°o]|\.)?(-[A-Z])?\.?\s*[-–—]?\s*", re.MULTILINE)
+_PARAGRAPH = re.compile(
+    r"^\s*(§\s*\d+\s*[º°o]?|Parágrafo único)\.?\s*[-–—]?\s*", re.MULTILINE | re.IGNORECASE
+)
+_ITEM = re.compile(r"^\s*(?:[IVXLC]+\s*[-–—]|[a-z]\))\s*", re.MULTILINE)
+_DEFINITION_ITEM = re.compile(r"^\s*[IVXLC]+\s*[-–—]\s*([^:;]{2,60}):\s*(.+?)[;.]?$")
+_IS_DEFINITION = re.compile(
+    r"^(?:(?:O|A|Os|As)\s+)?([^,;:]{3,60}?)\s+(é|são)\s+(?:o|a|os|as|um|uma)\s+(.{10,})$"
+)
+_DEADLINE = re.compile(
+    r"\d+\s*(?:\([^)]*\)\s*)?(?:dias|horas|meses|anos|semanas)\b|\bprazo\b[^.;]{0,40}\d", re.IGNORECASE
+)
+_MONEY = re.compile(r"R\$\s*[\d.,]+")
+_PERCENT = re.compile(r"\d+(?:,\d+)?\s*%|por cento", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.;])\s+(?=[A-ZÀ-Ú§])")
+_TITLE = re.compile(
+    r"^\s*((?:LEI|DECRETO|PORTARIA|RESOLUÇÃO|INSTRUÇÃO NORMATIVA|REGIMENTO|REGULAMENTO|EDITAL)\b[^\n]{0,120})",
+    re.MULTILINE,
+)
+
+# Where an article's text ends: a heading (CAPÍTULO II, TÍTULO III, DA SELEÇÃO) or the closing "Cidade, 2 de março de 2024."
+_BODY_END = re.compile(
+    r"^\s*(?:(?:CAPÍTULO|TÍTULO|SEÇÃO|Seção|Subseção|LIVRO)\b.*|[^a-z\n]{3,}|[A-ZÀ-Ú][\w ]+, \d{1,2}º? de \w+ de \d{4}\.?)\s*$",
+    re.MULTILINE,
+)
+
+MAX_ANSWER_CHARS = 600  # longer spans are cut at a sentence end (or kept whole if none is close)
+
+
+@dataclass(frozen=True)
+class Article:
+    label: str  # "Art. 7º"
+    caput: str  # text before the first § / inciso
+    items: list[str]  # incisos and alíneas of the caput, verbatim
+    paragraphs: list[tuple[str, str]]  # ("§ 1º", text) / ("parágrafo único", text)
+
+
+def document_title(text: str) -> str:
+    """The act's own name from its first lines, e.g. "Portaria nº 245" ("" when none is found)."""
+    match = _TITLE.search(text[:600])
+    if not match:
+        return ""
+    head = re.split(r",|\bDE\s+\d", match.group(1))[0].strip()
+    return head[:1] + head[1:].lower() if head == head.upper() else head
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _first_sentences(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
+    """The leading sentences of `text` within `limit` characters (at least one whole sentence)."""
+    text = _squash(text)
+    if len(text) <= limit:
+        return text
+    out = ""
+    for sentence in _SENTENCE_END.split(text):
+        if out and len(out) + len(sentence) + 1 > limit:
+            break
+        out = f"{out} {sentence}".strip()
+    return out
+
+
+def split_articles(text: str) -> list[Article]:
+    """Articles headed inside the chunk; text before the first heading (a continuation) is skipped."""
+    heads = list(_ARTICLE.finditer(text))
+    articles = []
+    for head, nxt in zip(heads, heads[1:] + [None], strict=False):
+        body = text[head.end() : nxt.start() if nxt else len(text)]
+        if end := _BODY_END.search(body):
+            body = body[: end.start()]
+        label = f"Art. {head.group(1)}{'º' if int(head.group(1)) < 10 else ''}{head.group(3) or ''}"
+        paras = list(_PARAGRAPH.finditer(body))
+        caput_block = body[: paras[0].start()] if paras else body
+        items = [_squash(m) for m in _ITEM.split(caput_block)[1:] if _squash(m)]
+        caput = _squash(_ITEM.split(caput_block)[0])
+        paragraphs = []
+        for para, nxt_para in zip(paras, paras[1:] + [None], strict=False):
+            para_text = _squash(body[para.end() : nxt_para.start() if nxt_para else len(body)])
+            name = _squash(para.group(1))
+            paragraphs.append(("parágrafo único" if name.lower().startswith("par") else name, para_text))
+        if caput:
+            articles.append(Article(label, caput, items, paragraphs))
+    return articles
+
+
+def _item_lines(caput_block_items: list[str]) -> str:
+    return "; ".join(re.sub(r"(?:[;,]\s*(?:e|ou))?[;.]?\s*$", "", item) for item in caput_block_items) + "."
+
+
+def _number_questions(where: str, sentence: str) -> list[tuple[str, str]]:
+    """Deadline / value / percentage questions for one sentence of `where` (e.g. "o Art. 4º, § 1º")."""
+    out = []
+    if _DEADLINE.search(sentence):
+        out.append((f"Qual o prazo estabelecido {where}?", sentence))
+    elif _MONEY.search(sentence):
+        out.append((f"Qual o valor estabelecido {where}?", sentence))
+    elif _PERCENT.search(sentence):
+        out.append((f"Qual o percentual estabelecido {where}?", sentence))
+    return out
+
+
+def rules_pairs(text: str, title: str = "") -> list[tuple[str, str]]:
+    """All (question, answer) pairs the rules find in one chunk; `title` names the act in the questions."""
+    of_act = (
+        f" da {title}" if title.split(" ")[0].lower() in {"portaria", "lei", "resolução", "instrução"} else ""
+    )
+    if title and not of_act:
+        of_act = f" do {title}"
+    pairs: list[tuple[str, str]] = []
+    for art in split_articles(text):
+        where = f"no {art.label}{of_act}"
+        lead = f"{art.caput} {_item_lines(art.items)}" if art.items else art.caput
+        pairs.append((f"O que estabelece o {art.label}{of_act}?", _first_sentences(lead)))
+        defines = art.caput.rstrip(": ").lower().endswith(("considera-se", "entende-se por", "define-se"))
+        if art.items:
+            if defines:
+                for match in filter(None, map(_DEFINITION_ITEM.match, art.items)):
+                    term = match.group(1).strip()
+                    pairs.append(
+                        (
+                            f"O que se considera {term}, segundo o {art.label}{of_act}?",
+                            _squash(match.group(0)),
+                        )
+                    )
+            else:
+                pairs.append(
+                    (f"Quais são os itens enumerados {where}?", _first_sentences(_item_lines(art.items)))
+                )
+        definition = _IS_DEFINITION.match(art.caput)
+        if definition and len(definition.group(1).split()) <= 6 and not art.caput.endswith(":"):
+            term = definition.group(1).strip()
+            term = term[:1].lower() + term[1:] if term[1:2].islower() else term
+            pairs.append(
+                (f"O que {definition.group(2)} {term}{', segundo o ' + art.label + of_act}?", art.caput)
+            )
+        for sentence in _SENTENCE_END.split(art.caput):
+            pairs.extend(_number_questions(where, sentence))
+        for i, item in enumerate(art.items, 1):
+            if not defines:
+                pairs.extend(_number_questions(f"{where}, item {i}", item))
+        for name, para_text in art.paragraphs:
+            para_where = f"no {name} do {art.label}{of_act}"
+            pairs.append((f"O que dispõe o {name} do {art.label}{of_act}?", _first_sentences(para_text)))
+            pairs.extend(_number_questions(para_where, _first_sentences(para_text)))
+    return _dedupe(pairs)
+
+
+def _dedupe(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    out = []
+    for question, answer in pairs:
+        if question not in seen and answer:
+            seen.add(question)
+            out.append((question, answer))
+    return out
