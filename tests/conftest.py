@@ -12,3 +12,63 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+# --- training / evaluation fixtures (issue 4): a tiny corpus, Q&A pairs from it, a tiny built-in model ---
+
+TINY_BASE_PARAMS = {  # about 0.1 M parameters: builds in a few seconds on 2 cores
+    "vocab_size": 600,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_layers": 2,
+    "num_heads": 2,
+    "max_position_embeddings": 256,
+    "pretrain_steps": 30,
+    "batch_size": 8,
+    "seq_len": 64,
+    "learning_rate": 0.003,
+    "seed": 13,
+}
+
+
+def sample_texts() -> dict[str, str]:
+    """The committed sample corpus (plain text of the sample PDFs)."""
+    return {
+        f.stem: f.read_text(encoding="utf-8") for f in sorted((REPO_ROOT / "data/sample/src").glob("*.txt"))
+    }
+
+
+def make_qa_records(texts: dict[str, str], per_chunk: int = 2) -> list[dict]:
+    """Deterministic Q&A pairs: one chunk per article, questions about its opening words."""
+    import re
+
+    records = []
+    for doc, text in texts.items():
+        articles = [a.strip() for a in re.split(r"\n(?=Art\. )", text) if a.strip().startswith("Art.")]
+        for ci, article in enumerate(articles):
+            sentences = [s.strip() for s in re.split(r"(?<=[.;:])\s+", article) if len(s.split()) >= 4]
+            for pi, sentence in enumerate(sentences[:per_chunk]):
+                words = sentence.split()
+                records.append(
+                    {
+                        "id": f"{doc}-{ci}-{pi}",
+                        "question": f"O que estabelece o texto sobre {' '.join(words[2:6])}?",
+                        "answer": " ".join(words[:24]),
+                        "chunk_id": f"{doc}#{ci}",
+                        "doc": doc,
+                        "articles": [],
+                        "backend": "test",
+                        "model": "",
+                    }
+                )
+    return records
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A built-in-style model (tokenizer + LlamaForCausalLM) built by stages.base from the sample corpus."""
+    from stages.base import BaseParams, build_base
+
+    out = tmp_path_factory.mktemp("base") / "model"
+    build_base(BaseParams(corpus_dir=str(REPO_ROOT / "data/sample/src"), **TINY_BASE_PARAMS), out)
+    return out

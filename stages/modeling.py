@@ -1,0 +1,281 @@
+"""Model, tokenizer and prompt helpers shared by train, evaluate and ask.
+
+- `locate_model` turns `model.name_or_path` into something `from_pretrained` can open *now*: a local
+  directory, a Hub id already in the local cache, or a Hub id that can be downloaded because the Hub
+  answers. Anything else fails at once with a message saying how to pre-download (these machines have no
+  network, and transformers would otherwise retry for ~30 s before giving up).
+- Prompts use the tokenizer's chat template when it has one, else a fixed Portuguese template. Labels
+  cover the answer and its closing EOS only; prompt and padding are -100.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+log = logging.getLogger(__name__)
+
+BUILTIN_MODEL = "models/base"  # built by stages/base.py
+IGNORE_INDEX = -100  # label value the loss skips (torch CrossEntropyLoss default)
+
+SYSTEM_PROMPT = (
+    "Você é um assistente que responde a perguntas sobre legislação portuguesa "
+    "de forma breve e fiel ao texto da lei."
+)
+# Used when the tokenizer has no chat template (e.g. a base, non-instruct Llama 2).
+FALLBACK_TEMPLATE = "### Instrução:\n{system}\n\n### Pergunta:\n{question}\n\n### Resposta:\n"
+
+
+class ModelUnavailableError(RuntimeError):
+    """`model.name_or_path` names nothing that can be loaded now; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    # models/base = the built-in tiny Llama (stage `base`); or a Hub id such as sharpbai/Llama-2-7b-hf,
+    # meta-llama/Meta-Llama-3-8B-Instruct, or a local directory holding a saved model.
+    name_or_path: str = BUILTIN_MODEL
+
+    def problems(self) -> list[str]:
+        return [] if self.name_or_path.strip() else ["model.name_or_path must not be empty"]
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where `from_pretrained` should look: a path or Hub id, and whether to stay off the network."""
+
+    path: str
+    local_files_only: bool
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().upper() in {"1", "TRUE", "YES", "ON"}
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or name.count("/") != 1 or Path(name).exists()
+
+
+def hub_reachable(endpoint: str, timeout_s: float = 3.0) -> bool:
+    """True when a TCP connection to the Hub endpoint opens within `timeout_s` (DNS included)."""
+    url = urlparse(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+
+    def connect() -> None:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
+            pass
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(connect).result(timeout=timeout_s)  # getaddrinfo ignores socket timeouts
+        return True
+    except (OSError, concurrent.futures.TimeoutError):
+        return False
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _cached_on_disk(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, "config.json")
+    return isinstance(found, str)
+
+
+def locate_model(name_or_path: str) -> ModelSource:
+    """Decide how to open `name_or_path` without hanging; raise ModelUnavailableError with advice."""
+    if Path(name_or_path).expanduser().is_dir():
+        return ModelSource(str(Path(name_or_path).expanduser()), local_files_only=True)
+    if name_or_path.rstrip("/") == BUILTIN_MODEL:
+        raise ModelUnavailableError(
+            f"{name_or_path}/ does not exist: build the built-in model first with `dvc repro base` "
+            "(or `python -m stages.base`)"
+        )
+    if _looks_like_path(name_or_path):
+        raise ModelUnavailableError(f"model directory {name_or_path!r} does not exist")
+    if _cached_on_disk(name_or_path):
+        return ModelSource(name_or_path, local_files_only=True)
+    advice = (
+        f"model {name_or_path!r} is not in the local Hugging Face cache and cannot be downloaded now "
+        "({why}). Pre-download it on a machine with network access: "
+        f"`hf download {name_or_path}` (older huggingface_hub: `huggingface-cli download {name_or_path}`; "
+        "gated models such as Llama need `HF_TOKEN` in the environment), then copy the cache "
+        "(~/.cache/huggingface/hub) here, or save it to a directory and set model.name_or_path to that path"
+    )
+    if _env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE"):
+        raise ModelUnavailableError(advice.format(why="HF_HUB_OFFLINE is set"))
+    from huggingface_hub import constants
+
+    endpoint = os.environ.get("HF_ENDPOINT", constants.ENDPOINT)
+    if not hub_reachable(endpoint):
+        raise ModelUnavailableError(advice.format(why=f"{endpoint} is unreachable"))
+    log.info("downloading %s from %s (large models take a while)", name_or_path, endpoint)
+    return ModelSource(name_or_path, local_files_only=False)
+
+
+def load_tokenizer(source: ModelSource) -> Any:
+    """The model's tokenizer with a pad token that is not EOS (so padding never hides the EOS label)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        source.path, local_files_only=source.local_files_only, trust_remote_code=False
+    )
+    ensure_pad_token(tokenizer)
+    return tokenizer
+
+
+def ensure_pad_token(tokenizer: Any) -> None:
+    """Give a tokenizer without a pad token one that differs from EOS, without growing the vocabulary.
+
+    Llama 2 has <unk>; Llama 3 has reserved special tokens. Only when neither exists is EOS reused: the
+    labels are built before padding (see `pad_batch`), so even then the EOS that ends an answer is learned.
+    """
+    if tokenizer.pad_token is not None and tokenizer.pad_token_id != tokenizer.eos_token_id:
+        return
+    vocab = tokenizer.get_vocab()
+    candidates = [tokenizer.unk_token, "<|finetune_right_pad_id|>", "<|reserved_special_token_0|>", "<pad>"]
+    for token in candidates:
+        if token and token in vocab and vocab[token] != tokenizer.eos_token_id:
+            tokenizer.pad_token = token
+            log.info("tokenizer has no pad token: using %r", token)
+            return
+    log.warning("tokenizer has no pad token and no spare special token: padding with EOS (labels unaffected)")
+    tokenizer.pad_token = tokenizer.eos_token
+
+
+def prompt_text(tokenizer: Any, question: str) -> str:
+    """The text before the answer: chat template with a generation prompt, else the fixed template."""
+    if getattr(tokenizer, "chat_template", None):
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}]
+        try:
+            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        except Exception as e:  # noqa: BLE001 - jinja raises its own types (e.g. "system role not supported")
+            if "system" not in str(e).lower():
+                raise
+            messages = [{"role": "user", "content": f"{SYSTEM_PROMPT}\n\n{question}"}]
+            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    text = FALLBACK_TEMPLATE.format(system=SYSTEM_PROMPT, question=question.strip())
+    bos = tokenizer.bos_token or ""
+    return bos + text
+
+
+def prompt_ids(tokenizer: Any, question: str) -> list[int]:
+    """Token ids of the prompt; special tokens come from the template text itself (BOS included)."""
+    return tokenizer(prompt_text(tokenizer, question), add_special_tokens=False)["input_ids"]
+
+
+def encode_example(tokenizer: Any, question: str, answer: str, max_len: int) -> dict[str, list[int]] | None:
+    """input_ids/labels for one pair: labels are -100 over the prompt, the answer ids then EOS.
+
+    Returns None when prompt + answer + EOS do not fit in `max_len` (the caller counts these): cutting the
+    answer would teach the model to stop mid-sentence.
+    """
+    prompt = prompt_ids(tokenizer, question)
+    answer_ids = tokenizer(answer.strip(), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    if len(prompt) + len(answer_ids) > max_len:
+        return None
+    return {
+        "input_ids": prompt + answer_ids,
+        "labels": [IGNORE_INDEX] * len(prompt) + answer_ids,
+    }
+
+
+def pad_batch(features: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
+    """Right-pad a batch: pad_id in input_ids, 0 in attention_mask, -100 in labels."""
+    import torch
+
+    width = max(len(f["input_ids"]) for f in features)
+    input_ids, attention, labels = [], [], []
+    for f in features:
+        gap = width - len(f["input_ids"])
+        input_ids.append(f["input_ids"] + [pad_id] * gap)
+        attention.append([1] * len(f["input_ids"]) + [0] * gap)
+        labels.append(f["labels"] + [IGNORE_INDEX] * gap)
+    return {
+        "input_ids": torch.tensor(input_ids, dtype=torch.long),
+        "attention_mask": torch.tensor(attention, dtype=torch.long),
+        "labels": torch.tensor(labels, dtype=torch.long),
+    }
+
+
+class PadCollator:
+    """Picklable collator for Trainer (DataLoader workers can pickle a class, not a lambda)."""
+
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        rows = [{"input_ids": list(f["input_ids"]), "labels": list(f["labels"])} for f in features]
+        return pad_batch(rows, self.pad_id)
+
+
+def pick_dtype(device: str) -> Any:
+    """float32 on CPU; bf16 on GPUs that support it, else fp16."""
+    import torch
+
+    if device != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def load_causal_lm(source: ModelSource, dtype: Any, quantization: str = "none") -> Any:
+    """AutoModelForCausalLM from `source`; `quantization="4bit"` loads NF4 weights (QLoRA, CUDA only)."""
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {"dtype": dtype, "local_files_only": source.local_files_only}
+    if quantization == "4bit":
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype,
+        )
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}  # one full copy per DDP rank
+    model = AutoModelForCausalLM.from_pretrained(source.path, trust_remote_code=False, **kwargs)
+    return model
+
+
+def linear_module_names(source: ModelSource) -> set[str]:
+    """Short names of the model's Linear layers (q_proj, ...), from its config on the meta device."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(source.path, local_files_only=source.local_files_only)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    names = {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    return names - {"lm_head"}
+
+
+def generate_answers(
+    model: Any, tokenizer: Any, questions: list[str], max_new_tokens: int, batch_size: int
+) -> list[str]:
+    """Greedy answers, batched with left padding; the prompt is cut off the returned text."""
+    import torch
+
+    tokenizer.padding_side = "left"
+    answers: list[str] = []
+    for start in range(0, len(questions), batch_size):
+        prompts = [prompt_text(tokenizer, q) for q in questions[start : start + batch_size]]
+        batch = tokenizer(prompts, add_special_tokens=False, padding=True, return_tensors="pt")
+        batch = {k: v.to(model.device) for k, v in batch.items()}
+        with torch.no_grad():
+            out = model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+        new_tokens = out[:, batch["input_ids"].shape[1] :]
+        answers.extend(t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
+    tokenizer.padding_side = "right"
+    return answers

@@ -1,0 +1,370 @@
+"""Stage `train`: LoRA (or QLoRA) fine-tuning of model.name_or_path on data/dataset -> models/adapter/.
+
+Every parameter problem (in model, lora and train, plus an empty split or an unknown target module) is
+reported in one error before any weights are loaded. Loss curves go to dvclive/ (DVC metrics + plots).
+Multi-GPU: `accelerate launch -m stages.train` or `torchrun --nproc_per_node N -m stages.train`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from stages.common import ParamsError, build_params, read_jsonl, read_params_file, run_main, sha256_file
+from stages.modeling import (
+    ModelParams,
+    ModelSource,
+    ModelUnavailableError,
+    PadCollator,
+    encode_example,
+    linear_module_names,
+    load_causal_lm,
+    load_tokenizer,
+    locate_model,
+    pick_dtype,
+)
+
+log = logging.getLogger(__name__)
+
+TRAIN_FILE = Path("data/dataset/train.jsonl")
+EVAL_FILE = Path("data/dataset/eval.jsonl")
+ADAPTER_DIR = Path("models/adapter")
+LIVE_DIR = "dvclive"
+QUANTIZATIONS = ("none", "4bit")
+
+
+@dataclass(frozen=True)
+class LoraParams:
+    r: int = 16  # adapter rank
+    alpha: float = 32  # scaling = alpha / r
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")  # as in the original work; or ["all-linear"]
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.r <= 0:
+            out.append(f"lora.r must be > 0, got {self.r}")
+        if self.alpha <= 0:
+            out.append(f"lora.alpha must be > 0, got {self.alpha}")
+        if not 0.0 <= self.dropout < 1.0:
+            out.append(f"lora.dropout must be in [0, 1), got {self.dropout}")
+        if not self.target_modules:
+            out.append("lora.target_modules must name at least one module (or all-linear)")
+        return out
+
+    def peft_targets(self) -> str | list[str]:
+        return "all-linear" if list(self.target_modules) == ["all-linear"] else list(self.target_modules)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    epochs: float = 3
+    learning_rate: float = 2e-4
+    batch_size: int = 8  # per device
+    grad_accum: int = 1
+    warmup_ratio: float = 0.03  # fraction of the total optimizer steps
+    warmup_steps: int = 0  # absolute count; > 0 overrides warmup_ratio (the original work used 500)
+    weight_decay: float = 0.01
+    max_seq_len: int = 512  # pairs longer than this (prompt + answer + EOS) are skipped and counted
+    seed: int = 13
+    quantization: str = "none"  # none | 4bit (QLoRA: CUDA + bitsandbytes)
+    gradient_checkpointing: bool | str = "auto"  # auto = on for CUDA, off on CPU
+    logging_steps: int = 5  # optimizer steps between loss points in dvclive/plots
+
+    def problems(self) -> list[str]:
+        out = []
+        for name in ("batch_size", "grad_accum", "max_seq_len", "logging_steps"):
+            if getattr(self, name) <= 0:
+                out.append(f"train.{name} must be > 0, got {getattr(self, name)}")
+        if self.epochs <= 0:
+            out.append(f"train.epochs must be > 0, got {self.epochs}")
+        if self.learning_rate <= 0:
+            out.append(f"train.learning_rate must be > 0, got {self.learning_rate}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            out.append(f"train.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.warmup_steps < 0:
+            out.append(f"train.warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.weight_decay < 0:
+            out.append(f"train.weight_decay must be >= 0, got {self.weight_decay}")
+        if self.quantization not in QUANTIZATIONS:
+            out.append(f"train.quantization must be one of {QUANTIZATIONS}, got {self.quantization!r}")
+        if self.gradient_checkpointing not in ("auto", True, False):
+            out.append(
+                f"train.gradient_checkpointing must be auto, true or false, got {self.gradient_checkpointing!r}"
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: ModelParams
+    lora: LoraParams
+    train: TrainParams
+
+
+def _section(raw: dict[str, Any], name: str, cls: type, problems: list[str]) -> Any:
+    try:
+        return build_params(name, cls, raw.get(name))
+    except ParamsError as e:
+        problems.append(str(e).removeprefix("params.yaml "))
+        return None
+
+
+def quantization_problems(quantization: str, cuda: bool) -> list[str]:
+    """QLoRA needs a CUDA GPU and bitsandbytes; say so before anything is loaded."""
+    if quantization != "4bit":
+        return []
+    if not cuda:
+        return ["train.quantization: 4bit (QLoRA) needs a CUDA GPU; set train.quantization: none on CPU"]
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        return ["train.quantization: 4bit needs bitsandbytes: pip install '.[gpu]'"]
+    return []
+
+
+def target_module_problems(targets: tuple[str, ...], available: set[str]) -> list[str]:
+    if list(targets) == ["all-linear"]:
+        return []
+    unknown = sorted(set(targets) - available)
+    if not unknown:
+        return []
+    return [
+        f"lora.target_modules {unknown} not in the model (its linear layers: {sorted(available)}, or all-linear)"
+    ]
+
+
+def load_config(
+    raw: dict[str, Any], n_train: int | None, n_eval: int | None, cuda: bool
+) -> tuple[TrainConfig, ModelSource]:
+    """Check model/lora/train params, the splits and the model's modules; one ParamsError lists all problems."""
+    problems: list[str] = []
+    model_p = _section(raw, "model", ModelParams, problems)
+    lora_p = _section(raw, "lora", LoraParams, problems)
+    train_p = _section(raw, "train", TrainParams, problems)
+    for path, n in ((TRAIN_FILE, n_train), (EVAL_FILE, n_eval)):
+        if n is None:
+            problems.append(f"{path} not found: run the `dataset` stage first")
+        elif n == 0:
+            problems.append(f"{path} is empty: the {path.stem} split has no pairs")
+    if train_p is not None:
+        problems += quantization_problems(train_p.quantization, cuda)
+    source = None
+    if model_p is not None:
+        try:
+            source = locate_model(model_p.name_or_path)
+        except ModelUnavailableError as e:
+            problems.append(str(e))
+    if source is not None and lora_p is not None:
+        problems += target_module_problems(lora_p.target_modules, linear_module_names(source))
+    if problems:
+        raise ParamsError("cannot train: " + "; ".join(problems))
+    assert source is not None
+    return TrainConfig(model_p, lora_p, train_p), source
+
+
+def warmup_and_total_steps(n_examples: int, t: TrainParams, world_size: int) -> tuple[int, int]:
+    """(warmup steps, total optimizer steps) as the Trainer will count them."""
+    per_epoch = math.ceil(math.ceil(n_examples / (t.batch_size * world_size)) / t.grad_accum)
+    total = max(1, math.ceil(per_epoch * t.epochs))
+    warmup = t.warmup_steps if t.warmup_steps > 0 else math.ceil(total * t.warmup_ratio)
+    return warmup, total
+
+
+def encode_split(tokenizer: Any, records: list[dict[str, Any]], max_len: int) -> tuple[list[dict], int]:
+    """Encoded examples and how many were too long for max_seq_len."""
+    encoded = [encode_example(tokenizer, r["question"], r["answer"], max_len) for r in records]
+    kept = [e for e in encoded if e is not None]
+    return kept, len(encoded) - len(kept)
+
+
+def prepare_model(source: ModelSource, cfg: TrainConfig, device: str) -> Any:
+    """Base model (float32 on CPU, bf16/fp16 or NF4 on GPU) wrapped with a fresh LoRA adapter."""
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from transformers import set_seed
+
+    t = cfg.train
+    model = load_causal_lm(source, pick_dtype(device), t.quantization)
+    checkpointing = device == "cuda" if t.gradient_checkpointing == "auto" else bool(t.gradient_checkpointing)
+    if t.quantization == "4bit":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
+    elif checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()  # frozen embeddings: checkpointed blocks still need input grads
+    model.config.use_cache = False
+    set_seed(t.seed)  # LoRA A matrices are initialized randomly
+    lora = LoraConfig(
+        r=cfg.lora.r,
+        lora_alpha=cfg.lora.alpha,
+        lora_dropout=cfg.lora.dropout,
+        target_modules=cfg.lora.peft_targets(),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
+
+
+def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str) -> Any:
+    """TrainingArguments for transformers 5 (warmup_steps takes the count; report_to set explicitly)."""
+    import torch
+    from transformers import TrainingArguments
+
+    bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
+    return TrainingArguments(
+        output_dir=output_dir,
+        num_train_epochs=t.epochs,
+        learning_rate=t.learning_rate,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.grad_accum,
+        warmup_steps=warmup,
+        weight_decay=t.weight_decay,
+        lr_scheduler_type="linear",
+        eval_strategy="epoch",
+        save_strategy="no",  # the adapter is saved once at the end; a killed run restarts cleanly
+        logging_strategy="steps",
+        logging_steps=t.logging_steps,
+        report_to="none",  # DVCLive is added explicitly as a callback
+        seed=t.seed,
+        data_seed=t.seed,
+        bf16=bf16,
+        fp16=device == "cuda" and not bf16,
+        remove_unused_columns=False,
+        disable_tqdm=False,
+        ddp_find_unused_parameters=False,
+    )
+
+
+def dvclive_callback(world_rank: int) -> Any:
+    """DVCLive logger for rank 0 only; it never edits dvc.yaml or saves experiments by itself."""
+    from transformers.integrations import DVCLiveCallback
+
+    if world_rank != 0:
+        return DVCLiveCallback()
+    from dvclive import Live
+
+    # dvcyaml=False: the metrics/plots are declared in our dvc.yaml; save_dvc_exp=False: under `dvc exp run`
+    # DVC itself records the experiment, and a plain `dvc repro` must not create git refs.
+    return DVCLiveCallback(live=Live(LIVE_DIR, save_dvc_exp=False, dvcyaml=False))
+
+
+def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
+    """Short README.md for models/adapter/."""
+    lines = [
+        "---",
+        "library_name: peft",
+        f"base_model: {cfg.model.name_or_path}",
+        "language: [pt]",
+        "tags: [lora, legislation, portuguese]",
+        "---",
+        "# LoRA adapter: Portuguese legislation Q&A",
+        "",
+        f"- Base model: `{cfg.model.name_or_path}`"
+        + (" (the pipeline's built-in tiny Llama)" if cfg.model.name_or_path == "models/base" else ""),
+        f"- Data: {stats['train_pairs']} training pairs / {stats['eval_pairs']} evaluation pairs from "
+        f"`{TRAIN_FILE}` (sha256 {stats['train_sha256'][:12]}), synthesized from the cleaned legislation corpus",
+        f"- LoRA: {json.dumps(asdict(cfg.lora), ensure_ascii=False)}",
+        f"- Training: {json.dumps(asdict(cfg.train), ensure_ascii=False)}",
+        f"- Final metrics: train loss {stats.get('train_loss', float('nan')):.4f}, "
+        f"eval loss {stats.get('eval_loss', float('nan')):.4f}; answer-level scores in `metrics/eval.json`",
+        "",
+        "Load with `PeftModel.from_pretrained(base, 'models/adapter')` or `python -m stages.ask \"pergunta\"`;",
+        "`python -m stages.ask --merge-to DIR` writes a merged 16-bit model.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _count_lines(path: Path) -> int | None:
+    return sum(1 for _ in read_jsonl(path)) if path.exists() else None
+
+
+def main() -> None:
+    import torch
+    from transformers import Trainer
+
+    cuda = torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
+    cfg, source = load_config(read_params_file(), _count_lines(TRAIN_FILE), _count_lines(EVAL_FILE), cuda)
+    rank = int(os.environ.get("RANK", "0"))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    t = cfg.train
+    log.info(
+        "train: %s on %s (x%d), quantization=%s, lora r=%d",
+        cfg.model.name_or_path,
+        device,
+        world,
+        t.quantization,
+        cfg.lora.r,
+    )
+
+    tokenizer = load_tokenizer(source)
+    train_rows, train_skipped = encode_split(tokenizer, list(read_jsonl(TRAIN_FILE)), t.max_seq_len)
+    eval_rows, eval_skipped = encode_split(tokenizer, list(read_jsonl(EVAL_FILE)), t.max_seq_len)
+    if train_skipped or eval_skipped:
+        log.warning(
+            "skipped %d train / %d eval pairs longer than train.max_seq_len=%d",
+            train_skipped,
+            eval_skipped,
+            t.max_seq_len,
+        )
+    if not train_rows or not eval_rows:
+        raise ParamsError(f"cannot train: no pair fits in train.max_seq_len={t.max_seq_len}; raise it")
+
+    warmup, total = warmup_and_total_steps(len(train_rows), t, world)
+    if warmup >= total:
+        log.warning(
+            "warmup (%d steps) >= total optimizer steps (%d): the learning rate never reaches train.learning_rate; "
+            "lower train.warmup_steps / warmup_ratio",
+            warmup,
+            total,
+        )
+    model = prepare_model(source, cfg, device)
+    if rank == 0:
+        model.print_trainable_parameters()
+    scratch = tempfile.mkdtemp(prefix="trainer-")  # save_strategy="no": Trainer writes nothing we keep
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(t, device, warmup, output_dir=scratch),
+        train_dataset=train_rows,
+        eval_dataset=eval_rows,
+        data_collator=PadCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        callbacks=[dvclive_callback(rank)],
+    )
+    try:
+        result = trainer.train()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    eval_losses = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h]
+    eval_loss = eval_losses[-1] if eval_losses else trainer.evaluate()["eval_loss"]
+    if trainer.is_world_process_zero():
+        ADAPTER_DIR.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(ADAPTER_DIR, safe_serialization=True)
+        tokenizer.save_pretrained(ADAPTER_DIR)
+        stats = {
+            "train_pairs": len(train_rows),
+            "eval_pairs": len(eval_rows),
+            "train_sha256": sha256_file(TRAIN_FILE),
+            "train_loss": result.training_loss,
+            "eval_loss": eval_loss,
+        }
+        (ADAPTER_DIR / "README.md").write_text(model_card(cfg, stats), encoding="utf-8")
+    log.info(
+        "train: %d steps, train loss %.4f, eval loss %.4f -> %s",
+        total,
+        result.training_loss,
+        eval_loss,
+        ADAPTER_DIR,
+    )
+
+
+if __name__ == "__main__":
+    run_main(main)
