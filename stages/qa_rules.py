@@ -15,8 +15,8 @@ _ARTICLE = re.compile(r"^\s*Art\.?\s*(\d+)\s*([º°o]|\.)?(-[A-Z])?\.?\s*[-–�
 _PARAGRAPH = re.compile(
     r"^\s*(§\s*\d+\s*[º°o]?|Parágrafo único)\.?\s*[-–—]?\s*", re.MULTILINE | re.IGNORECASE
 )
-_ITEM = re.compile(r"^\s*(?:[IVXLC]+\s*[-–—]|[a-z]\))\s*", re.MULTILINE)
-_DEFINITION_ITEM = re.compile(r"^\s*[IVXLC]+\s*[-–—]\s*([^:;]{2,60}):\s*(.+?)[;.]?$")
+_ITEM = re.compile(r"^\s*(?:([IVXLC]+)\s*[-–—]|([a-z])\))\s*", re.MULTILINE)  # inciso "I –", alínea "a)"
+_DEFINITION_ITEM = re.compile(r"^(([^:;]{2,60}):\s*.+?)[;.]?$")  # "estágio obrigatório: aquele definido ..."
 _IS_DEFINITION = re.compile(
     r"^(?:(?:O|A|Os|As)\s+)?([^,;:]{3,60}?)\s+(é|são)\s+(?:o|a|os|as|um|uma)\s+(.{10,})$"
 )
@@ -44,7 +44,8 @@ MAX_ANSWER_CHARS = 600  # longer spans are cut at a sentence end (or kept whole 
 class Article:
     label: str  # "Art. 7º"
     caput: str  # text before the first § / inciso
-    items: list[str]  # incisos and alíneas of the caput, verbatim
+    items: list[tuple[str, str]]  # ("inciso I" / "alínea a", its text) for the caput's enumeration
+    items_text: str  # the whole enumeration, verbatim
     paragraphs: list[tuple[str, str]]  # ("§ 1º", text) / ("parágrafo único", text)
 
 
@@ -85,20 +86,23 @@ def split_articles(text: str) -> list[Article]:
         label = f"Art. {head.group(1)}{'º' if int(head.group(1)) < 10 else ''}{head.group(3) or ''}"
         paras = list(_PARAGRAPH.finditer(body))
         caput_block = body[: paras[0].start()] if paras else body
-        items = [_squash(m) for m in _ITEM.split(caput_block)[1:] if _squash(m)]
-        caput = _squash(_ITEM.split(caput_block)[0])
+        marks = list(_ITEM.finditer(caput_block))
+        caput = _squash(caput_block[: marks[0].start()] if marks else caput_block)
+        items = []
+        for mark, nxt_mark in zip(marks, marks[1:] + [None], strict=False):
+            item_text = _squash(caput_block[mark.end() : nxt_mark.start() if nxt_mark else len(caput_block)])
+            items.append(
+                (f"inciso {mark.group(1)}" if mark.group(1) else f"alínea {mark.group(2)}", item_text)
+            )
+        items_text = _squash(caput_block[marks[0].start() :]) if marks else ""
         paragraphs = []
         for para, nxt_para in zip(paras, paras[1:] + [None], strict=False):
             para_text = _squash(body[para.end() : nxt_para.start() if nxt_para else len(body)])
             name = _squash(para.group(1))
             paragraphs.append(("parágrafo único" if name.lower().startswith("par") else name, para_text))
         if caput:
-            articles.append(Article(label, caput, items, paragraphs))
+            articles.append(Article(label, caput, items, items_text, paragraphs))
     return articles
-
-
-def _item_lines(caput_block_items: list[str]) -> str:
-    return "; ".join(re.sub(r"(?:[;,]\s*(?:e|ou))?[;.]?\s*$", "", item) for item in caput_block_items) + "."
 
 
 def _number_questions(where: str, sentence: str) -> list[tuple[str, str]]:
@@ -123,23 +127,17 @@ def rules_pairs(text: str, title: str = "") -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for art in split_articles(text):
         where = f"no {art.label}{of_act}"
-        lead = f"{art.caput} {_item_lines(art.items)}" if art.items else art.caput
+        lead = f"{art.caput} {art.items_text}" if art.items else art.caput
         pairs.append((f"O que estabelece o {art.label}{of_act}?", _first_sentences(lead)))
         defines = art.caput.rstrip(": ").lower().endswith(("considera-se", "entende-se por", "define-se"))
         if art.items:
             if defines:
-                for match in filter(None, map(_DEFINITION_ITEM.match, art.items)):
-                    term = match.group(1).strip()
-                    pairs.append(
-                        (
-                            f"O que se considera {term}, segundo o {art.label}{of_act}?",
-                            _squash(match.group(0)),
-                        )
-                    )
+                for match in filter(None, (_DEFINITION_ITEM.match(item) for _, item in art.items)):
+                    term = match.group(2).strip()
+                    question = f"O que se considera {term}, segundo o {art.label}{of_act}?"
+                    pairs.append((question, match.group(1)))
             else:
-                pairs.append(
-                    (f"Quais são os itens enumerados {where}?", _first_sentences(_item_lines(art.items)))
-                )
+                pairs.append((f"Quais são os itens enumerados {where}?", _first_sentences(art.items_text)))
         definition = _IS_DEFINITION.match(art.caput)
         if definition and len(definition.group(1).split()) <= 6 and not art.caput.endswith(":"):
             term = definition.group(1).strip()
@@ -149,9 +147,9 @@ def rules_pairs(text: str, title: str = "") -> list[tuple[str, str]]:
             )
         for sentence in _SENTENCE_END.split(art.caput):
             pairs.extend(_number_questions(where, sentence))
-        for i, item in enumerate(art.items, 1):
+        for item_label, item in art.items:
             if not defines:
-                pairs.extend(_number_questions(f"{where}, item {i}", item))
+                pairs.extend(_number_questions(f"{where}, {item_label}", item))
         for name, para_text in art.paragraphs:
             para_where = f"no {name} do {art.label}{of_act}"
             pairs.append((f"O que dispõe o {name} do {art.label}{of_act}?", _first_sentences(para_text)))

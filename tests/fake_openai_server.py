@@ -56,7 +56,9 @@ def messy_reply(prompt: str) -> str:
         items = [{"pergunta": q, "resposta": a} for q, a in pairs]
         return "Aqui estão os pares solicitados:\n" + "\n".join(repr(item) for item in items)
     if style == 2:
-        return "\n\n".join(f"**Pergunta {i}:** {q}\n**Resposta {i}:** {a}" for i, (q, a) in enumerate(pairs, 1))
+        return "\n\n".join(
+            f"**Pergunta {i}:** {q}\n**Resposta {i}:** {a}" for i, (q, a) in enumerate(pairs, 1)
+        )
     body = json.dumps([{"question": q, "answer": a} for q, a in pairs], ensure_ascii=False, indent=2)
     return f"Claro!\n```json\n{body}\n```\nEspero ter ajudado."
 
@@ -75,7 +77,11 @@ class FakeOpenAIServer:
         hang_s: float = 2.0,
     ) -> None:
         self.latency_s, self.reply, self.models = latency_s, reply, models
-        self.reject_response_format, self.retry_after_s, self.hang_s = reject_response_format, retry_after_s, hang_s
+        self.reject_response_format, self.retry_after_s, self.hang_s = (
+            reject_response_format,
+            retry_after_s,
+            hang_s,
+        )
         self._faults = faults if callable(faults) else list(faults or [])
         self._slots = threading.Semaphore(slots)
         self._lock = threading.Lock()
@@ -130,7 +136,9 @@ class FakeOpenAIServer:
                 with server._lock:
                     server.requests.append({"path": self.path, "auth": self.headers.get("Authorization")})
                 if self.path.rstrip("/").endswith("/models"):
-                    self._send(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]})
+                    self._send(
+                        200, {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]}
+                    )
                 else:
                     self._send(404, {"error": "not found"})
 
