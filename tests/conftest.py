@@ -14,6 +14,25 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+# --- OCR fixture (issue 2): the real ocr stage run once per session on the shipped sample ---
+
+
+@pytest.fixture(scope="session")
+def sample_ocr_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """data/ocr-style output (<stem>.json per PDF) of stages.ocr on data/sample/pdf with the default params.
+
+    Real tesseract, all cores; about 10-15 s on 2 cores. The run's metrics are in <dir>/../metrics.json.
+    """
+    from stages.common import write_json
+    from stages.ocr import OcrParams, list_pdfs, run_ocr
+
+    root = tmp_path_factory.mktemp("sample_ocr")
+    out = root / "ocr"
+    metrics = run_ocr(list_pdfs(REPO_ROOT / "data/sample/pdf"), OcrParams(), out, root / "cache")
+    write_json(root / "metrics.json", metrics)
+    return out
+
+
 # --- training / evaluation fixtures (issue 4): a tiny corpus, Q&A pairs from it, a tiny built-in model ---
 
 TINY_BASE_PARAMS = {  # about 0.1 M parameters: builds in a few seconds on 2 cores
