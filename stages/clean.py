@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import re
-import statistics
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -33,7 +32,15 @@ from rapidfuzz.distance import Levenshtein
 from tqdm import tqdm
 
 from stages.common import atomic_write_text, load_params, run_main, write_json
-from stages.textutil import ALINEA_RE, HEADING_RE, INCISO_RE, PARAGRAPH_RE, is_heading, is_structural_start
+from stages.textutil import (
+    ALINEA_RE,
+    HEADING_RE,
+    INCISO_RE,
+    LIST_ITEM_RE,
+    PARAGRAPH_RE,
+    is_heading,
+    is_structural_start,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +166,7 @@ def find_running_lines(pages: list[list[str]], p: CleanParams) -> dict[tuple[int
     needed = max(p.header_min_pages, math.ceil(p.header_min_fraction * len(pages)))
     drop: dict[tuple[int, int], str] = {}
     for pi, idx in enumerate(edges):
-        for li, key in zip(idx, keys[pi]):
+        for li, key in zip(idx, keys[pi], strict=True):
             line = pages[pi][li]
             if PAGE_NUMBER_RE.match(line):
                 drop[(pi, li)] = "page_number"
@@ -228,7 +235,7 @@ def from_roman(s: str) -> int | None:
     if not s or any(c not in _ROMAN_VALUES for c in s):
         return None
     total = 0
-    for a, b in zip(s, s[1:] + " "):
+    for a, b in zip(s, s[1:] + " ", strict=True):
         v = _ROMAN_VALUES[a]
         total += -v if b != " " and _ROMAN_VALUES[b] > v else v
     return total if to_roman(total) == s else None
@@ -387,18 +394,17 @@ def should_break(prev: str, nxt: str, gap: bool, short_line: int) -> bool:
         return False  # the sentence goes on: wrapped line, or a paragraph split by a page break/blank line
     if is_heading(prev) or is_heading(nxt):
         return True
-    if prev.endswith(_TERMINAL):
-        return gap or len(prev) < short_line
-    return False
+    if len(prev) < short_line:  # a wrapped line runs to the margin: a short one ended its paragraph
+        return True
+    return gap and prev.endswith(_TERMINAL)
 
 
 def join_paragraphs(lines: list[tuple[str, bool]], vocab: Counter[str]) -> tuple[list[str], Counter[str]]:
     """(line, gap_before) pairs -> paragraphs, joining hyphenated words and wrapped lines."""
     counts: Counter[str] = Counter()
-    widths = [len(line) for line, _ in lines if len(line) >= 20]
-    # A line ending a sentence well short of the usual width ends its paragraph (text layers have no
-    # blank lines between paragraphs).
-    short_line = int(0.7 * statistics.median(widths)) if widths else 0
+    # A line well short of the margin ends its paragraph (text layers have no blank lines between them).
+    widths = sorted(len(line) for line, _ in lines)
+    short_line = int(0.75 * widths[int(0.9 * (len(widths) - 1))]) if len(widths) >= 10 else 0
     paragraphs: list[str] = []
     last = ""  # the previous physical line (paragraphs[-1] may hold several)
     for line, gap in lines:
@@ -451,11 +457,24 @@ def clean_document(pages: list[str], p: CleanParams) -> tuple[str, dict[str, int
                 kept.append((line, gap))
                 gap = False
     fixed_lines, counts["numbering_fixed"] = fix_numbering([line for line, _ in kept])
-    kept = [(line, gap) for line, (_, gap) in zip(fixed_lines, kept)]
+    kept = [(line, gap) for line, (_, gap) in zip(fixed_lines, kept, strict=True)]
     paragraphs, c = join_paragraphs(kept, word_counts(fixed_lines))
     counts.update(c)
-    text = "\n".join(paragraphs) + "\n" if paragraphs else ""
-    return text, dict(sorted(counts.items()))
+    return render_paragraphs(paragraphs), dict(sorted(counts.items()))
+
+
+def render_paragraphs(paragraphs: list[str]) -> str:
+    """One paragraph per line; a blank line between blocks, none before an inciso/alínea/list item or
+    between a CAPÍTULO line and its name (the convention of data/sample/README.md)."""
+    out: list[str] = []
+    for i, para in enumerate(paragraphs):
+        if i:
+            prev = paragraphs[i - 1]
+            same_block = bool(INCISO_RE.match(para) or ALINEA_RE.match(para) or LIST_ITEM_RE.match(para))
+            same_block |= bool(HEADING_RE.match(prev)) and is_heading(para) and not HEADING_RE.match(para)
+            out.append("\n" if same_block else "\n\n")
+        out.append(para)
+    return "".join(out) + "\n" if out else ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ ARTICLE_RE = re.compile(r"^Art(?:igo|\.)?\s*(\d{1,4})\s*(?:[º°o](?![a-zà-ú])
 PARAGRAPH_RE = re.compile(r"^(?:§{1,2}\s*\d|Par[áa]grafo\s+[úu]nico)")
 INCISO_RE = re.compile(rf"^{ROMAN}\s*[–—-]\s*\S")
 ALINEA_RE = re.compile(r"^[a-z]\)\s")
+# The closing place and date: "Vale Verde, 15 de março de 2024." / "Brasília, 25 de setembro de 2008;"
+CLOSING_DATE_RE = re.compile(r"^[A-ZÀ-Ý][\w ]{1,40}, (?:em )?\d{1,2}º? de [a-zç]+ de \d{4}\b")
 LIST_ITEM_RE = re.compile(r"^(?:[•·▪◦*-]\s|\d{1,3}[.)]\s+\S)")
 
 
@@ -38,6 +40,7 @@ def is_structural_start(line: str) -> bool:
         or INCISO_RE.match(s)
         or ALINEA_RE.match(s)
         or LIST_ITEM_RE.match(s)
+        or CLOSING_DATE_RE.match(s)
     )
 
 
@@ -77,27 +80,41 @@ ABBREVIATIONS = frozenset(
     "art arts inc incs al n nº nos p pp pág págs fl fls sr sra srs dr dra drs prof profa profs "
     "av obs cf ex exa exmo exma ilmo ilma min máx mín aprox núm tel vol cap caps".split()
 )
+# "Art. 10." and "Parágrafo único." end their label, not a sentence.
+_LABEL_END_RE = re.compile(r"(?:\bArts?\.\s*\d+[º°]?(?:-[A-Z])?|Par[áa]grafo [úu]nico)$")
 _SENTENCE_END_RE = re.compile(r"[.!?;](?=\s+[\"“'(§A-ZÀ-Ý0-9])")
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of one paragraph (no newlines expected), each stripped; ''.join keeps every non-space char."""
-    out: list[str] = []
-    start = 0
-    for m in _SENTENCE_END_RE.finditer(text):
-        if m.group() == ".":
-            word = re.search(r"(\S+)$", text[start : m.start()])
-            token = word.group(1).lower().lstrip("(\"“'") if word else ""
-            if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
-                continue
-        piece = text[start : m.end()].strip()
-        if piece:
-            out.append(piece)
-        start = m.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in `text`, whitespace excluded; a newline always ends a sentence."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        start = line.start()
+        for m in _SENTENCE_END_RE.finditer(line.group()):
+            end = line.start() + m.end()
+            if m.group() == ".":
+                word = re.search(r"(\S+)$", text[start : end - 1])
+                token = word.group(1).lower().lstrip("(\"“'") if word else ""
+                if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                    continue
+                if _LABEL_END_RE.search(text[start : end - 1]):
+                    continue
+            spans.append((start, end))
+            start = end
+        spans.append((start, line.end()))
+    out = []
+    for a, b in spans:  # trim the spaces between sentences
+        piece = text[a:b]
+        a += len(piece) - len(piece.lstrip())
+        b -= len(piece) - len(piece.rstrip())
+        if a < b:
+            out.append((a, b))
     return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of `text`, stripped; joining them with spaces keeps every non-space character."""
+    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 # ---------------------------------------------------------------------------------------------
