@@ -1,0 +1,71 @@
+"""A synth run killed with SIGKILL resumes without asking again for cached chunks and without duplicates."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from stages.common import read_jsonl
+from tests.fake_openai_server import FakeOpenAIServer, chunk_text_of
+from tests.synth_fixtures import REPO_ROOT, make_workdir, sample_chunks
+
+
+def stage_process(work: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "stages.synth"],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def cached_lines(work: Path) -> int:
+    cache = work / "data/cache/synth/replies.jsonl"
+    return cache.read_bytes().count(b"\n") if cache.exists() else 0
+
+
+def test_killed_run_resumes_without_repeats(tmp_path: Path) -> None:
+    chunks = sample_chunks(articles_per_chunk=1)[:16]
+    text_to_id = {c["text"]: c["id"] for c in chunks}
+    with FakeOpenAIServer(latency_s=0.25, slots=2) as server:
+        work = make_workdir(
+            tmp_path, chunks, backend="lmstudio", base_url=server.url, concurrency=2, retry_backoff_s=0.01
+        )
+        first = stage_process(work)
+        deadline = time.monotonic() + 60
+        while cached_lines(work) < 4 and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.kill()  # SIGKILL: no cleanup, requests in flight are lost
+        first.wait()
+        assert first.returncode == -9, first.stdout.read().decode()
+        cache = work / "data/cache/synth/replies.jsonl"
+        cached_before = {r["chunk_id"] for r in read_jsonl(cache)}
+        assert 4 <= len(cached_before) < len(chunks)
+        with open(cache, "a", encoding="utf-8") as f:  # a write torn by the kill
+            f.write('{"key": "torn", "chunk_id": "x", "rep')
+        asked_first = len(server.chat_requests())
+
+        second = stage_process(work)
+        out, _ = second.communicate(timeout=120)
+        assert second.returncode == 0, out.decode()
+        asked_again = [
+            text_to_id[chunk_text_of(r["body"]["messages"][-1]["content"])]
+            for r in server.chat_requests()[asked_first:]
+        ]
+
+    assert not set(asked_again) & cached_before  # cached chunks were not requested again
+    assert len(asked_again) == len(set(asked_again)) == len(chunks) - len(cached_before)
+    metrics = json.loads((work / "metrics/synth.json").read_text())
+    assert metrics["chunks_cached"] == len(cached_before) and metrics["chunks_failed"] == 0
+    records = list(read_jsonl(work / "data/qa/qa.jsonl"))
+    assert len({r["id"] for r in records}) == len(records) == metrics["accepted"]
+    assert len({(r["doc"], r["question"]) for r in records}) == len(records)
+    assert {r["chunk_id"] for r in records} <= set(text_to_id.values())
+    cache_ids = [r["chunk_id"] for r in read_jsonl(work / "data/cache/synth/replies.jsonl")]
+    assert sorted(cache_ids) == sorted(c["id"] for c in chunks)  # each chunk answered and stored once
