@@ -37,6 +37,7 @@ import pytesseract
 from pdf2image import convert_from_path
 from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from stages.common import ParamsError, load_params, run_main, sha256_file, stable_hash, write_json
 
@@ -322,6 +323,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         with (
             ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool,
             tqdm(total=len(tasks), desc="ocr", unit="page", mininterval=1.0) as bar,
+            logging_redirect_tqdm(),  # warnings print above the bar instead of through it
         ):
             futures = [pool.submit(ocr_page, t) for t in tasks]
             for fut in as_completed(futures):
