@@ -193,7 +193,7 @@ _TRIPLE_RE = re.compile(r"(.)\1\1", re.IGNORECASE)
 
 def _plausible(token: str) -> bool:
     """A number, or a word with a vowel, one case pattern (ab, AB, Ab) and no letter tripled."""
-    if token.isdigit() or token in "ºª":
+    if any(c.isdigit() for c in token) or token in "ºª":  # 12, 1º, 3ª
         return True
     return bool(
         (token.islower() or token.isupper() or token.istitle())
@@ -209,6 +209,7 @@ def is_junk_line(line: str, p: CleanParams) -> bool:
     if not chars or len(line) > p.junk_max_chars or is_structural_start(line):
         return False
     content = sum(len(t) for t in _TOKEN_RE.findall(line) if _plausible(t))
+    content += 3 * line.count("...") + line.count("…")  # "(...)": text left out of a quotation
     return content / len(chars) < p.junk_max_letter_ratio
 
 
@@ -460,7 +461,7 @@ def clean_document(pages: list[str], p: CleanParams) -> tuple[str, dict[str, int
     kept = [(line, gap) for line, (_, gap) in zip(fixed_lines, kept, strict=True)]
     paragraphs, c = join_paragraphs(kept, word_counts(fixed_lines))
     counts.update(c)
-    return render_paragraphs(paragraphs), dict(sorted(counts.items()))
+    return render_paragraphs(paragraphs), {k: v for k, v in sorted(counts.items()) if v}
 
 
 def render_paragraphs(paragraphs: list[str]) -> str:
