@@ -37,7 +37,7 @@ def chunk_text_of(prompt: str) -> str:
 
 def grounded_pairs(text: str, n: int = 2) -> list[tuple[str, str]]:
     """Pairs whose answers are sentences of `text`, one question per sentence."""
-    sentences = [s.strip() for s in re.split(r"(?<=[.;:])\s+", text) if len(s.split()) >= 4]
+    sentences = [" ".join(s.split()) for s in re.split(r"(?<=[.;:])\s+", text) if len(s.split()) >= 4]
     pairs = []
     for sentence in sentences[:n]:
         head = " ".join(sentence.split()[:5]).rstrip(".,;:")
