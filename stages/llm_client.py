@@ -129,8 +129,10 @@ class ChatClient:
             response = self.session.post(url, json=body, timeout=self.timeout_s)
         except requests.Timeout:
             raise _Retryable("timeout", f"{url}: no reply within {self.timeout_s}s") from None
-        except requests.ConnectionError as e:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
             raise _Retryable("connection", f"{url}: connection failed ({type(e).__name__})") from None
+        except requests.RequestException as e:
+            raise RequestFailed("request_error", f"{url}: {type(e).__name__}", retries) from None
         status = response.status_code
         if status == 400 and "response_format" in body:
             self._drop_structured(response.text[:200])

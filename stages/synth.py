@@ -241,45 +241,59 @@ def server_results(
         structured=p.structured,
         api_key=api_key_from_env(),
     )
-    model = resolve_model(client, p.model)
-    keys = {cid: cache_key(prompt, model, p) for cid, prompt in prompts.items()}
-    cached, cache_file = open_cache(CACHE)
-    results = {cid: cached[k] for cid, k in keys.items() if k in cached}
-    todo = [c for c in chunks if c["id"] not in results]
-    stats["chunks_cached"] = len(results)
-    log.info(
-        "synth: %d chunks, %d cached, asking %s (%s) for %d",
-        len(chunks),
-        len(results),
-        p.base_url,
-        model,
-        len(todo),
-    )
-    bar = tqdm(total=len(todo), desc="synth", unit="chunk")
     try:
-        with cache_file, ThreadPoolExecutor(max_workers=p.concurrency) as pool:
-            futures = {pool.submit(ask_chunk, client, prompts[c["id"]], model, p): c for c in todo}
-            for future in as_completed(futures):
-                chunk = futures[future]
-                record = {"key": keys[chunk["id"]], "chunk_id": chunk["id"], **future.result()}
-                stats["retries"] += record["retries"]
-                if "error" in record:
-                    stats["failed_now"] += 1
-                else:  # only answers are cached: failed chunks are asked again next run
-                    append_jsonl(cache_file, record)
-                    pairs = parse_qa_pairs(record["reply"]) if record["finish_reason"] != "length" else []
-                    stats["accepted_so_far"] += sum(
-                        validate_pair(q, a, chunk["text"], p.min_grounding) is None for q, a in pairs
-                    )
-                results[chunk["id"]] = record
-                bar.set_postfix(accepted=stats["accepted_so_far"], failed=stats["failed_now"])
-                bar.update()
+        model = resolve_model(client, p.model)
+        keys = {cid: cache_key(prompt, model, p) for cid, prompt in prompts.items()}
+        cached, cache_file = open_cache(CACHE)
+        results = {cid: cached[k] for cid, k in keys.items() if k in cached}
+        todo = [c for c in chunks if c["id"] not in results]
+        stats["chunks_cached"] = len(results)
+        log.info("synth: %d cached, asking %s (model %s) for %d", len(results), p.base_url, model, len(todo))
+        with cache_file:
+            ask_all(
+                client,
+                [(c, prompts[c["id"]], keys[c["id"]]) for c in todo],
+                model,
+                p,
+                cache_file,
+                results,
+                stats,
+            )
     finally:
-        bar.close()
         stats["requests"] = client.requests
         stats["structured_fallback"] = int(client.structured_rejected)
         client.close()
     return results, model
+
+
+def ask_all(
+    client: ChatClient, todo: list, model: str, p: SynthParams, cache_file: Any, results: dict, stats: Counter
+) -> None:
+    """`p.concurrency` requests in flight; each answer is appended to the cache (fsync) as it arrives."""
+    pool = ThreadPoolExecutor(max_workers=p.concurrency)
+    bar = tqdm(total=len(todo), desc="synth", unit="chunk")
+    try:
+        futures = {
+            pool.submit(ask_chunk, client, prompt, model, p): (chunk, key) for chunk, prompt, key in todo
+        }
+        for future in as_completed(futures):
+            chunk, key = futures[future]
+            record = {"key": key, "chunk_id": chunk["id"], **future.result()}
+            stats["retries"] += record["retries"]
+            if "error" in record:
+                stats["failed_now"] += 1
+            else:  # only answers are cached: failed chunks are asked again next run
+                append_jsonl(cache_file, record)
+                pairs = parse_qa_pairs(record["reply"]) if record["finish_reason"] != "length" else []
+                stats["accepted_so_far"] += sum(
+                    validate_pair(q, a, chunk["text"], p.min_grounding) is None for q, a in pairs
+                )
+            results[chunk["id"]] = record
+            bar.set_postfix(accepted=stats["accepted_so_far"], failed=stats["failed_now"])
+            bar.update()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: queued chunks are dropped, not sent
+        bar.close()
 
 
 # ---------------------------------------------------------------- assembly
@@ -372,6 +386,7 @@ def main() -> None:
     stats: Counter = Counter()
     try:
         chunks = read_chunks(CHUNKS, stats)
+        log.info("synth: %d chunks from %s, backend %s", len(chunks), CHUNKS, p.backend)
         if p.backend == "rules":
             results, model = rules_results(chunks), RULES_MODEL
         else:
