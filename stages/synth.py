@@ -387,6 +387,8 @@ def main() -> None:
     try:
         chunks = read_chunks(CHUNKS, stats)
         log.info("synth: %d chunks from %s, backend %s", len(chunks), CHUNKS, p.backend)
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        CACHE.touch()  # a DVC output even when the rules backend leaves it empty
         if p.backend == "rules":
             results, model = rules_results(chunks), RULES_MODEL
         else:
