@@ -1,0 +1,53 @@
+"""dvc.yaml's synth stage in a temporary copy of the repo: runs with the rules backend, and DVC keeps the
+server-reply cache between runs (persist: true), so a params change outside the cache key asks nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from stages.common import write_jsonl
+from tests.fake_openai_server import FakeOpenAIServer
+from tests.synth_fixtures import REPO_ROOT, sample_chunks, set_synth_params
+
+
+def dvc(work: Path, *args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_dvc_repro_synth_keeps_its_cache(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    work.mkdir()
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(REPO_ROOT / name, work / name)
+    shutil.copytree(REPO_ROOT / "stages", work / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO_ROOT / "prompts", work / "prompts")
+    chunks = sample_chunks()[:6]
+    write_jsonl(work / "data/chunks/chunks.jsonl", chunks)
+    dvc(work, "init", "--no-scm", "-q")
+
+    dvc(work, "repro", "--single-item", "synth")
+    metrics = json.loads((work / "metrics/synth.json").read_text())
+    assert metrics["backend"] == "rules" and metrics["accepted"] > 0
+    assert "synth" in yaml.safe_load((work / "dvc.lock").read_text())["stages"]
+
+    with FakeOpenAIServer() as server:
+        set_synth_params(work, backend="lmstudio", base_url=server.url)
+        dvc(work, "repro", "--single-item", "synth")
+        assert len(server.chat_requests()) == len(chunks)
+        set_synth_params(work, min_grounding=0.6)  # not part of the cache key
+        dvc(work, "repro", "--single-item", "synth")
+        assert len(server.chat_requests()) == len(chunks)  # all answers came from the kept cache
+    metrics = json.loads((work / "metrics/synth.json").read_text())
+    assert metrics["chunks_cached"] == len(chunks) and metrics["requests"] == 0
