@@ -137,8 +137,6 @@ def _split(atoms: Unit, level: int) -> list[Unit]:
         if pending:
             groups.append(pending)
         return groups
-    if level >= 4:  # a glued group that is still too big: its atoms one by one (as words)
-        return [[atom] for atom in atoms]
     *glued, last = atoms
     if level == 2:
         pieces = [last.text[a:b] for a, b in sentence_spans(last.text)]
@@ -209,9 +207,9 @@ class _Packer:
                 self.flush(prefix)
                 self.content = list(atoms)
                 return
-        if level >= 4 and len(atoms) > 1:
+        if level >= 4 and len(atoms) > 1:  # headings glued to a word, too big together: ungluing them
             for atom in atoms:
-                self.add([atom], 4)
+                self.add([atom], 2)
             return
         if level >= 4:  # one word that fits no chunk with an overlap: a chunk without one
             self.flush()
