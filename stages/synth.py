@@ -48,21 +48,8 @@ RULES_MODEL = "qa_rules-v1"  # bump when stages/qa_rules.py changes what it prod
 
 QUESTION_CHARS = (10, 400)  # a question outside these bounds is a fragment or a rambling reply
 ANSWER_CHARS = (2, 2000)
-INTERROGATIVES = (
-    "qual",
-    "quais",
-    "quem",
-    "quando",
-    "onde",
-    "como",
-    "quanto",
-    "quantos",
-    "quantas",
-    "o que",
-    "por que",
-    "em que",
-    "a quem",
-    "de que",
+INTERROGATIVES = tuple(
+    "qual|quais|quem|quando|onde|como|quanto|quantos|quantas|o que|por que|em que|a quem|de que".split("|")
 )
 # Portuguese function words: they match any chunk, so they do not count towards grounding.
 STOPWORDS = set(
@@ -299,7 +286,9 @@ def ask_all(
 # ---------------------------------------------------------------- assembly
 
 
-def assemble(chunks, results, p: SynthParams, model: str, stats: Counter) -> tuple[list[dict], list[dict]]:
+def assemble(
+    chunks: list[dict[str, Any]], results: dict[str, dict], p: SynthParams, model: str, stats: Counter
+) -> tuple[list[dict], list[dict]]:
     """Validate every pair in chunk order, so ids, duplicates and order do not depend on timing."""
     accepted, rejected = [], []
     seen: set[tuple[str, str]] = set()
@@ -366,11 +355,20 @@ def rules_results(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {c["id"]: {"pairs": rules_pairs(c["text"], titles[c.get("doc", "")])} for c in chunks}
 
 
+class InputError(Exception):
+    """chunks.jsonl is missing or unreadable; the message says what to do."""
+
+
 def read_chunks(path: Path, stats: Counter) -> list[dict[str, Any]]:
+    """Chunk records; one without text or id (or a repeated id) is skipped, counted and logged."""
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run the chunk stage first (dvc repro chunk)")
+        raise InputError(f"{path} not found: run the chunk stage first (dvc repro chunk)")
+    try:
+        records = list(read_jsonl(path))
+    except ValueError as e:  # a broken line in the middle: the chunk stage must be rerun
+        raise InputError(str(e)) from None
     chunks, ids = [], set()
-    for i, record in enumerate(read_jsonl(path), 1):
+    for i, record in enumerate(records, 1):
         if not isinstance(record.get("text"), str) or not record.get("id") or record["id"] in ids:
             log.warning("%s: record %d has no text, no id or a repeated id; skipped", path, i)
             stats["bad_chunks"] += 1
@@ -393,7 +391,7 @@ def main() -> None:
             results, model = rules_results(chunks), RULES_MODEL
         else:
             results, model = server_results(chunks, p, stats)
-    except (FileNotFoundError, ServerUnavailable) as e:
+    except (InputError, ServerUnavailable) as e:
         log.error("%s", e)
         raise SystemExit(1) from None
     accepted, rejected = assemble(chunks, results, p, model, stats)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from stages import synth
-from stages.common import read_jsonl
+from stages.common import ParamsError, read_jsonl
 from stages.qa_rules import document_title, rules_pairs, split_articles
-from tests.synth_fixtures import make_workdir, sample_chunks, source_docs
+from tests.synth_fixtures import make_workdir, sample_chunks, set_synth_params, source_docs
 
 QA_FIELDS = ["id", "question", "answer", "chunk_id", "doc", "articles", "backend", "model"]
 
@@ -78,3 +78,20 @@ def test_chunk_without_articles_gives_no_pairs_and_is_recorded(
     metrics = json.loads((work / "metrics/synth.json").read_text())
     assert metrics["accepted"] == 0 and metrics["bad_chunks"] == 1
     assert [r["reason"] for r in read_jsonl(work / "data/qa/rejected.jsonl")] == ["no_pairs_parsed"]
+
+
+def test_bad_params_and_missing_input_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    work = make_workdir(tmp_path, [], backend="gpt", concurrency=0, min_grounding=1.5)
+    monkeypatch.chdir(work)
+    with pytest.raises(ParamsError) as error:
+        synth.main()
+    for name in ("synth.backend", "synth.concurrency", "synth.min_grounding"):
+        assert name in str(error.value)
+
+    set_synth_params(work, backend="rules", concurrency=4, min_grounding=0.5)
+    (work / "data/chunks/chunks.jsonl").unlink()
+    with pytest.raises(SystemExit) as exit_info:
+        synth.main()
+    assert exit_info.value.code == 1 and "chunks.jsonl not found" in caplog.text
