@@ -108,10 +108,10 @@ class FakeOpenAIServer:
             return [r for r in self.requests if r["path"].endswith("/chat/completions")]
 
     def _next_fault(self, number: int, body: dict[str, Any]) -> Fault:
+        """Called with the lock held."""
         if callable(self._faults):
             return self._faults(number, body)
-        with self._lock:
-            return self._faults.pop(0) if self._faults else None
+        return self._faults.pop(0) if self._faults else None
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -144,16 +144,21 @@ class FakeOpenAIServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                with server._lock:
-                    number = len([r for r in server.requests if r["path"].endswith("/chat/completions")])
-                    entry = {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
-                    server.requests.append(entry)
                 prompt = body.get("messages", [{}])[-1].get("content", "")
-                if server.reject_response_format and "response_format" in body:
-                    entry["fault"] = "400"
+                refused = server.reject_response_format and "response_format" in body
+                with server._lock:  # log and fault chosen together, so the log's order is the faults' order
+                    number = len([r for r in server.requests if r["path"].endswith("/chat/completions")])
+                    fault = "400" if refused else server._next_fault(number, body)
+                    entry = {
+                        "path": self.path,
+                        "auth": self.headers.get("Authorization"),
+                        "body": body,
+                        "fault": fault,
+                    }
+                    server.requests.append(entry)
+                if refused:
                     self._send(400, {"error": "'response_format' is not supported by this server"})
                     return
-                fault = entry["fault"] = server._next_fault(number, body)
                 with server._slots:
                     with server._lock:
                         server.in_flight += 1
