@@ -191,9 +191,13 @@ def resolve_model(client: ChatClient, wanted: str) -> str:
         raise ServerUnavailable(
             f"synth: model {wanted!r} is not among those {client.base_url}/models lists ({', '.join(models) or 'none'}). {hint}"
         )
-    if not wanted and not models:
-        raise ServerUnavailable(f"synth: {client.base_url}/models lists no model. {hint}")
-    return wanted or models[0]
+    # LM Studio with just-in-time loading lists every downloaded model, embedding models included.
+    chat_models = [m for m in models if "embed" not in m.lower()]
+    if not wanted and not chat_models:
+        raise ServerUnavailable(
+            f"synth: {client.base_url}/models lists no chat model ({', '.join(models) or 'none'}). {hint}"
+        )
+    return wanted or chat_models[0]
 
 
 def open_cache(path: Path) -> tuple[dict[str, dict[str, Any]], Any]:

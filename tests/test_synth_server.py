@@ -43,14 +43,16 @@ def test_answers_parsed_ordered_and_key_kept_secret(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("LMSTUDIO_API_KEY", SECRET)
-    with FakeOpenAIServer(latency_s=0.02, slots=4) as server:
+    with FakeOpenAIServer(
+        latency_s=0.02, slots=4, models=("text-embedding-nomic-embed-text-v1.5", "fake-model")
+    ) as server:
         work = make_workdir(tmp_path, chunks, base_url=server.url, **FAST)
         metrics = run_stage(work, monkeypatch)
     requests = server.chat_requests()
     assert len(requests) == len(chunks) == metrics["requests"]
     assert {r["auth"] for r in server.requests} == {f"Bearer {SECRET}"}  # /models included
     assert all(r["body"]["response_format"]["type"] == "json_schema" for r in requests)
-    assert all(r["body"]["model"] == "fake-model" for r in requests)  # model "" = the first one listed
+    assert all(r["body"]["model"] == "fake-model" for r in requests)  # model "" = the first chat model listed
 
     records = list(read_jsonl(work / "data/qa/qa.jsonl"))
     order = [c["id"] for c in chunks]
