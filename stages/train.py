@@ -154,8 +154,8 @@ def load_config(
             problems.append(f"{path} not found: run the `dataset` stage first")
         elif n == 0:
             problems.append(f"{path} is empty: the {path.stem} split has no pairs")
-    if train_p is not None:
-        problems += quantization_problems(train_p.quantization, cuda)
+    quantization = train_p.quantization if train_p else (raw.get("train") or {}).get("quantization", "none")
+    problems += quantization_problems(quantization, cuda)
     source = None
     if model_p is not None:
         try:

@@ -42,7 +42,7 @@ TINY_BASE_PARAMS = {  # about 0.1 M parameters: builds in a few seconds on 2 cor
     "num_layers": 2,
     "num_heads": 2,
     "max_position_embeddings": 256,
-    "pretrain_steps": 30,
+    "pretrain_steps": 150,
     "batch_size": 8,
     "seq_len": 64,
     "learning_rate": 0.003,

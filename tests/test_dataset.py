@@ -1,0 +1,105 @@
+"""Dataset split: grouped by chunk, near-duplicate questions on one side, deterministic, bad records counted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import make_qa_records, sample_texts
+
+from stages import dataset as ds
+from stages.common import ParamsError, build_params
+
+
+def _rec(i: int, chunk: str, question: str, answer: str = "Resposta qualquer.") -> dict:
+    return {"id": f"q{i}", "question": question, "answer": f"{answer} {i}", "chunk_id": chunk}
+
+
+def test_no_chunk_on_both_sides_and_fraction_close() -> None:
+    records = make_qa_records(sample_texts())
+    train, evals, stats = ds.split_records(records, ds.DatasetParams(eval_fraction=0.25, seed=3))
+    assert {r["chunk_id"] for r in train}.isdisjoint({r["chunk_id"] for r in evals})
+    assert len(train) + len(evals) == len(records)
+    assert abs(len(evals) / len(records) - 0.25) < 0.1
+    assert stats["groups"] >= 10
+
+
+def _near_dup_records() -> list[dict]:
+    """Two chunks whose questions are the same up to accents/punctuation, among many unrelated chunks."""
+    records = [
+        _rec(0, "lei-a#1", "Qual é o prazo de renovação previsto no artigo 5.º?"),
+        _rec(1, "lei-b#7", "Qual e o prazo de renovacao previsto no artigo 5º"),
+    ]
+    topics = ["bolsas", "estágio", "biblioteca", "avaliação", "matrícula", "diplomas", "férias", "multas"]
+    for i, topic in enumerate(topics * 3, start=2):
+        records.append(_rec(i, f"outro#{i}", f"Quem decide sobre {topic} no caso {i}?"))
+    return records
+
+
+def test_near_duplicate_questions_never_straddle() -> None:
+    records = _near_dup_records()
+    straddled_without_linking = 0
+    for seed in range(30):
+        train, evals, stats = ds.split_records(records, ds.DatasetParams(eval_fraction=0.3, seed=seed))
+        sides = {r["id"]: ("eval" if r in evals else "train") for r in records}
+        assert sides["q0"] == sides["q1"], f"seed {seed} split near-duplicates"
+        assert stats["near_dup_links"] == 1
+        # the same data with matching off (ratio 100 = identical keys only) does split them for some seed
+        train2, evals2, _ = ds.split_records(
+            records, ds.DatasetParams(eval_fraction=0.3, seed=seed, near_dup_ratio=100)
+        )
+        straddled_without_linking += (records[0] in evals2) != (records[1] in evals2)
+    assert straddled_without_linking > 0
+
+
+def test_questions_with_different_numbers_are_not_duplicates() -> None:
+    records = [_rec(0, "c1", "O que diz o artigo 5.º?"), _rec(1, "c2", "O que diz o artigo 6.º?")]
+    groups, links = ds.group_pairs(records, near_dup_ratio=90)
+    assert links == 0 and groups[0] != groups[1]
+
+
+def test_question_key_folds_case_accents_punctuation() -> None:
+    assert ds.question_key("Qual é o PRAZO, afinal?") == ds.question_key("qual e o prazo afinal")
+
+
+def test_bad_records_are_skipped_and_counted() -> None:
+    raw = [_rec(0, "c1", "Pergunta um?"), {"id": "x", "question": "", "answer": "a", "chunk_id": "c2"}]
+    raw.append(dict(raw[0]))  # exact duplicate
+    raw.append({"id": "y", "answer": "sem pergunta", "chunk_id": "c3"})
+    kept, skipped = ds.clean_records(raw)
+    assert [r["id"] for r in kept] == ["q0"]
+    assert skipped == {"missing_field": 2, "duplicate": 1}
+
+
+def test_params_problems_listed_together() -> None:
+    with pytest.raises(ParamsError) as e:
+        build_params("dataset", ds.DatasetParams, {"eval_fraction": 1.5, "near_dup_ratio": 0})
+    assert "eval_fraction" in str(e.value) and "near_dup_ratio" in str(e.value)
+
+
+def _run_stage(workdir: Path, monkeypatch: pytest.MonkeyPatch, records: list[dict]) -> dict[str, bytes]:
+    (workdir / "data/qa").mkdir(parents=True, exist_ok=True)
+    (workdir / "data/qa/qa.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    )
+    (workdir / "params.yaml").write_text("dataset:\n  eval_fraction: 0.2\n  seed: 13\n")
+    monkeypatch.chdir(workdir)
+    ds.main()
+    return {p: (workdir / p).read_bytes() for p in ("data/dataset/train.jsonl", "data/dataset/eval.jsonl")}
+
+
+def test_stage_output_is_byte_identical_across_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = make_qa_records(sample_texts())
+    first = _run_stage(tmp_path / "a", monkeypatch, records)
+    second = _run_stage(tmp_path / "b", monkeypatch, records)
+    assert first == second
+    assert first["data/dataset/eval.jsonl"].strip()
+    metrics = json.loads((tmp_path / "b/metrics/dataset.json").read_text())
+    assert metrics["train_pairs"] + metrics["eval_pairs"] == len(records)
+
+
+def test_single_chunk_cannot_be_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [_rec(i, "only#0", f"Pergunta {i}?") for i in range(5)]
+    with pytest.raises(ValueError, match="cannot be split"):
+        _run_stage(tmp_path, monkeypatch, records)

@@ -1,0 +1,174 @@
+"""Training pieces on the tiny built-in model: label mask, params validation, loss drop, adapter round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import make_qa_records, sample_texts
+
+from stages import train as tr
+from stages.common import ParamsError
+from stages.modeling import (
+    FALLBACK_TEMPLATE,
+    IGNORE_INDEX,
+    ModelSource,
+    PadCollator,
+    encode_example,
+    ensure_pad_token,
+    load_tokenizer,
+    pad_batch,
+    prompt_ids,
+)
+
+
+@pytest.fixture(scope="module")
+def source(tiny_base_model: Path) -> ModelSource:
+    return ModelSource(str(tiny_base_model), local_files_only=True)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(source: ModelSource):
+    return load_tokenizer(source)
+
+
+def _config(source: ModelSource, **train) -> tr.TrainConfig:
+    return tr.TrainConfig(
+        model=tr.ModelParams(source.path), lora=tr.LoraParams(r=4, alpha=8), train=tr.TrainParams(**train)
+    )
+
+
+def test_label_mask_covers_exactly_prompt_and_padding(tokenizer) -> None:
+    pairs = [
+        ("O que regula o artigo 3.º?", "O cadastro é pessoal."),
+        ("Prazo?", "Catorze dias, renováveis três vezes."),
+    ]
+    rows = [encode_example(tokenizer, q, a, max_len=256) for q, a in pairs]
+    batch = pad_batch(rows, tokenizer.pad_token_id)
+    for i, (question, answer) in enumerate(pairs):
+        n_prompt = len(prompt_ids(tokenizer, question))
+        n_real = len(rows[i]["input_ids"])
+        labels, ids = batch["labels"][i].tolist(), batch["input_ids"][i].tolist()
+        masked = [p for p, label in enumerate(labels) if label == IGNORE_INDEX]
+        assert masked == list(range(n_prompt)) + list(range(n_real, len(labels)))
+        assert labels[n_prompt:n_real] == ids[n_prompt:n_real]  # answer tokens are learned as-is
+        assert ids[n_real - 1] == tokenizer.eos_token_id and labels[n_real - 1] == tokenizer.eos_token_id
+        assert batch["attention_mask"][i].tolist() == [1] * n_real + [0] * (len(labels) - n_real)
+    assert tokenizer.decode(rows[0]["input_ids"][n_prompt:], skip_special_tokens=True) != ""
+
+
+def test_prompt_uses_chat_template_else_fixed_portuguese_template(tokenizer) -> None:
+    chat = tokenizer.decode(prompt_ids(tokenizer, "Quem assina?"))
+    assert chat.endswith("<|assistant|>\n") and "<|user|>\nQuem assina?" in chat
+    saved = tokenizer.chat_template
+    try:
+        tokenizer.chat_template = None
+        plain = tokenizer.decode(prompt_ids(tokenizer, "Quem assina?"))
+    finally:
+        tokenizer.chat_template = saved
+    assert plain.startswith("<s>### Instrução:") and plain.endswith(FALLBACK_TEMPLATE.split("{question}")[1])
+
+
+def test_too_long_pairs_are_dropped_not_cut(tokenizer) -> None:
+    assert encode_example(tokenizer, "Pergunta?", "palavra " * 200, max_len=64) is None
+
+
+def test_missing_pad_token_gets_one_that_is_not_eos(tokenizer) -> None:
+    saved = tokenizer.pad_token
+    try:
+        tokenizer.pad_token = None
+        ensure_pad_token(tokenizer)
+        assert tokenizer.pad_token_id is not None and tokenizer.pad_token_id != tokenizer.eos_token_id
+        assert tokenizer.pad_token == tokenizer.unk_token
+    finally:
+        tokenizer.pad_token = saved
+
+
+def test_params_validation_lists_every_problem_before_loading(tiny_base_model: Path) -> None:
+    raw = {
+        "model": {"name_or_path": str(tiny_base_model)},
+        "lora": {"r": 0, "alpha": -1, "dropout": 1.0, "target_modules": ["q_proj", "qkv"]},
+        "train": {"batch_size": 0, "quantization": "4bit", "warmup_ratio": 1.5},
+    }
+    with pytest.raises(ParamsError) as e:
+        tr.load_config(raw, n_train=10, n_eval=0, cuda=False)
+    msg = str(e.value)
+    for needle in (
+        "lora.r",
+        "lora.alpha",
+        "lora.dropout",
+        "train.batch_size",
+        "warmup_ratio",
+        "eval.jsonl is empty",
+        "needs a CUDA GPU",
+    ):
+        assert needle in msg, needle
+    # target modules are checked against the model's layers once the lora section itself is valid
+    raw["lora"] = {"target_modules": ["q_proj", "qkv"]}
+    with pytest.raises(ParamsError, match=r"\['qkv'\] not in the model"):
+        tr.load_config(raw, n_train=10, n_eval=3, cuda=False)
+    raw["lora"] = {"target_modules": "all-linear"}
+    raw["train"] = {}
+    cfg, src = tr.load_config(raw, n_train=10, n_eval=3, cuda=False)
+    assert cfg.lora.peft_targets() == "all-linear" and src.path == str(tiny_base_model)
+
+
+def test_original_warmup_never_finishes() -> None:
+    # ~1,000 pairs x 3 epochs / batch 8 = 375 optimizer steps; the original warmup_steps 500 exceeds that
+    warmup, total = tr.warmup_and_total_steps(1000, tr.TrainParams(warmup_steps=500), world_size=1)
+    assert (warmup, total) == (500, 375)
+    assert tr.warmup_and_total_steps(1000, tr.TrainParams(), world_size=2) == (6, 189)
+
+
+def _trainer(source, tokenizer, rows, tmp_path, **train):
+    from transformers import Trainer
+
+    cfg = _config(source, **train)
+    model = tr.prepare_model(source, cfg, "cpu")
+    args = tr.training_arguments(cfg.train, "cpu", 0, str(tmp_path / "trainer"))
+    return model, Trainer(
+        model=model,
+        args=args,
+        train_dataset=rows,
+        eval_dataset=rows,
+        data_collator=PadCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+    )
+
+
+def test_loss_drops_on_a_fixed_batch(source, tokenizer, tmp_path: Path) -> None:
+    records = make_qa_records(sample_texts())[:8]
+    rows, skipped = tr.encode_split(tokenizer, records, 256)
+    assert skipped == 0
+    _, trainer = _trainer(source, tokenizer, rows, tmp_path, epochs=12, batch_size=8, learning_rate=0.01)
+    before = trainer.evaluate()["eval_loss"]
+    trainer.train()
+    after = trainer.evaluate()["eval_loss"]
+    assert after < before - 0.1, (before, after)
+
+
+def test_adapter_saves_and_reloads_to_same_logits(source, tokenizer, tmp_path: Path) -> None:
+    from peft import PeftModel
+
+    from stages.modeling import load_causal_lm
+
+    rows, _ = tr.encode_split(tokenizer, make_qa_records(sample_texts())[:8], 256)
+    model, trainer = _trainer(source, tokenizer, rows, tmp_path, epochs=3, batch_size=8, learning_rate=0.01)
+    trainer.train()
+    model.save_pretrained(tmp_path / "adapter", safe_serialization=True)
+    assert (tmp_path / "adapter/adapter_model.safetensors").exists()
+    assert not list((tmp_path / "adapter").glob("*.bin"))
+
+    batch = pad_batch(rows[:4], tokenizer.pad_token_id)
+    model.eval()
+    with torch.no_grad():
+        trained = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        base = load_causal_lm(source, torch.float32)
+        plain = base(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        reloaded = PeftModel.from_pretrained(base, str(tmp_path / "adapter")).eval()
+        again = reloaded(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert not torch.allclose(plain, trained, atol=1e-4)  # training changed the model ...
+    torch.testing.assert_close(
+        again, trained, atol=1e-5, rtol=1e-5
+    )  # ... and the saved adapter reproduces it
