@@ -1,0 +1,60 @@
+"""ask: one answer from base + adapter; --merge-to writes a plain 16-bit model equal to base + adapter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from stages import ask
+
+
+@pytest.fixture(scope="module")
+def adapter_dir(tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LoRA adapter with random (non-zero) B matrices, so merging visibly changes the weights."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = tmp_path_factory.mktemp("adapter")
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(tiny_base_model)
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(base, lora).save_pretrained(out, safe_serialization=True)
+    AutoTokenizer.from_pretrained(tiny_base_model).save_pretrained(out)
+    return out
+
+
+def test_answers_a_question(adapter_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ask.main(["Qual é o prazo de empréstimo?", "--adapter", str(adapter_dir), "--max-new-tokens", "8"])
+    assert capsys.readouterr().out.strip()
+
+
+def test_merge_to_writes_16bit_model_matching_base_plus_adapter(
+    adapter_dir: Path, tiny_base_model: Path, tmp_path: Path
+) -> None:
+    from transformers import AutoModelForCausalLM
+
+    merged_dir = tmp_path / "merged"
+    ask.main(["--adapter", str(adapter_dir), "--merge-to", str(merged_dir)])
+    assert (merged_dir / "model.safetensors").exists() and (merged_dir / "tokenizer.json").exists()
+    assert not (merged_dir / "adapter_config.json").exists()
+    assert json.loads((merged_dir / "config.json").read_text())["dtype"] == "bfloat16"
+
+    ids = torch.tensor([[1, 20, 30, 40, 50, 60]])
+    merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).eval()
+    adapted, _ = ask.load_adapted(adapter_dir, None, merge=False)
+    plain = AutoModelForCausalLM.from_pretrained(tiny_base_model, dtype=torch.float32).eval()
+    with torch.no_grad():
+        got, want, before = (m(input_ids=ids).logits for m in (merged, adapted.eval(), plain))
+    assert (want - before).abs().max() > 0.05  # the adapter matters ...
+    torch.testing.assert_close(
+        got, want, atol=0.05, rtol=0.02
+    )  # ... and the merged model reproduces it (bf16)
+
+
+def test_missing_adapter_exits_with_message(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as e:
+        ask.main(["Pergunta?", "--adapter", str(tmp_path / "none")])
+    assert e.value.code == 2
