@@ -40,6 +40,10 @@ METRICS_FILE = Path("metrics/chunk.json")
 TokenCounter = Callable[[str], int]
 
 
+class MissingInputError(FileNotFoundError):
+    """data/clean does not exist (the clean stage has not run)."""
+
+
 @dataclass(frozen=True)
 class ChunkParams:
     max_tokens: int = 350  # per chunk (overlap included), in `tokenizer` tokens
@@ -266,6 +270,8 @@ def chunk_document(doc: str, text: str, p: ChunkParams, count_tokens: TokenCount
 # ---------------------------------------------------------------------------------------------
 def run(clean_dir: Path, chunks_file: Path, metrics_file: Path, p: ChunkParams) -> dict[str, Any]:
     """Chunk every clean_dir/<doc>.txt into one JSONL; returns (and writes) the metrics."""
+    if not clean_dir.is_dir():
+        raise MissingInputError(f"{clean_dir} not found: run the clean stage first (dvc repro clean)")
     count_tokens = make_token_counter(p.tokenizer)
     records: list[dict[str, Any]] = []
     per_doc: dict[str, dict[str, int]] = {}
@@ -291,7 +297,11 @@ def run(clean_dir: Path, chunks_file: Path, metrics_file: Path, p: ChunkParams) 
 def main() -> None:
     p = load_params("chunk", ChunkParams)
     log.info("chunk: %s -> %s (max_tokens=%d, overlap=%d)", CLEAN_DIR, CHUNKS_FILE, p.max_tokens, p.overlap)
-    m = run(CLEAN_DIR, CHUNKS_FILE, METRICS_FILE, p)
+    try:
+        m = run(CLEAN_DIR, CHUNKS_FILE, METRICS_FILE, p)
+    except MissingInputError as e:
+        log.error("%s", e)
+        raise SystemExit(1) from None
     log.info(
         "chunk: %d documents -> %d chunks, %s tokens mean, %d max",
         m["documents"],

@@ -247,7 +247,7 @@ _HEADING_NUM_RE = re.compile(
     r"^(T[ÍI]TULO|CAP[ÍI]TULO|SE[ÇC][ÃA]O|SUBSE[ÇC][ÃA]O|LIVRO)\s+([IVXLHl1|]{1,7})\b"
 )
 _ARTICLE_NUM_RE = re.compile(r"^(Art\.\s*)(\d{2,4})º")
-_PARAGRAPH_MISREAD_RE = re.compile(r"^(?:\$|8|S)\s?(?=\d{1,2}º\s+[A-ZÀ-Ý])")
+_PARAGRAPH_MISREAD_RE = re.compile(r"^(?:\$\s?|8\s|S\s)(?=\d{1,2}º\s+[A-ZÀ-Ý])")  # not "82º Congresso"
 _COLON_BEFORE_ITEM_RE = re.compile(r":(?:\s+(?:e|ou))?$")
 _ARTICLE_START_RE = re.compile(r"^Art\.\s*(\d{1,4})")
 
@@ -481,6 +481,10 @@ def render_paragraphs(paragraphs: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------
 # I/O
 # ---------------------------------------------------------------------------------------------
+class MissingInputError(FileNotFoundError):
+    """The stage's input folder does not exist (the previous stage has not run)."""
+
+
 class OcrFileError(ValueError):
     """An OCR JSON that cannot be read or does not have the expected shape."""
 
@@ -501,6 +505,8 @@ def read_ocr_pages(path: Path) -> list[str]:
 
 def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> dict[str, Any]:
     """Clean every <doc>.json in ocr_dir into clean_dir/<doc>.txt; returns (and writes) the metrics."""
+    if not ocr_dir.is_dir():
+        raise MissingInputError(f"{ocr_dir} not found: run the ocr stage first (dvc repro ocr)")
     sources = sorted(ocr_dir.glob("*.json"))
     per_doc: dict[str, dict[str, int]] = {}
     failures: list[dict[str, str]] = []
@@ -539,7 +545,11 @@ def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> d
 def main() -> None:
     p = load_params("clean", CleanParams)
     log.info("clean: %s -> %s", OCR_DIR, CLEAN_DIR)
-    m = run(OCR_DIR, CLEAN_DIR, METRICS_FILE, p)
+    try:
+        m = run(OCR_DIR, CLEAN_DIR, METRICS_FILE, p)
+    except MissingInputError as e:
+        log.error("%s", e)
+        raise SystemExit(1) from None
     log.info(
         "clean: %d documents, %d -> %d chars, dropped %s, %d skipped",
         m["documents"], m["chars_in"], m["chars_out"], m["lines_dropped"], len(m["failures"]),

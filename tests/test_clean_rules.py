@@ -407,3 +407,10 @@ def test_params_checked() -> None:
         build_params("clean", CleanParams, {"header_min_pages": 1, "junk_max_letter_ratio": 2})
     with pytest.raises(ParamsError, match="not a known parameter"):
         build_params("clean", CleanParams, {"header_pages": 2})
+
+
+def test_paragraph_sign_fix_needs_the_misread_sign_alone() -> None:
+    assert fix_numbering(["82º Congresso Nacional de Estudantes."]) == (
+        ["82º Congresso Nacional de Estudantes."],
+        0,
+    )
