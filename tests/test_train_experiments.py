@@ -1,0 +1,106 @@
+"""`dvc exp run -S lora.r=32` in a temporary repository reruns only train and evaluate.
+
+The repository holds just this issue's stages (dataset, base, train, evaluate, taken from the real dvc.yaml
+and params.yaml) fed by a committed Q&A file and corpus, so the test needs no OCR or synthesis.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TINY_BASE_PARAMS, make_qa_records, sample_texts
+
+STAGES = ("dataset", "base", "train", "evaluate")
+MODULES = ("__init__", "common", "dataset", "base", "train", "evaluate", "modeling", "metrics_text")
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], stdout_only: bool = False) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout if stdout_only else proc.stdout + proc.stderr
+
+
+def _make_repo(repo: Path, repo_root: Path) -> None:
+    (repo / "stages").mkdir(parents=True)
+    for name in MODULES:
+        shutil.copy(repo_root / "stages" / f"{name}.py", repo / "stages" / f"{name}.py")
+    full = yaml.safe_load((repo_root / "dvc.yaml").read_text(encoding="utf-8"))
+    dvc_yaml = {"stages": {name: full["stages"][name] for name in STAGES}}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(dvc_yaml, sort_keys=False), encoding="utf-8")
+    params = yaml.safe_load((repo_root / "params.yaml").read_text(encoding="utf-8"))
+    params = {k: params[k] for k in ("dataset", "model", "base", "lora", "train", "evaluate")}
+    params["base"] = {**TINY_BASE_PARAMS, "corpus_dir": "data/clean", "pretrain_steps": 40}
+    params["train"].update(epochs=1, max_seq_len=256, logging_steps=2)
+    params["evaluate"].update(max_new_tokens=8, limit=6)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    texts = sample_texts()
+    (repo / "data/clean").mkdir(parents=True)
+    for name, text in texts.items():
+        (repo / "data/clean" / f"{name}.txt").write_text(text, encoding="utf-8")
+    (repo / "data/qa").mkdir(parents=True)
+    records = make_qa_records(texts)
+    (repo / "data/qa/qa.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+@pytest.mark.slow
+def test_exp_run_with_new_rank_reruns_only_train_and_evaluate(tmp_path: Path, repo_root: Path) -> None:
+    repo = tmp_path / "repo"
+    _make_repo(repo, repo_root)
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    env.pop("PYTHONPATH", None)
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "config", "user.name", "t"],
+        ["git", "config", "user.email", "t@e.com"],
+    ):
+        _run(cmd, repo, env)
+    _run(["dvc", "init", "-q"], repo, env)
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-qm", "pipeline"], repo, env)
+
+    first = _run(["dvc", "repro"], repo, env)
+    assert all(f"Running stage '{s}'" in first for s in STAGES), first
+    eval_metrics = json.loads((repo / "metrics/eval.json").read_text())
+    assert set(eval_metrics) >= {"base", "adapter", "delta"}
+    assert {"f1", "rouge_l", "exact_match", "perplexity"} <= set(eval_metrics["adapter"])
+    assert (repo / "models/adapter/adapter_model.safetensors").exists()
+    assert (repo / "models/adapter/README.md").read_text().startswith("---\nlibrary_name: peft")
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-qm", "baseline results"], repo, env)
+    commits_before = _run(["git", "rev-list", "--count", "HEAD"], repo, env)
+
+    exp = _run(["dvc", "exp", "run", "--set-param", "lora.r=32"], repo, env)
+    ran = {s for s in STAGES if f"Running stage '{s}'" in exp}
+    assert ran == {"train", "evaluate"}, exp
+    assert json.loads((repo / "models/adapter/adapter_config.json").read_text())["r"] == 32
+    assert (
+        _run(["git", "rev-list", "--count", "HEAD"], repo, env) == commits_before
+    )  # DVCLive made no commits
+
+    show = json.loads(_run(["dvc", "exp", "show", "--json"], repo, env, stdout_only=True))
+    rows = [e for rev in show for e in [rev, *[x for x in rev.get("experiments") or [] for x in x["revs"]]]]
+    ranks = {
+        r["data"]["params"]["params.yaml"]["data"]["lora"]["r"]: r["data"]["metrics"]
+        for r in rows
+        if r.get("data")
+    }
+    assert {16, 32} <= set(ranks)
+    assert "metrics/eval.json" in ranks[32] and "dvclive/metrics.json" in ranks[32]
+
+    plots = json.loads(_run(["dvc", "plots", "show", "--json"], repo, env, stdout_only=True))
+    assert any("dvclive/plots/metrics" in key for key in plots.get("data", plots))
