@@ -85,6 +85,30 @@ def save_random_model(shape: dict[str, Any], out_dir: Path, device: str) -> None
         torch.cuda.empty_cache()
 
 
+def timed_steps(
+    model: Any, opt: Any, ids: Any, autocast: Any, warmup: int, steps: int, cuda: bool
+) -> tuple[float, list[float]]:
+    """`warmup` untimed then `steps` timed optimizer steps on one batch; (seconds, losses)."""
+
+    def step() -> float:
+        with autocast:
+            loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+    for _ in range(warmup):
+        step()
+    if cuda:
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    losses = [step() for _ in range(steps)]
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0, losses
+
+
 def bench_mode(mode: str, model_dir: Path, args: argparse.Namespace, device: str) -> dict[str, Any]:
     """Train `args.steps` timed steps of LoRA (`mode`=lora) or QLoRA (`mode`=qlora); tokens/s and peak memory."""
     cuda = device == "cuda"
@@ -115,23 +139,7 @@ def bench_mode(mode: str, model_dir: Path, args: argparse.Namespace, device: str
     ids = torch.randint(3, vocab, (args.batch, args.seq_len), generator=gen).to(device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
 
-    def step() -> float:
-        with autocast:
-            loss = model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        return float(loss)
-
-    for _ in range(args.warmup):
-        step()
-    if cuda:
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    losses = [step() for _ in range(args.steps)]
-    if cuda:
-        torch.cuda.synchronize()
-    elapsed = time.perf_counter() - t0
+    elapsed, losses = timed_steps(model, opt, ids, autocast, args.warmup, args.steps, cuda)
     result = {
         "mode": mode,
         "tokens_per_s": round(args.batch * args.seq_len * args.steps / elapsed, 1),
