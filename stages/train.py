@@ -237,6 +237,7 @@ def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str
         bf16=bf16,
         fp16=device == "cuda" and not bf16,
         remove_unused_columns=False,
+        use_cpu=device != "cuda",  # also what makes torchrun on CPU run DDP (gloo) instead of N copies
         disable_tqdm=False,
         ddp_find_unused_parameters=False,
     )
