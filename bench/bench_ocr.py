@@ -16,6 +16,7 @@ import argparse
 import logging
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,12 @@ sys.path.insert(0, str(ROOT))
 from stages.ocr import OcrParams, run_ocr  # noqa: E402
 
 BORN_DIGITAL = "instrucao_estagio"
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of every finished (waited-for) child process tree."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def scanned_inputs(work: Path, replicate: int) -> list[Path]:
@@ -126,12 +133,16 @@ def main() -> None:
         if not args.skip_ocrmypdf and shutil.which("ocrmypdf"):
             methods[f"ocrmypdf --jobs {nproc} --sidecar"] = lambda: run_ocrmypdf(pdfs, work, nproc)
         results: dict[str, tuple[float, dict[str, str]]] = {}
+        cpu: dict[str, float] = {}
         for r in range(args.repeat):  # interleaved, so a burst of background load hits every method alike
             for name, fn in methods.items():
+                cpu_before = cpu_seconds()
                 seconds, texts = fn()
-                print(f"round {r + 1}: {name}: {seconds:.1f} s", flush=True)
+                used = cpu_seconds() - cpu_before
+                print(f"round {r + 1}: {name}: {seconds:.1f} s wall, {used:.1f} s CPU", flush=True)
                 if name not in results or seconds < results[name][0]:
                     results[name] = (seconds, texts)
+                cpu[name] = min(used, cpu.get(name, used))
 
     stage_rate = pages / results["ocr stage (this repo)"][0]
     rows = []
@@ -139,13 +150,13 @@ def main() -> None:
         rates = [cer(texts[p.stem], truth_of(p)) for p in pdfs]
         mean_cer = sum(rates) / len(rates) if None not in rates else None
         rate = pages / seconds
-        rows.append((name, seconds, rate, stage_rate / rate, mean_cer))
+        rows.append((name, seconds, rate, stage_rate / rate, cpu[name] / pages, mean_cer))
     lines = [
-        "| method | seconds | pages/s | stage speed-up | raw CER |",
-        "|---|---:|---:|---:|---:|",
+        "| method | seconds | pages/s | stage speed-up | CPU s/page | raw CER |",
+        "|---|---:|---:|---:|---:|---:|",
         *(
-            f"| {n} | {s:.1f} | {r:.3f} | {x:.2f}x | {'n/a' if c is None else f'{100 * c:.2f}%'} |"
-            for n, s, r, x, c in rows
+            f"| {n} | {s:.1f} | {r:.3f} | {x:.2f}x | {u:.2f} | {'n/a' if c is None else f'{100 * c:.2f}%'} |"
+            for n, s, r, x, u, c in rows
         ),
     ]
     table = "\n".join(lines)
@@ -168,7 +179,9 @@ def main() -> None:
             f"Input: {len(pdfs)} scanned PDFs ({args.replicate} copies of the 3 scanned sample documents), "
             f"{pages} pages, 300 dpi, `-l por`; best of {args.repeat} interleaved round(s).\n\n"
             f"{table}\n\n"
-            "Speed-up = the stage's pages/s divided by the method's. Raw CER: whitespace-normalized edit distance "
+            "Speed-up = the stage's pages/s divided by the method's. CPU s/page: user+system time of the "
+            "process and all its children per page (less sensitive than wall time to other load on the machine)."
+            " Wall times are the best of the rounds. Raw CER: whitespace-normalized edit distance "
             "to data/sample/src before any cleaning (running headers, page footers and line-end hyphens still in "
             "the text), averaged over the documents.\n",
             encoding="utf-8",

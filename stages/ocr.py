@@ -11,6 +11,12 @@ dvc.yaml). The key covers what changes the OCR result (dpi, lang, psm, min_text_
 after one PDF of fifty changes only its pages are OCR'd. Entries are written atomically as soon as a document's
 last page is done (a killed run keeps them) and pruned when no current input uses them.
 
+Output: data/ocr/<stem>.json = {doc, source, sha256, pages: [{page, method: text|ocr, text, confidence}],
+failed_pages}; confidence is tesseract's mean word confidence (0-100) for OCR'd pages, null for text-layer ones.
+metrics/ocr.json: documents, pages, pages_ocr, pages_text (over all outputs, cached or not), cached_documents,
+cached_pages, pages_ocr_run / pages_text_run (done in this run), failures [{file, reason}], seconds, pages_per_s
+(pages done in this run per second), workers.
+
 Tesseract and pdftoppm are checked up front, before any work, even when everything is cached (the tesseract
 version is part of the cache key). A bad PDF (empty, truncated, not a PDF, encrypted) or a page tesseract fails
 on is skipped with one warning line, listed under `failures` in the metrics, and the rest is processed; with
@@ -47,6 +53,7 @@ OUT_DIR = Path("data/ocr")
 CACHE_DIR = Path("data/cache/ocr")
 METRICS_FILE = Path("metrics/ocr.json")
 CACHE_FORMAT = 1  # bump when a cache entry's layout or the way text is produced changes
+PAGE_TIMEOUT_S = 600  # a page tesseract has not read in 10 minutes is reported as failed (~1-2 s is normal)
 INSTALL_HINT = (
     "install them with `sudo apt-get install tesseract-ocr tesseract-ocr-por poppler-utils` (or `make setup`)"
 )
@@ -115,7 +122,9 @@ def preflight(lang: str) -> str:
     if shutil.which(cmd) is None:
         problems.append(f"the tesseract binary ({cmd!r}) is not on PATH")
     else:
-        version = subprocess.run([cmd, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+        version = (
+            subprocess.run([cmd, "--version"], capture_output=True, text=True).stdout.splitlines() or ["?"]
+        )[0]
         listed = subprocess.run([cmd, "--list-langs"], capture_output=True, text=True).stdout.split()
         missing = [code for code in lang.split("+") if code not in listed]
         if missing:
@@ -214,6 +223,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, str | None, float | None, str | 
                 extension="txt tsv",  # text and word confidences from one tesseract call
                 lang=task.lang,
                 config=f"--oem 1 --psm {task.psm} -c tessedit_create_tsv=1",
+                timeout=PAGE_TIMEOUT_S,
             )
             with open(base + ".txt", encoding="utf-8") as f:
                 text = f.read()
@@ -225,6 +235,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, str | None, float | None, str | 
             PDFSyntaxError,
             PDFInfoNotInstalledError,
             OSError,
+            RuntimeError,  # pytesseract's timeout
         ) as e:
             reason = " ".join(str(getattr(e, "message", "") or e).split()) or type(e).__name__
             return task.doc, task.page, None, None, f"{type(e).__name__}: {reason}"
@@ -281,10 +292,12 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         write_json(out_dir / f"{state.path.stem}.json", record)
         written[state.path.stem] = record["pages"]
 
+    stems: set[str] = set()
     for path in pdf_paths:
-        if path.stem in written or any(d.path.stem == path.stem for d in docs):
+        if path.stem in stems:
             fail(path, f"another PDF has the same name stem {path.stem!r}; rename one of them")
             continue
+        stems.add(path.stem)
         sha = sha256_file(path)
         entry = cache_dir / f"{sha}.{key}.json"
         used_entries.add(entry.name)
