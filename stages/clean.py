@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 from tqdm import tqdm
 
@@ -152,33 +153,26 @@ def _line_key(line: str) -> str:
     return _DIGITS_RE.sub("#", line.lower())
 
 
-def _same_line(a: str, b: str, similarity: float) -> bool:
-    # Short lines must match exactly: "capítulo i" and "capítulo ii" are 95% similar.
-    if len(a) < 20 or len(b) < 20:
-        return a == b
-    return fuzz.ratio(a, b) >= similarity
-
-
 def find_running_lines(pages: list[list[str]], p: CleanParams) -> dict[tuple[int, int], str]:
     """(page, line) -> rule ('header_footer' or 'page_number') for every line to drop."""
-    edges = [edge_indices(lines, p.edge_lines) for lines in pages]
-    keys = [[_line_key(pages[pi][li]) for li in idx] for pi, idx in enumerate(edges)]
+    edges = [(pi, li) for pi, lines in enumerate(pages) for li in edge_indices(lines, p.edge_lines)]
+    keys = [_line_key(pages[pi][li]) for pi, li in edges]
     needed = max(p.header_min_pages, math.ceil(p.header_min_fraction * len(pages)))
+    # All edge lines against all (rapidfuzz's C loop: a 1000-page document in seconds). Short lines must
+    # match exactly: "capítulo i" and "capítulo ii" are 95% similar.
+    similar = process.cdist(keys, keys, scorer=fuzz.ratio, dtype=np.uint8) >= p.header_similarity
+    short = np.array([len(k) < 20 for k in keys], dtype=bool)
+    key_ids = np.unique(np.array(keys, dtype=object), return_inverse=True)[1] if keys else np.zeros(0, int)
+    exact = key_ids[:, None] == key_ids[None, :]
+    similar = np.where(short[:, None] | short[None, :], exact, similar)
+    page_of = np.array([pi for pi, _ in edges])
     drop: dict[tuple[int, int], str] = {}
-    for pi, idx in enumerate(edges):
-        for li, key in zip(idx, keys[pi], strict=True):
-            line = pages[pi][li]
-            if PAGE_NUMBER_RE.match(line):
-                drop[(pi, li)] = "page_number"
-                continue
-            if is_structural_start(line) or len(pages) < needed:
-                continue
-            on_pages = 1 + sum(
-                any(_same_line(key, other, p.header_similarity) for other in keys[qi])
-                for qi in range(len(pages))
-                if qi != pi
-            )
-            if on_pages >= needed:
+    for i, (pi, li) in enumerate(edges):
+        line = pages[pi][li]
+        if PAGE_NUMBER_RE.match(line):
+            drop[(pi, li)] = "page_number"
+        elif not is_structural_start(line) and len(pages) >= needed:
+            if len(np.unique(page_of[similar[i]])) >= needed:  # pages holding this line (its own included)
                 drop[(pi, li)] = "header_footer"
     return drop
 
@@ -406,30 +400,30 @@ def join_paragraphs(lines: list[tuple[str, bool]], vocab: Counter[str]) -> tuple
     # A line well short of the margin ends its paragraph (text layers have no blank lines between them).
     widths = sorted(len(line) for line, _ in lines)
     short_line = int(0.75 * widths[int(0.9 * (len(widths) - 1))]) if len(widths) >= 10 else 0
-    paragraphs: list[str] = []
-    last = ""  # the previous physical line (paragraphs[-1] may hold several)
+    paragraphs: list[list[str]] = []  # each a list of pieces, joined at the end (no quadratic concatenation)
+    last = ""  # the previous physical line
     for line, gap in lines:
         if not paragraphs:
-            paragraphs.append(line)
+            paragraphs.append([line])
             last = line
             continue
-        prev = paragraphs[-1]
-        end = _HYPHEN_END_RE.search(prev)
+        pieces = paragraphs[-1]
+        end = _HYPHEN_END_RE.search(pieces[-1])
         fragment = _FRAGMENT_RE.match(line)
         if end and fragment and not is_structural_start(line) and (not gap or _starts_lower(line)):
             if keep_hyphen(end.group(1), fragment.group(1), vocab):
                 counts["hyphen_kept"] += 1
-                paragraphs[-1] = prev + line
             else:
                 counts["hyphen_joined"] += 1
-                paragraphs[-1] = prev[:-1] + line
+                pieces[-1] = pieces[-1][:-1]
+            pieces.append(line)
         elif should_break(last, line, gap, short_line):
-            paragraphs.append(line)
+            paragraphs.append([line])
         else:
             counts["lines_joined"] += 1
-            paragraphs[-1] = prev + " " + line
+            pieces += [" ", line]
         last = line
-    return paragraphs, counts
+    return ["".join(pieces) for pieces in paragraphs], counts
 
 
 # ---------------------------------------------------------------------------------------------
