@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,19 @@ def make_qa_records(texts: dict[str, str], per_chunk: int = 2) -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def torch_one_thread() -> Iterator[None]:
+    """One torch thread for the tiny models: with 2 cores shared by other jobs, 2 OpenMP threads made the
+    tiny model's build 10x slower (72 s vs 7 s measured), and such small matrices gain nothing from threads."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(tmp_path_factory: pytest.TempPathFactory, torch_one_thread: None) -> Path:
     """A built-in-style model (tokenizer + LlamaForCausalLM) built by stages.base from the sample corpus."""
     from stages.base import BaseParams, build_base
 

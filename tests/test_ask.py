@@ -10,6 +10,8 @@ import torch
 
 from stages import ask
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 
 @pytest.fixture(scope="module")
 def adapter_dir(tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

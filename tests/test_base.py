@@ -12,6 +12,8 @@ from conftest import TINY_BASE_PARAMS, sample_texts
 from stages import base
 from stages.common import ParamsError, build_params
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 
 def test_tokenizer_is_deterministic_and_round_trips_portuguese() -> None:
     texts = list(sample_texts().values())

@@ -22,6 +22,8 @@ from stages.modeling import (
     prompt_ids,
 )
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 
 @pytest.fixture(scope="module")
 def source(tiny_base_model: Path) -> ModelSource:

@@ -57,6 +57,7 @@ def test_exp_run_with_new_rank_reruns_only_train_and_evaluate(tmp_path: Path, re
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
+        "OMP_NUM_THREADS": "1",  # tiny models; see conftest.torch_one_thread
         "GIT_AUTHOR_NAME": "t",
         "GIT_AUTHOR_EMAIL": "t@example.com",
         "GIT_COMMITTER_NAME": "t",
