@@ -362,7 +362,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         if stale.stem not in written:
             stale.unlink()
     for entry in cache_dir.iterdir():
-        if entry.name not in used_entries:
+        if entry.is_file() and entry.name not in used_entries:  # incl. temp files of a killed write
             entry.unlink()
 
     pages_all = [r for pages in written.values() for r in pages]
