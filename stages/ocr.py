@@ -324,7 +324,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         if state.pending == 0:
             finish(state)
 
-    workers = min(p.workers or len(os.sched_getaffinity(0)), max(1, len(tasks)))
+    workers = min(p.workers or len(os.sched_getaffinity(0)), len(tasks))  # 0 when everything was cached
     log.info(
         "%d PDFs: %d cached, %d pages to OCR with %d workers",
         len(pdf_paths),
