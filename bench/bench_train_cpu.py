@@ -92,6 +92,10 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=256)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3, help="round-robin repeats; the median is reported")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="OMP_NUM_THREADS for the runs (0 = torch default)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: run one config, print JSON
     args = parser.parse_args()
@@ -100,13 +104,26 @@ def main() -> None:
         return
 
     configs = ["full"] + [f"r{r}" for r in args.ranks.split(",")]
+    env = dict(os.environ, **({"OMP_NUM_THREADS": str(args.threads)} if args.threads else {}))
+    runs: dict[str, list[dict[str, Any]]] = {c: [] for c in configs}
+    for repeat in range(args.repeats):  # round-robin, so a change in machine load hits every config alike
+        for config in configs:
+            cmd = [sys.executable, __file__, "--one", config, "--batch", str(args.batch), "--seq-len", str(args.seq_len),
+                   "--warmup", str(args.warmup), "--steps", str(args.steps)]  # fmt: skip
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO, env=env).stdout
+            runs[config].append(json.loads(out.strip().splitlines()[-1]))
+            print(json.dumps({"repeat": repeat, **runs[config][-1]}), flush=True)
     results = []
     for config in configs:
-        cmd = [sys.executable, __file__, "--one", config, "--batch", str(args.batch), "--seq-len", str(args.seq_len),
-               "--warmup", str(args.warmup), "--steps", str(args.steps)]  # fmt: skip
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO).stdout
-        results.append(json.loads(out.strip().splitlines()[-1]))
-        print(json.dumps(results[-1]), flush=True)
+        speeds = sorted(r["tokens_per_s"] for r in runs[config])
+        results.append(
+            {
+                **runs[config][0],
+                "tokens_per_s": speeds[len(speeds) // 2],  # median over repeats
+                "tokens_per_s_all": [r["tokens_per_s"] for r in runs[config]],
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in runs[config]),
+            }
+        )
     full = results[0]
     r4 = next((r for r in results if r["config"] == "r4"), None)
     for r in results:

@@ -271,6 +271,7 @@ def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
         + (" (the pipeline's built-in tiny Llama)" if cfg.model.name_or_path == "models/base" else ""),
         f"- Data: {stats['train_pairs']} training pairs / {stats['eval_pairs']} evaluation pairs from "
         f"`{TRAIN_FILE}` (sha256 {stats['train_sha256'][:12]}), synthesized from the cleaned legislation corpus",
+        f"  ({stats['skipped_too_long']} pairs longer than train.max_seq_len skipped)",
         f"- LoRA: {json.dumps(asdict(cfg.lora), ensure_ascii=False)}",
         f"- Training: {json.dumps(asdict(cfg.train), ensure_ascii=False)}",
         f"- Final metrics: train loss {stats.get('train_loss', float('nan')):.4f}, "
@@ -328,8 +329,13 @@ def main() -> None:
             total,
         )
     model = prepare_model(source, cfg, device)
-    if rank == 0:
-        model.print_trainable_parameters()
+    trainable, total_params = model.get_nb_trainable_parameters()
+    log.info(
+        "LoRA: %d trainable of %d parameters (%.2f%%)",
+        trainable,
+        total_params,
+        100 * trainable / total_params,
+    )
     scratch = tempfile.mkdtemp(prefix="trainer-")  # save_strategy="no": Trainer writes nothing we keep
     trainer = Trainer(
         model=model,
@@ -348,11 +354,15 @@ def main() -> None:
     eval_loss = eval_losses[-1] if eval_losses else trainer.evaluate()["eval_loss"]
     if trainer.is_world_process_zero():
         ADAPTER_DIR.mkdir(parents=True, exist_ok=True)
+        for stale in ADAPTER_DIR.iterdir():  # a manual rerun must not leave files of an older adapter
+            if stale.is_file():
+                stale.unlink()
         model.save_pretrained(ADAPTER_DIR, safe_serialization=True)
         tokenizer.save_pretrained(ADAPTER_DIR)
         stats = {
             "train_pairs": len(train_rows),
             "eval_pairs": len(eval_rows),
+            "skipped_too_long": train_skipped + eval_skipped,
             "train_sha256": sha256_file(TRAIN_FILE),
             "train_loss": result.training_loss,
             "eval_loss": eval_loss,
