@@ -197,6 +197,13 @@ def mean_confidence(tsv: str) -> float | None:
     return round(sum(confs) / len(confs), 2) if confs else None
 
 
+def available_cores() -> int:
+    """Cores this process may run on (respects taskset/cgroup affinity where the OS reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _init_worker() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"  # one tesseract thread per process; parallelism comes from the pool
 
@@ -324,7 +331,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         if state.pending == 0:
             finish(state)
 
-    workers = min(p.workers or len(os.sched_getaffinity(0)), len(tasks))  # 0 when everything was cached
+    workers = min(p.workers or available_cores(), len(tasks))  # 0 when everything was cached
     log.info(
         "%d PDFs: %d cached, %d pages to OCR with %d workers",
         len(pdf_paths),
