@@ -243,13 +243,21 @@ def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str
     )
 
 
-def dvclive_callback(world_rank: int) -> Any:
-    """DVCLive logger for rank 0 only; it never edits dvc.yaml or saves experiments by itself."""
+def dvclive_callback(world_rank: int) -> Any | None:
+    """DVCLive logger for rank 0 only; it never edits dvc.yaml or saves experiments by itself.
+
+    None (with a warning) where dvclive cannot be imported, e.g. `torchrun -m stages.train` on a GPU node
+    that has the training stack but not DVC: the adapter is still trained, only the curves are missing.
+    """
     from transformers.integrations import DVCLiveCallback
 
     if world_rank != 0:
         return DVCLiveCallback()
-    from dvclive import Live
+    try:
+        from dvclive import Live
+    except ImportError as e:
+        log.warning("dvclive not importable (%s): training without loss curves in %s/", e, LIVE_DIR)
+        return None
 
     # dvcyaml=False: the metrics/plots are declared in our dvc.yaml; save_dvc_exp=False: under `dvc exp run`
     # DVC itself records the experiment, and a plain `dvc repro` must not create git refs.
@@ -344,7 +352,7 @@ def main() -> None:
         eval_dataset=eval_rows,
         data_collator=PadCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
-        callbacks=[dvclive_callback(rank)],
+        callbacks=[cb for cb in [dvclive_callback(rank)] if cb is not None],
     )
     try:
         result = trainer.train()
