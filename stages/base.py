@@ -164,7 +164,7 @@ def pretrain(model: Any, ids: list[int], p: BaseParams) -> list[float]:
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     model.eval()
     return losses
 
