@@ -51,7 +51,11 @@ def test_dvc_repro_reocrs_only_the_changed_pdf(tmp_path: Path) -> None:
 
     bin_dir, log = tmp_path / "bin", tmp_path / "tesseract-calls.log"
     counting_tesseract(bin_dir, log)
-    (bin_dir / "python").symlink_to(sys.executable)  # dvc.yaml's `python -m stages.ocr` runs this interpreter
+    # dvc.yaml's `python -m stages.ocr` runs this interpreter; a wrapper, not a symlink, so that a virtual
+    # environment's interpreter still finds its pyvenv.cfg (and packages)
+    wrapper = bin_dir / "python"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
     env.pop("PYTHONPATH", None)  # the stage must run from the temporary repository's own stages/
     dvc(root, env, "init", "-q")

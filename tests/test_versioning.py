@@ -86,10 +86,11 @@ def copy_project(dst: Path) -> None:
             shutil.copy2(src, dst / rel)
 
 
-def set_fast_params(repo: Path) -> None:
+def set_params(repo: Path, changes: dict[str, dict]) -> None:
+    """Update some values of params.yaml, section by section."""
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for section, values in FAST_PARAMS.items():
+    for section, values in changes.items():
         params[section].update(values)
     path.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
@@ -103,7 +104,7 @@ def make_origin(tmp: Path, env: dict[str, str]) -> Path:
     origin = tmp / "origin"
     origin.mkdir()
     copy_project(origin)
-    set_fast_params(origin)
+    set_params(origin, FAST_PARAMS)
     for out in ALL_OUTS + ["metrics", "dvclive"]:  # a fresh clone has none of these
         target = origin / out
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
@@ -149,6 +150,11 @@ def test_push_pull_status_and_determinism(tmp_path: Path) -> None:
         assert file_bytes(fresh, out) == file_bytes(run_a, out), f"{out} not restored by dvc pull"
     assert "up to date" in run(["dvc", "status"], fresh, env)
     assert stages_run(run(["dvc", "repro"], fresh, env)) == []
+
+    # Changing chunk.max_tokens reruns chunk and what follows it, nothing before it (and not `base`,
+    # which learns from the clean text, not the chunks).
+    set_params(fresh, {"chunk": {"max_tokens": 200}})
+    assert stages_run(run(["dvc", "repro"], fresh, env)) == ["chunk", "synth", "dataset", "train", "evaluate"]
 
     # Run B: from scratch again in another clone; every deterministic output is byte-identical,
     # and the seeded training yields the same adapter weights.
