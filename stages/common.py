@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import tempfile
+import types
 import typing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -59,7 +60,7 @@ def _coerce(name: str, value: Any, hint: Any) -> tuple[Any, str | None]:
     origin = typing.get_origin(hint)
     if hint is Any:
         return value, None
-    if origin is typing.Union or origin is getattr(__import__("types"), "UnionType", None):
+    if origin is typing.Union or origin is types.UnionType:
         args = typing.get_args(hint)
         if value is None and type(None) in args:
             return None, None
@@ -103,8 +104,10 @@ def build_params(section: str, cls: type[P], raw: dict[str, Any] | None) -> P:
     raw = dict(raw or {})
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    problems = [f"{section}.{k} is not a known parameter (known: {', '.join(sorted(fields))})"
-                for k in sorted(set(raw) - fields)]
+    problems = [
+        f"{section}.{k} is not a known parameter (known: {', '.join(sorted(fields))})"
+        for k in sorted(set(raw) - fields)
+    ]
     kwargs: dict[str, Any] = {}
     for name in fields & set(raw):
         value, problem = _coerce(f"{section}.{name}", raw[name], hints[name])
