@@ -12,12 +12,19 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.common import ParamsError, build_params, read_jsonl, read_params_file, run_main, sha256_file
+from stages.common import (
+    ParamsError,
+    build_params,
+    read_jsonl,
+    read_params_file,
+    run_main,
+    sha256_file,
+    stable_hash,
+)
 from stages.modeling import (
     ModelParams,
     ModelSource,
@@ -36,6 +43,9 @@ log = logging.getLogger(__name__)
 TRAIN_FILE = Path("data/dataset/train.jsonl")
 EVAL_FILE = Path("data/dataset/eval.jsonl")
 ADAPTER_DIR = Path("models/adapter")
+# Trainer checkpoints of an unfinished run, one folder per run key (data + params + base model), so a killed
+# run resumes where it stopped. Not a DVC output (DVC would delete it before the rerun); removed on success.
+CHECKPOINT_ROOT = Path("models/checkpoints")
 LIVE_DIR = "dvclive"
 QUANTIZATIONS = ("none", "4bit")
 
@@ -77,9 +87,12 @@ class TrainParams:
     quantization: str = "none"  # none | 4bit (QLoRA: CUDA + bitsandbytes)
     gradient_checkpointing: bool | str = "auto"  # auto = on for CUDA, off on CPU
     logging_steps: int = 5  # optimizer steps between loss points in dvclive/plots
+    save_steps: int = 0  # checkpoint every N optimizer steps (resume a killed run); 0 = each epoch's end
 
     def problems(self) -> list[str]:
         out = []
+        if self.save_steps < 0:
+            out.append(f"train.save_steps must be >= 0, got {self.save_steps}")
         for name in ("batch_size", "grad_accum", "max_seq_len", "logging_steps"):
             if getattr(self, name) <= 0:
                 out.append(f"train.{name} must be > 0, got {getattr(self, name)}")
@@ -228,7 +241,9 @@ def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str
         weight_decay=t.weight_decay,
         lr_scheduler_type="linear",
         eval_strategy="epoch",
-        save_strategy="no",  # the adapter is saved once at the end; a killed run restarts cleanly
+        save_strategy="steps" if t.save_steps else "epoch",  # checkpoints for resuming a killed run
+        save_steps=t.save_steps or 500,
+        save_total_limit=1,  # only the latest: LoRA weights + optimizer state, small even for a 7B base
         logging_strategy="steps",
         logging_steps=t.logging_steps,
         report_to="none",  # DVCLive is added explicitly as a callback
@@ -243,7 +258,28 @@ def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str
     )
 
 
-def dvclive_callback(world_rank: int) -> Any | None:
+def model_fingerprint(source: ModelSource) -> str:
+    """Identity of the base model for the checkpoint key: a local folder's file hashes, else the Hub id."""
+    folder = Path(source.path)
+    if not folder.is_dir():
+        return source.path
+    files = sorted(f for f in folder.rglob("*") if f.is_file())
+    # big shards (a local 7B) by name and size: hashing 13 GB at every start would cost minutes
+    return stable_hash(
+        [
+            (str(f.relative_to(folder)), f.stat().st_size if f.stat().st_size > 2**28 else sha256_file(f))
+            for f in files
+        ]
+    )
+
+
+def checkpoint_dir(cfg: TrainConfig, source: ModelSource) -> Path:
+    """Where this exact run (same data, params and base model) keeps its resumable checkpoints."""
+    key = stable_hash(cfg, sha256_file(TRAIN_FILE), sha256_file(EVAL_FILE), model_fingerprint(source))
+    return CHECKPOINT_ROOT / f"run-{key}"
+
+
+def dvclive_callback(world_rank: int, resume: bool = False) -> Any | None:
     """DVCLive logger for rank 0 only; it never edits dvc.yaml or saves experiments by itself.
 
     None (with a warning) where dvclive cannot be imported, e.g. `torchrun -m stages.train` on a GPU node
@@ -261,7 +297,7 @@ def dvclive_callback(world_rank: int) -> Any | None:
 
     # dvcyaml=False: the metrics/plots are declared in our dvc.yaml; save_dvc_exp=False: under `dvc exp run`
     # DVC itself records the experiment, and a plain `dvc repro` must not create git refs.
-    return DVCLiveCallback(live=Live(LIVE_DIR, save_dvc_exp=False, dvcyaml=False))
+    return DVCLiveCallback(live=Live(LIVE_DIR, save_dvc_exp=False, dvcyaml=False, resume=resume))
 
 
 def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
@@ -299,6 +335,7 @@ def _count_lines(path: Path) -> int | None:
 def main() -> None:
     import torch
     from transformers import Trainer
+    from transformers.trainer_utils import get_last_checkpoint
 
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
@@ -344,20 +381,20 @@ def main() -> None:
         total_params,
         100 * trainable / total_params,
     )
-    scratch = tempfile.mkdtemp(prefix="trainer-")  # save_strategy="no": Trainer writes nothing we keep
+    ckpt_dir = checkpoint_dir(cfg, source)
+    last_checkpoint = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if last_checkpoint:
+        log.info("resuming the interrupted run from %s", last_checkpoint)
     trainer = Trainer(
         model=model,
-        args=training_arguments(t, device, warmup, output_dir=scratch),
+        args=training_arguments(t, device, warmup, output_dir=str(ckpt_dir)),
         train_dataset=train_rows,
         eval_dataset=eval_rows,
         data_collator=PadCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
-        callbacks=[cb for cb in [dvclive_callback(rank)] if cb is not None],
+        callbacks=[cb for cb in [dvclive_callback(rank, resume=bool(last_checkpoint))] if cb is not None],
     )
-    try:
-        result = trainer.train()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    result = trainer.train(resume_from_checkpoint=last_checkpoint)
     eval_losses = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h]
     eval_loss = eval_losses[-1] if eval_losses else trainer.evaluate()["eval_loss"]
     if trainer.is_world_process_zero():
@@ -376,6 +413,7 @@ def main() -> None:
             "eval_loss": eval_loss,
         }
         (ADAPTER_DIR / "README.md").write_text(model_card(cfg, stats), encoding="utf-8")
+        shutil.rmtree(CHECKPOINT_ROOT, ignore_errors=True)  # finished: this run's and any stale checkpoints
     log.info(
         "train: %d steps, train loss %.4f, eval loss %.4f -> %s",
         total,
