@@ -8,6 +8,7 @@ do not depend on the weight values. Each mode does --warmup untimed then --steps
 fixed random batch; peak memory is torch.cuda.max_memory_allocated over load + training.
 
     python bench/bench_train_gpu.py --out bench/results_gpu.json                 # both modes, 7B
+    python bench/bench_train_gpu.py --shape llama-3-8b --out bench/results_gpu_llama3.json
     python bench/bench_train_gpu.py --tiny --out /tmp/gpu_tiny.json               # logic check, CPU ok
 
 Prints one JSON line per mode and writes all of them (with the device description) to --out.
@@ -42,6 +43,18 @@ LLAMA2_7B = dict(
     num_key_value_heads=32,
     max_position_embeddings=4096,
     rms_norm_eps=1e-5,
+    tie_word_embeddings=False,
+)
+LLAMA3_8B = dict(  # Meta-Llama-3-8B: grouped-query attention (8 KV heads) and a 128k vocabulary
+    vocab_size=128256,
+    hidden_size=4096,
+    intermediate_size=14336,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    max_position_embeddings=8192,
+    rms_norm_eps=1e-5,
+    rope_theta=500000.0,
     tie_word_embeddings=False,
 )
 TINY = dict(
@@ -210,13 +223,15 @@ def main() -> None:
     parser.add_argument(
         "--tiny", action="store_true", help="tiny Llama instead of 7B (checks the script on CPU)"
     )
+    parser.add_argument("--shape", choices=["llama-2-7b", "llama-3-8b"], default="llama-2-7b")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-llama-random"))
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    shape = TINY if args.tiny else LLAMA2_7B
-    model_dir = args.workdir / ("tiny" if args.tiny else "llama2-7b-shape")
+    shape_name = "tiny" if args.tiny else args.shape
+    shape = {"tiny": TINY, "llama-2-7b": LLAMA2_7B, "llama-3-8b": LLAMA3_8B}[shape_name]
+    model_dir = args.workdir / f"{shape_name}-shape"
     save_random_model(shape, model_dir, device)
     # tokenizer-free: prepare_model only needs the weights; the bench feeds random ids
     results: list[dict[str, Any]] = []
@@ -247,7 +262,7 @@ def main() -> None:
             )
     summary = {
         "info": device_info(device),
-        "shape": "tiny" if args.tiny else "llama-2-7b",
+        "shape": shape_name,
         "results": results,
         "ratios": ratios,
     }
