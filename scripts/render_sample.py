@@ -4,13 +4,14 @@ The PDFs are committed; rerun this only after editing a source text:
 
     python scripts/render_sample.py            # needs Pillow, numpy, reportlab (the `dev` extra) and DejaVu fonts
 
-Scanned look (every stem except BORN_DIGITAL): A4 pages drawn with Pillow at 300 dpi in DejaVu Serif 12 pt,
+Scanned look (every stem except BORN_DIGITAL): A4 pages drawn with Pillow at 300 dpi in Nimbus Roman 12 pt,
 justified lines with words hyphenated at line ends, a running header (institution name and a rule) and a
 "Página N de M" footer on every page, then slight skew (<= 0.7 deg), mild Gaussian noise and a light blur,
 stored as grayscale JPEG images: an image-only PDF with no text layer.
 Born-digital (BORN_DIGITAL): the same layout written by reportlab with an embedded TrueType font, i.e. a real
 text layer, with the same header and footer but no hyphenation (as a word processor would export it).
 
+`ScanStyle` varies font, header, footer, alignment and storage for other layouts (tests/data/heldout/render.py).
 Everything is seeded from the file stem and reportlab runs in invariant mode, so reruns give identical bytes.
 See data/sample/README.md for the ground-truth convention.
 """
@@ -48,8 +49,8 @@ PAGE_W, PAGE_H = 595.0, 842.0
 MARGIN_L, MARGIN_R = 71.0, 57.0  # 2.5 cm / 2 cm
 BODY_TOP, BODY_BOTTOM = 110.0, 770.0  # body area between header and footer
 FONT_PT = 12.0
-LEADING = 1.45 * FONT_PT
-BLOCK_GAP = 0.8 * FONT_PT  # extra space where the source has a blank line
+LEADING = 1.45  # line pitch, times the font size
+BLOCK_GAP = 0.8  # extra space where the source has a blank line, times the font size
 INDENT = 36.0  # first-line indent of ordinary paragraphs
 
 SCAN_DPI = 300  # drawn at this resolution ...
@@ -130,17 +131,37 @@ class Line:
     bold: bool
 
 
+@dataclass(frozen=True)
+class ScanStyle:
+    """How a scanned page looks; the defaults are the sample's (tests/data/heldout/render.py varies them)."""
+
+    regular: Path = SCAN_REGULAR
+    bold: Path = SCAN_BOLD
+    font_pt: float = FONT_PT
+    header: tuple[str, ...] = (HEADER,)  # running header, one line each, centred at the top
+    footer: str = "Página {n} de {m}"  # {n}: page number, {m}: page count; "\n" for a two-line footer
+    justify: bool = True  # False: ragged right (left-aligned)
+    indent: float = INDENT  # first-line indent of ordinary paragraphs
+    store_dpi: int = STORE_DPI
+    jpeg_quality: int = JPEG_QUALITY
+
+
 def is_heading(par: str) -> bool:
     letters = [c for c in par if c.lower() != c.upper()]  # cased letters only: º and ª are neither
     return bool(letters) and all(c.isupper() for c in letters)
 
 
 def wrap_paragraph(
-    par: str, width: float, measure: Callable[[str, bool], float], hyphenate: bool
+    par: str,
+    width: float,
+    measure: Callable[[str, bool], float],
+    hyphenate: bool,
+    justify: bool = True,
+    indent: float = INDENT,
 ) -> list[Line]:
     """Greedy line filling; a word that does not fit is hyphenated at the longest syllable prefix that does."""
     heading = is_heading(par)
-    indent = 0.0 if heading else INDENT
+    indent = 0.0 if heading else indent
     words = par.split()
     lines: list[Line] = []
     current: list[str] = []
@@ -171,33 +192,40 @@ def wrap_paragraph(
             queue.insert(0, word)
         if not current:  # a single word wider than the line: put it alone
             current.append(queue.pop(0))
-        lines.append(Line(current, not heading, indent if len(lines) == 0 else 0.0, heading, heading))
+        lines.append(
+            Line(current, justify and not heading, indent if len(lines) == 0 else 0.0, heading, heading)
+        )
         current = []
     lines.append(Line(current, False, indent if not lines else 0.0, heading, heading))
     return lines
 
 
 def layout(
-    text: str, measure: Callable[[str, bool], float], hyphenate: bool
+    text: str,
+    measure: Callable[[str, bool], float],
+    hyphenate: bool,
+    style: ScanStyle | None = None,
 ) -> list[list[tuple[float, Line]]]:
     """Pages of (y offset in points from BODY_TOP, line); blank source lines become vertical gaps."""
+    style = style or ScanStyle()
+    leading, block_gap = LEADING * style.font_pt, BLOCK_GAP * style.font_pt
     width = PAGE_W - MARGIN_L - MARGIN_R
     pages: list[list[tuple[float, Line]]] = [[]]
     y = 0.0
     pending_gap = 0.0
     for raw in text.split("\n"):
         if not raw.strip():
-            pending_gap = BLOCK_GAP
+            pending_gap = block_gap
             continue
-        for line in wrap_paragraph(raw.strip(), width, measure, hyphenate):
+        for line in wrap_paragraph(raw.strip(), width, measure, hyphenate, style.justify, style.indent):
             if pages[-1]:
                 y += pending_gap
             pending_gap = 0.0
-            if y + LEADING > BODY_BOTTOM - BODY_TOP:
+            if y + leading > BODY_BOTTOM - BODY_TOP:
                 pages.append([])
                 y = 0.0
             pages[-1].append((y, line))
-            y += LEADING
+            y += leading
     return pages
 
 
@@ -213,18 +241,19 @@ def line_positions(line: Line, measure: Callable[[str, bool], float]) -> tuple[f
     return MARGIN_L + line.indent, 0.0
 
 
-def render_scanned(stem: str, text: str) -> bytes:
+def render_scanned(stem: str, text: str, style: ScanStyle | None = None) -> bytes:
+    style = style or ScanStyle()
     scale = SCAN_DPI / 72.0
     fonts = {
-        False: ImageFont.truetype(str(SCAN_REGULAR), round(FONT_PT * scale)),
-        True: ImageFont.truetype(str(SCAN_BOLD), round(FONT_PT * scale)),
+        False: ImageFont.truetype(str(style.regular), round(style.font_pt * scale)),
+        True: ImageFont.truetype(str(style.bold), round(style.font_pt * scale)),
     }
-    small = ImageFont.truetype(str(SCAN_REGULAR), round(10 * scale))
+    small = ImageFont.truetype(str(style.regular), round(10 * scale))
 
     def measure(s: str, bold: bool) -> float:
         return fonts[bold].getlength(s) / scale
 
-    pages = layout(text, measure, hyphenate=True)
+    pages = layout(text, measure, hyphenate=True, style=style)
     seed = zlib.crc32(stem.encode())
     rng = np.random.default_rng(seed)
     w_px, h_px = round(PAGE_W * scale), round(PAGE_H * scale)
@@ -232,11 +261,12 @@ def render_scanned(stem: str, text: str) -> bytes:
     for number, page in enumerate(pages, 1):
         img = Image.new("L", (w_px, h_px), 255)
         draw = ImageDraw.Draw(img)
-        hw = small.getlength(HEADER)
-        draw.text(((w_px - hw) / 2, 50 * scale), HEADER, font=small, fill=0)
-        footer = f"Página {number} de {len(pages)}"
-        fw = small.getlength(footer)
-        draw.text(((w_px - fw) / 2, 800 * scale), footer, font=small, fill=0)
+        for i, header in enumerate(style.header):
+            hw = small.getlength(header)
+            draw.text(((w_px - hw) / 2, (50 + 13 * i) * scale), header, font=small, fill=0)
+        for i, footer in enumerate(style.footer.format(n=number, m=len(pages)).split("\n")):
+            fw = small.getlength(footer)
+            draw.text(((w_px - fw) / 2, (800 + 13 * i) * scale), footer, font=small, fill=0)
         for y, line in page:
             x, extra = line_positions(line, measure)
             for word in line.words:
@@ -249,7 +279,7 @@ def render_scanned(stem: str, text: str) -> bytes:
         noisy = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L").filter(
             ImageFilter.GaussianBlur(0.8)
         )
-        size = (w_px * STORE_DPI // SCAN_DPI, h_px * STORE_DPI // SCAN_DPI)
+        size = (w_px * style.store_dpi // SCAN_DPI, h_px * style.store_dpi // SCAN_DPI)
         images.append(noisy.resize(size, Image.LANCZOS))
     buf = io.BytesIO()
     images[0].save(
@@ -257,8 +287,8 @@ def render_scanned(stem: str, text: str) -> bytes:
         "PDF",
         save_all=True,
         append_images=images[1:],
-        resolution=STORE_DPI,
-        quality=JPEG_QUALITY,
+        resolution=style.store_dpi,
+        quality=style.jpeg_quality,
         optimize=True,
         creationDate=FIXED_DATE,  # Pillow would stamp the current time: keep reruns byte-identical
         modDate=FIXED_DATE,
