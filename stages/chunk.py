@@ -28,6 +28,7 @@ from stages.textutil import (
     approx_token_count,
     article_label,
     is_heading,
+    is_heading_name,
     sentence_spans,
 )
 
@@ -90,39 +91,53 @@ class Atom:
     text: str
     sep: str  # "\n\n" before a block, "\n" before a paragraph, " " before a sentence or word
     article: str | None
+    lead: bool = False  # a heading, or an article's label/epigraph on a line of its own: never ends a chunk
 
 
 Unit = list[Atom]  # atoms of a unit, of a § group, or of one paragraph
 
 
 def parse_units(text: str) -> list[Unit]:
-    """Title block, then one unit per article (with the headings above it); each atom one paragraph."""
+    """Title block, then one unit per article (with the headings above it); each atom one paragraph.
+
+    Headings are CAPÍTULO/SEÇÃO lines and the all-caps or sentence-case names right under them ("Seção I" /
+    "Da Composição"); an article label alone on its line and its epigraph ("Artigo 3.º" / "Prazos", as in
+    Portugal) lead like headings.
+    """
     units: list[Unit] = []
     article: str | None = None
-    prev_heading = False
+    prev_heading = name_may_follow = False  # a heading name or an epigraph may come next
     for bi, block in enumerate(b for b in text.split("\n\n") if b.strip()):
         for pi, para in enumerate(line.strip() for line in block.split("\n") if line.strip()):
-            heading = bool(HEADING_RE.match(para)) or (is_heading(para) and prev_heading)
-            starts = heading or bool(ARTICLE_RE.match(para))
-            if label := article_label(para):
+            numbered = bool(HEADING_RE.match(para))
+            heading = numbered or (
+                prev_heading and (is_heading(para) or (name_may_follow and is_heading_name(para)))
+            )
+            label = article_label(para)
+            starts = heading or label is not None
+            if label:
                 article = label
             elif heading:
                 article = None
+            head = ARTICLE_RE.match(para)
+            bare_label = head is not None and head.end() >= len(para.rstrip(".:-–— "))
+            epigraph = not starts and name_may_follow and article is not None and is_heading_name(para)
             sep = "\n\n" if pi == 0 and bi > 0 else "\n"
-            atom = Atom(para, sep, article)
+            atom = Atom(para, sep, article, lead=heading or bare_label or epigraph)
             if not units or (starts and not prev_heading):
                 units.append([atom])
             else:
                 units[-1].append(atom)
             prev_heading = heading
+            name_may_follow = numbered or bare_label
     return units
 
 
 def _split(atoms: Unit, level: int) -> list[Unit]:
     """One level finer: 0 unit -> § groups, 1 -> paragraphs, 2 -> sentences, 3 -> words.
 
-    Headings stay glued to what follows them: at levels 1-3 they travel with the first piece of the
-    next paragraph, so no chunk ends with a bare "CAPÍTULO II".
+    Headings (and bare article labels, epigraphs) stay glued to what follows them: at levels 1-3 they travel
+    with the first piece of the next paragraph, so no chunk ends with a bare "CAPÍTULO II" or "Artigo 3.º".
     """
     if level == 0:
         groups: list[Unit] = []
@@ -135,7 +150,7 @@ def _split(atoms: Unit, level: int) -> list[Unit]:
         groups, pending = [], []
         for atom in atoms:
             pending.append(atom)
-            if not (HEADING_RE.match(atom.text) or is_heading(atom.text)):
+            if not (atom.lead or HEADING_RE.match(atom.text) or is_heading(atom.text)):
                 groups.append(pending)
                 pending = []
         if pending:

@@ -1,9 +1,11 @@
-"""The offline `rules` backend: questions from the structure of Brazilian legislation, answers copied from it.
+"""The offline `rules` backend: questions from the structure of legislation, answers copied from it.
 
-Deterministic and pure. Per article (`Art. 7º`): what the caput establishes; definitions (`considera-se:`
-followed by `I – termo: definição`, or `X é …`) → "O que é X?"; enumerations (incisos, alíneas) →
-"Quais …?"; deadlines, money and percentages → "Qual o prazo / valor / percentual …?"; each § and
-parágrafo único → "O que dispõe …?". Every answer is a verbatim span of the chunk.
+Deterministic and pure. Per article (`Art. 7º`, however the text spells it: "Art. 7°", "ART. 7º", "Artigo 7.º"):
+what the caput establishes; definitions (`considera-se:` / `entende-se por:` followed by `I – termo: definição`
+or Portugal's `a) «Termo», definição`, or `X é …`) → "O que é X?"; enumerations (incisos "I –" / "I)" / "I.",
+alíneas "a)" / "a.", items "1.") → "Quais …?"; deadlines, money and percentages → "Qual o prazo / valor /
+percentual …?"; each §, parágrafo único and Portugal's numbered paragraph ("2 - …", cited "n.º 2") → "O que
+dispõe …?". Every answer is a verbatim span of the chunk.
 """
 
 from __future__ import annotations
@@ -11,12 +13,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ARTICLE = re.compile(r"^\s*Art\.?\s*(\d+)\s*([º°o]|\.)?(-[A-Z])?\.?\s*[-–—]?\s*", re.MULTILINE)
+from stages.textutil import ARTICLE_LABEL_PATTERN, HEADING_RE, article_label, is_heading_name
+
+# An article's head: its label (every spelling textutil knows: "Art. 1°", "ART. 1º", "Artigo 1.º", "Art. 10 -")
+# and the punctuation after it, up to the caput on the same line.
+_ARTICLE = re.compile(rf"^[ \t]*{ARTICLE_LABEL_PATTERN}[ \t]*\.?[ \t]*[-–—:]?[ \t]*", re.MULTILINE)
 _PARAGRAPH = re.compile(
-    r"^\s*(§\s*\d+\s*[º°o]?|Parágrafo único)\.?\s*[-–—]?\s*", re.MULTILINE | re.IGNORECASE
+    r"^[ \t]*(§\s*(\d+)(?:\.?\s?[º°]|o(?![a-zà-ú]))?(-[A-Z])?|Par[áa]grafo\s+[úu]nico)\.?[ \t]*[-–—:]?\s*",
+    re.MULTILINE | re.IGNORECASE,
 )
-_ITEM = re.compile(r"^\s*(?:([IVXLC]+)\s*[-–—]|([a-z])\))\s*", re.MULTILINE)  # inciso "I –", alínea "a)"
-_DEFINITION_ITEM = re.compile(r"^(([^:;]{2,60}):\s*.+?)[;.]?$")  # "estágio obrigatório: aquele definido ..."
+# Portugal numbers an article's paragraphs "1 - ", "2 — " (cited as "n.º 2"); only when the article opens with one.
+_NUMBERED = re.compile(r"^[ \t]*(\d{1,2})[ \t]*[-–—][ \t]+", re.MULTILINE)
+# Enumerations: incisos "I –", "I —", "I)", "I."; alíneas "a)", "a."; items "1.", "1)".
+_ITEM = re.compile(
+    r"^[ \t]*(?:([IVXLC]+)(?:[ \t]*[-–—]|[.)](?=\s))|([a-z])[.)](?=\s)|(\d{1,2})[.)](?=\s))\s*", re.MULTILINE
+)
+# "estágio obrigatório: aquele definido ..." / Portugal's "«Estudante», a pessoa inscrita ..."
+_DEFINITION_ITEM = re.compile(r"^((?:«([^»]{2,60})»,?|([^:;]{2,60}):)\s*.+?)[;.]?$")
+_UNDERSTOOD_AS = ("entende-se por", "entendem-se por")  # asked "O que se entende por X?", as Portugal writes
+_DEFINES = ("considera-se", "consideram-se", "define-se", "definem-se", *_UNDERSTOOD_AS)
 _IS_DEFINITION = re.compile(
     r"^(?:(?:O|A|Os|As)\s+)?([^,;:]{3,60}?)\s+(é|são)\s+(?:o|a|os|as|um|uma)\s+(.{10,})$"
 )
@@ -33,9 +48,12 @@ _TITLE = re.compile(
 
 # Where an article's text ends: a heading (CAPÍTULO II, TÍTULO III, DA SELEÇÃO) or the closing "Cidade, 2 de março de 2024."
 _BODY_END = re.compile(
-    r"^\s*(?:(?:CAPÍTULO|TÍTULO|SEÇÃO|Seção|Subseção|LIVRO)\b.*|[^a-z\n]{3,}|[A-ZÀ-Ú][\w ]+, \d{1,2}º? de \w+ de \d{4}\.?)\s*$",
+    r"^\s*(?:(?:CAPÍTULO|TÍTULO|SEÇÃO|Seção|Subseção|LIVRO)\b.*|[^a-z\n]{3,}|[A-ZÀ-Ú][\w ]+, \d{1,2}º? de \w+ de \d{4}\.?"
+    rf"|{HEADING_RE.pattern.removeprefix('^')}.*)\s*$",
     re.MULTILINE,
 )
+
+_WORD = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more
 
 MAX_ANSWER_CHARS = 600  # longer spans are cut at a sentence end (or kept whole if none is close)
 
@@ -75,6 +93,31 @@ def _first_sentences(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     return out
 
 
+def _drop_epigraph(body: str) -> str:
+    """The body without the epigraph under a label alone on its line ("Artigo 3.º" / "Prazos de pagamento")."""
+    first, _, rest = body.partition("\n")
+    if first.strip():  # the caput follows the label on its line
+        return body
+    name, _, after = rest.lstrip("\n").partition("\n")
+    return after if after.strip() and is_heading_name(name) else body
+
+
+def _paragraph_name(match: re.Match[str]) -> str:
+    """'§ 1º' for "§1º" / "§ 1°" / "§ 1o", '§ 10', '§ 2º-A', 'parágrafo único', or Portugal's 'n.º 2'."""
+    if match.re is _NUMBERED:
+        return f"n.º {int(match.group(1))}"
+    if match.group(2) is None:
+        return "parágrafo único"
+    n = int(match.group(2))
+    return f"§ {n}º{match.group(3) or ''}" if n < 10 else f"§ {n}{match.group(3) or ''}"
+
+
+def _item_name(match: re.Match[str]) -> str:
+    if match.group(1):
+        return f"inciso {match.group(1)}"
+    return f"alínea {match.group(2)}" if match.group(2) else f"item {match.group(3)}"
+
+
 def split_articles(text: str) -> list[Article]:
     """Articles headed inside the chunk; text before the first heading (a continuation) is skipped."""
     heads = list(_ARTICLE.finditer(text))
@@ -83,23 +126,26 @@ def split_articles(text: str) -> list[Article]:
         body = text[head.end() : nxt.start() if nxt else len(text)]
         if end := _BODY_END.search(body):
             body = body[: end.start()]
-        label = f"Art. {head.group(1)}{'º' if int(head.group(1)) < 10 else ''}{head.group(3) or ''}"
-        paras = list(_PARAGRAPH.finditer(body))
+        label = article_label(text[head.start() :]) or ""
+        body = _drop_epigraph(body)
+        # Portugal: "1 - A propina é paga ..." / "2 - O pagamento ...": n.º 1 is the caput, the rest paragraphs.
+        if first := _NUMBERED.match(body.lstrip()):
+            body = body.lstrip()[first.end() :]
+            paras = [m for m in _NUMBERED.finditer(body) if m.start() > 0]
+        else:
+            paras = list(_PARAGRAPH.finditer(body))
         caput_block = body[: paras[0].start()] if paras else body
         marks = list(_ITEM.finditer(caput_block))
         caput = _squash(caput_block[: marks[0].start()] if marks else caput_block)
         items = []
         for mark, nxt_mark in zip(marks, marks[1:] + [None], strict=False):
             item_text = _squash(caput_block[mark.end() : nxt_mark.start() if nxt_mark else len(caput_block)])
-            items.append(
-                (f"inciso {mark.group(1)}" if mark.group(1) else f"alínea {mark.group(2)}", item_text)
-            )
+            items.append((_item_name(mark), item_text))
         items_text = _squash(caput_block[marks[0].start() :]) if marks else ""
         paragraphs = []
         for para, nxt_para in zip(paras, paras[1:] + [None], strict=False):
             para_text = _squash(body[para.end() : nxt_para.start() if nxt_para else len(body)])
-            name = _squash(para.group(1))
-            paragraphs.append(("parágrafo único" if name.lower().startswith("par") else name, para_text))
+            paragraphs.append((_paragraph_name(para), para_text))
         if caput:
             articles.append(Article(label, caput, items, items_text, paragraphs))
     return articles
@@ -129,12 +175,13 @@ def rules_pairs(text: str, title: str = "") -> list[tuple[str, str]]:
         where = f"no {art.label}{of_act}"
         lead = f"{art.caput} {art.items_text}" if art.items else art.caput
         pairs.append((f"O que estabelece o {art.label}{of_act}?", _first_sentences(lead)))
-        defines = art.caput.rstrip(": ").lower().endswith(("considera-se", "entende-se por", "define-se"))
+        defines = art.caput.rstrip(": ").lower().endswith(_DEFINES)
+        verb = "entende por" if art.caput.rstrip(": ").lower().endswith(_UNDERSTOOD_AS) else "considera"
         if art.items:
             if defines:
                 for match in filter(None, (_DEFINITION_ITEM.match(item) for _, item in art.items)):
-                    term = match.group(2).strip()
-                    question = f"O que se considera {term}, segundo o {art.label}{of_act}?"
+                    term = (match.group(2) or match.group(3)).strip()
+                    question = f"O que se {verb} {term}, segundo o {art.label}{of_act}?"
                     pairs.append((question, match.group(1)))
             else:
                 pairs.append((f"Quais são os itens enumerados {where}?", _first_sentences(art.items_text)))
@@ -158,10 +205,11 @@ def rules_pairs(text: str, title: str = "") -> list[tuple[str, str]]:
 
 
 def _dedupe(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """First pair per question; none whose answer has no word (a chunk cut right after "Art. 11. O")."""
     seen: set[str] = set()
     out = []
     for question, answer in pairs:
-        if question not in seen and answer:
+        if question not in seen and _WORD.search(answer):
             seen.add(question)
             out.append((question, answer))
     return out

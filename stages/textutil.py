@@ -17,12 +17,26 @@ from rapidfuzz.distance import Levenshtein
 # parágrafos (§ 2º, Parágrafo único.), incisos (IV –) and alíneas (b)).
 # ---------------------------------------------------------------------------------------------
 ROMAN = r"[IVXLCDM]{1,7}"
+# Headings. All-caps words start a heading whatever follows (CAPÍTULO I – DAS DISPOSIÇÕES GERAIS on one
+# line too); Portugal spells SECÇÃO. The mixed-case "Capítulo II" / "Título I" / "Livro I" / "Secção I" /
+# "Parte I" also appear in running text ("previsto no Capítulo II desta Resolução" wrapped at a line start),
+# so they count only when nothing but a dash, colon or period follows the numeral.
 HEADING_RE = re.compile(
-    rf"^(?:T[ÍI]TULO|CAP[ÍI]TULO|SE[ÇC][ÃA]O|SUBSE[ÇC][ÃA]O|LIVRO|ANEXO|Se[çc][ãa]o|Subse[çc][ãa]o)\s+(?:{ROMAN}|\d+|[ÚU]NIC[OA])\b"
+    rf"^(?:(?:T[ÍI]TULO|CAP[ÍI]TULO|SE[ÇC][ÃA]O|SUBSE[ÇC][ÃA]O|SEC[ÇC][ÃA]O|SUBSEC[ÇC][ÃA]O|LIVRO|PARTE|ANEXO"
+    rf"|Se[çc][ãa]o|Subse[çc][ãa]o)\s+(?:{ROMAN}|\d+|[ÚU]NIC[OA])\b"
+    rf"|(?:Cap[íi]tulo|T[íi]tulo|Livro|Sec[çc][ãa]o|Subsec[çc][ãa]o|Parte)\s+(?:{ROMAN}|\d+|[ÚU]nic[oa])\s*(?:[-–—.:]|$))"
 )
-# Art. 7º / Art 7° / Art. 10. / Art. 1º-A / Artigo 5º — the number is group 1, the letter suffix group 2.
-ARTICLE_RE = re.compile(r"^Art(?:igo|\.)?\s*(\d{1,4})\s*(?:[º°o](?![a-zà-ú])|\.)?\s*(?:-\s*([A-Z])\b)?")
-PARAGRAPH_RE = re.compile(r"^(?:§{1,2}\s*\d|Par[áa]grafo\s+[úu]nico)")
+# An article's label, as written: Art. 7º / Art. 7° / Art 7o / ART. 7º / Art.7º / Art. 10. / Art. 10 - /
+# Art. 1º-A / Artigo 5º / Artigo 5.º (Portugal) / Art. 1.027 (codes past a thousand articles). The number is
+# group 1, a letter suffix glued to it ("-A", never "- A Universidade") group 2.
+ARTICLE_LABEL_PATTERN = (
+    r"(?:Art|ART)(?:igo|IGO|\.)?\s*(\d{1,3}(?:\.\d{3})+|\d{1,4})"
+    r"(?:\s?\.?\s?[º°]|o(?![a-zà-ú])|\.(?!\d))?(?:[-–]([A-Z])(?!\w))?"
+)
+ARTICLE_RE = re.compile("^" + ARTICLE_LABEL_PATTERN)
+# § 2º / §2º / § 2° / Parágrafo único / Parágrafo Único / PARÁGRAFO ÚNICO / Paragrafo unico (OCR); never the
+# lower-case "parágrafo único do art. 3º" of a reference wrapped to a line start.
+PARAGRAPH_RE = re.compile(r"^(?:§{1,2}\s*\d|Par[áa]grafo\s+[úuÚU]nico|PAR[ÁA]GRAFO\s+[ÚU]NICO)")
 INCISO_RE = re.compile(rf"^{ROMAN}\s*[–—-]\s*\S")
 ALINEA_RE = re.compile(r"^[a-z]\)\s")
 # The closing place and date: "Vale Verde, 15 de março de 2024." / "Brasília, 25 de setembro de 2008;"
@@ -62,13 +76,26 @@ def is_heading(line: str) -> bool:
     return 4 <= len(letters) and len(s) <= 120 and all(c.isupper() for c in letters if c not in "ºª")
 
 
+def is_heading_name(line: str) -> bool:
+    """A sentence-case name on a line of its own: "Da Composição" under "Seção I", "Objeto" or "(Âmbito)"
+    under "Artigo 1.º" (Portugal's epigraphs). Callers decide where one may stand."""
+    s = line.strip()
+    return (
+        0 < len(s) <= 80
+        and (s[0].isupper() or s[0] == "(")
+        and not s.endswith((".", ";", ":", ","))
+        and not (ARTICLE_RE.match(s) or PARAGRAPH_RE.match(s))
+    )
+
+
 def article_label(line: str) -> str | None:
     """'Art. 7º' for a line starting article 7 (1–9 are ordinals, 10+ cardinals, as in the laws), else None."""
     m = ARTICLE_RE.match(line.lstrip())
     if not m:
         return None
-    n = int(m.group(1))
-    label = f"Art. {n}º" if n < 10 else f"Art. {n}"
+    n = int(m.group(1).replace(".", ""))
+    # "Art. 1°", "Art 1o", "ART. 1º", "Artigo 1.º" -> "Art. 1º"; "Artigo 10.º" -> "Art. 10"; "Art. 1.027"
+    label = f"Art. {n}º" if n < 10 else f"Art. {n:,}".replace(",", ".")
     return f"{label}-{m.group(2)}" if m.group(2) else label
 
 
@@ -80,8 +107,11 @@ ABBREVIATIONS = frozenset(
     "art arts inc incs al n nº nos p pp pág págs fl fls sr sra srs dr dra drs prof profa profs "
     "av obs cf ex exa exmo exma ilmo ilma min máx mín aprox núm tel vol cap caps".split()
 )
-# "Art. 10." and "Parágrafo único." end their label, not a sentence.
-_LABEL_END_RE = re.compile(r"(?:\bArts?\.\s*\d+[º°]?(?:-[A-Z])?|Par[áa]grafo [úu]nico)$")
+# "Art. 10.", "ART. 1.027." and "Parágrafo Único." end their label, not a sentence.
+_LABEL_END_RE = re.compile(
+    r"(?:\b(?:Art(?:igo)?s?|ART(?:IGO)?S?)\.?\s*\d[\d.]*[º°o]?(?:-[A-Z])?"
+    r"|Par[áa]grafo\s+[úuÚU]nico|PAR[ÁA]GRAFO\s+[ÚU]NICO)$"
+)
 _SENTENCE_END_RE = re.compile(r"[.!?;](?=\s+[\"“'(§A-ZÀ-Ý0-9])")
 
 
