@@ -17,6 +17,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +29,15 @@ def run_one(config: str, batch: int, seq_len: int, warmup: int, steps: int) -> d
     """One configuration ('full' or 'r<N>') in this process."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
-    from stages.base import BaseParams
+    from stages.base import BaseParams, llama_config
     from stages.common import load_params
 
     p = load_params("base", BaseParams, REPO / "params.yaml")
+    p = replace(p, max_position_embeddings=max(p.max_position_embeddings, seq_len))
     torch.manual_seed(0)
-    model = LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=p.vocab_size,
-            hidden_size=p.hidden_size,
-            intermediate_size=p.intermediate_size,
-            num_hidden_layers=p.num_layers,
-            num_attention_heads=p.num_heads,
-            num_key_value_heads=p.num_heads,
-            max_position_embeddings=max(p.max_position_embeddings, seq_len),
-            tie_word_embeddings=True,
-        )
-    )
+    model = LlamaForCausalLM(llama_config(p, p.vocab_size))
     if config != "full":
         r = int(config.removeprefix("r"))
         lora = LoraConfig(

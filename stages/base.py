@@ -104,13 +104,12 @@ def train_tokenizer(texts: list[str], vocab_size: int) -> Any:
     return wrapped
 
 
-def build_model(p: BaseParams, tokenizer: Any) -> Any:
-    """A small LlamaForCausalLM with tied embeddings, seeded initialization."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+def llama_config(p: BaseParams, vocab_size: int, **token_ids: int | None) -> Any:
+    """The built-in model's LlamaConfig (tied embeddings) from params.yaml [base]; also used by bench/."""
+    from transformers import LlamaConfig
 
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
+    return LlamaConfig(
+        vocab_size=vocab_size,
         hidden_size=p.hidden_size,
         intermediate_size=p.intermediate_size,
         num_hidden_layers=p.num_layers,
@@ -118,6 +117,18 @@ def build_model(p: BaseParams, tokenizer: Any) -> Any:
         num_key_value_heads=p.num_heads,
         max_position_embeddings=p.max_position_embeddings,
         tie_word_embeddings=True,
+        **token_ids,
+    )
+
+
+def build_model(p: BaseParams, tokenizer: Any) -> Any:
+    """A small LlamaForCausalLM with tied embeddings, seeded initialization."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    config = llama_config(
+        p,
+        len(tokenizer),
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
