@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from conftest import run_ok
 from ocr_pdfs import counting_tesseract, ocr_calls, scanned_pdf
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -33,10 +34,7 @@ def make_repo(root: Path) -> None:
 
 
 def dvc(root: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "dvc", *args], cwd=root, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    done = run_ok([sys.executable, "-m", "dvc", *args], root, env)
     return done.stdout + done.stderr
 
 

@@ -6,24 +6,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
 from stages.common import write_jsonl
+from tests.conftest import run_ok
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.synth_fixtures import REPO_ROOT, sample_chunks, set_synth_params
 
 
 def dvc(work: Path, *args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "dvc", *args], cwd=work, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return run_ok([sys.executable, "-m", "dvc", *args], work, env, timeout=120).stdout
 
 
 def test_dvc_repro_synth_keeps_its_cache(tmp_path: Path) -> None:

@@ -9,21 +9,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TINY_BASE_PARAMS, make_qa_records, sample_texts
+from conftest import TINY_BASE_PARAMS, make_qa_records, run_ok, sample_texts
 
 STAGES = ("dataset", "base", "train", "evaluate")
 MODULES = ("__init__", "common", "dataset", "base", "train", "evaluate", "modeling", "metrics_text")
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str], stdout_only: bool = False) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    proc = run_ok(cmd, cwd, env, timeout=300)
     return proc.stdout if stdout_only else proc.stdout + proc.stderr
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_ok
 
 # Outputs compared byte for byte between two runs from scratch (the rules backend is deterministic).
 DETERMINISTIC_OUTS = [
@@ -48,10 +48,8 @@ FAST_PARAMS = {
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    """Run a command, failing the test with its output when it fails."""
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}) in {cwd}:\n{proc.stdout}\n{proc.stderr}")
+    """stdout + stderr of a command that must succeed."""
+    proc = run_ok(cmd, cwd, env, timeout=900)
     return proc.stdout + proc.stderr
 
 
