@@ -31,9 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.textmetrics import cer  # noqa: E402
 from stages.clean import CleanParams, clean_document  # noqa: E402
 from stages.ocr import OcrParams, list_pdfs, run_ocr  # noqa: E402
-from stages.textutil import approx_token_count, cer  # noqa: E402
+from stages.textutil import approx_token_count  # noqa: E402
 
 TRUTH = ROOT / "data/sample/src"
 
@@ -89,7 +90,7 @@ def token_table(vocab_sizes: tuple[int, ...] = (500, 1000, 2048)) -> list[dict]:
             tok.train_from_iterator(train, trainers.BpeTrainer(vocab_size=vocab, show_progress=False))
             total += len(tok.encode(text).ids)
             for chunk in chunk_document(held_out, text, ChunkParams(), approx_token_count):
-                worst = max(worst, len(tok.encode(chunk["text"]).ids) / chunk["n_tokens"])
+                worst = max(worst, len(tok.encode(chunk.text).ids) / chunk.n_tokens)
         rows.append(
             {"counter": f"byte-level BPE, vocab {vocab}" + ("" if leave_one_out else ", trained on all 4 (as `base` does)"),
              "tokens": total, "per_word": total / words,

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from stages.common import setup_logging
+from stages.common import EXIT_NO_INPUT, MissingInputError, require_input, setup_logging
 from stages.modeling import (
     ModelSource,
     ModelUnavailableError,
@@ -22,17 +22,14 @@ from stages.modeling import (
     locate_model,
     pick_dtype,
 )
+from stages.records import ADAPTER_DIR
 
 log = logging.getLogger(__name__)
-
-DEFAULT_ADAPTER = "models/adapter"
 
 
 def adapter_base(adapter_dir: Path) -> str:
     """The base model the adapter was trained on, from its adapter_config.json."""
-    config_file = adapter_dir / "adapter_config.json"
-    if not config_file.exists():
-        raise FileNotFoundError(f"{config_file} not found: train an adapter first (`dvc repro train`)")
+    config_file = require_input(adapter_dir / "adapter_config.json", "train")
     return json.loads(config_file.read_text(encoding="utf-8"))["base_model_name_or_path"]
 
 
@@ -65,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stages.ask", description=__doc__.splitlines()[0])
     parser.add_argument("question", nargs="?", help="a question in Portuguese")
     parser.add_argument(
-        "--adapter", default=DEFAULT_ADAPTER, type=Path, help="adapter directory (default %(default)s)"
+        "--adapter", default=ADAPTER_DIR, type=Path, help="adapter directory (default %(default)s)"
     )
     parser.add_argument("--base", default=None, help="base model (default: the one recorded in the adapter)")
     parser.add_argument(
@@ -77,7 +74,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give a question, --merge-to DIR, or both")
     try:
         model, tokenizer = load_adapted(args.adapter, args.base, merge=args.merge_to is not None)
-    except (ModelUnavailableError, FileNotFoundError) as e:
+    except MissingInputError as e:
+        log.error("%s", e)
+        raise SystemExit(EXIT_NO_INPUT) from None
+    except ModelUnavailableError as e:
         log.error("%s", e)
         raise SystemExit(2) from None
     if args.question:

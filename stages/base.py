@@ -16,12 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.common import atomic_write_text, build_params, read_params_file, run_main, write_json
-from stages.modeling import BUILTIN_MODEL, ModelParams
+from stages.common import (
+    MissingInputError,
+    atomic_write_text,
+    load_sections,
+    raise_problems,
+    require_input,
+    run_main,
+    write_json,
+)
+from stages.modeling import ModelParams
+from stages.records import BASE_MODEL_DIR, metrics_file
 
 log = logging.getLogger(__name__)
 
-OUT_DIR = Path(BUILTIN_MODEL)
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<|system|>", "<|user|>", "<|assistant|>"]
 # system/user/assistant turns; every assistant turn ends with EOS, which is what the model learns to emit.
 CHAT_TEMPLATE = (
@@ -34,16 +42,16 @@ CHAT_TEMPLATE = (
 
 @dataclass(frozen=True)
 class BaseParams:
-    corpus_dir: str = "data/clean"  # *.txt, one cleaned document each
-    vocab_size: int = 2048  # byte-level BPE; 256 bytes + merges + special tokens
-    hidden_size: int = 128
-    intermediate_size: int = 352
-    num_layers: int = 2
+    corpus_dir: str = "data/clean"  # *.txt, one cleaned document each (the clean stage's output)
+    vocab_size: int = 2048  # byte-level BPE; 256 bytes + merges + special tokens (fewer on a small corpus)
+    hidden_size: int = 192  # ~2 M parameters with the values below
+    intermediate_size: int = 512
+    num_layers: int = 4
     num_heads: int = 4
-    max_position_embeddings: int = 512
-    pretrain_steps: int = 300  # brief causal-LM pretraining on the corpus text
+    max_position_embeddings: int = 1024
+    pretrain_steps: int = 300  # brief causal-LM pretraining on the corpus text (~1 min on 2 CPU cores)
     batch_size: int = 16
-    seq_len: int = 128  # tokens per pretraining block
+    seq_len: int = 64  # tokens per pretraining window
     learning_rate: float = 0.003
     seed: int = 13
 
@@ -184,7 +192,7 @@ def read_corpus(corpus_dir: Path) -> list[str]:
     """Texts of corpus_dir/*.txt in name order; empty files skipped."""
     files = sorted(corpus_dir.glob("*.txt"))
     if not files:
-        raise FileNotFoundError(f"no *.txt files in {corpus_dir}: run the `clean` stage first")
+        raise MissingInputError(corpus_dir, "clean", what="holds no *.txt files")
     texts = [normalize_text(f.read_text(encoding="utf-8")) for f in files]
     return [t for t in texts if t.strip()]
 
@@ -223,24 +231,25 @@ def build_base(p: BaseParams, out_dir: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    raw = read_params_file()
-    model_p = build_params("model", ModelParams, raw.get("model"))
-    p = build_params("base", BaseParams, raw.get("base"))
-    if model_p.name_or_path.rstrip("/") != BUILTIN_MODEL:
+    parsed, problems = load_sections({"model": ModelParams, "base": BaseParams})
+    raise_problems("cannot build the base model", problems)
+    model_p, p = parsed["model"], parsed["base"]
+    if model_p.name_or_path.rstrip("/") != str(BASE_MODEL_DIR):
         # Keeps models/base a valid (tiny, stable) output so train's dependency on it never reruns train.
-        for stale in OUT_DIR.glob("*"):
+        for stale in BASE_MODEL_DIR.glob("*"):
             if stale.is_file():
                 stale.unlink()
         atomic_write_text(
-            OUT_DIR / "NOT_BUILT.txt",
+            BASE_MODEL_DIR / "NOT_BUILT.txt",
             f"model.name_or_path is {model_p.name_or_path}: the built-in model was not built.\n",
         )
-        write_json(Path("metrics/base.json"), {"built": False})
+        write_json(metrics_file("base"), {"built": False})
         log.info("base: skipped (model.name_or_path = %s)", model_p.name_or_path)
         return
-    log.info("base: building %s from %s", OUT_DIR, p.corpus_dir)
-    summary = build_base(p, OUT_DIR)
-    write_json(Path("metrics/base.json"), {"built": True, **summary})
+    require_input(Path(p.corpus_dir), "clean")
+    log.info("base: building %s from %s", BASE_MODEL_DIR, p.corpus_dir)
+    summary = build_base(p, BASE_MODEL_DIR)
+    write_json(metrics_file("base"), {"built": True, **summary})
     log.info(
         "base: %d params, %d corpus tokens, loss %.3f -> %.3f",
         summary["parameters"],

@@ -20,29 +20,31 @@ from typing import Any
 
 from tqdm import tqdm
 
-from stages.common import ParamsError, load_params, run_main, stable_hash, write_json, write_jsonl
-from stages.textutil import (
+from stages.common import (
+    ParamsError,
+    load_params,
+    require_input,
+    run_main,
+    stable_hash,
+    write_json,
+    write_jsonl,
+)
+from stages.legis import (
     ARTICLE_RE,
     HEADING_RE,
     PARAGRAPH_RE,
-    approx_token_count,
     article_label,
     is_heading,
     is_heading_name,
     sentence_spans,
 )
+from stages.records import CHUNKS_FILE, CLEAN_DIR, Chunk, metrics_file, to_dict
+from stages.textutil import approx_token_count
 
 log = logging.getLogger(__name__)
 
-CLEAN_DIR = Path("data/clean")
-CHUNKS_FILE = Path("data/chunks/chunks.jsonl")
-METRICS_FILE = Path("metrics/chunk.json")
 
 TokenCounter = Callable[[str], int]
-
-
-class MissingInputError(FileNotFoundError):
-    """data/clean does not exist (the clean stage has not run)."""
 
 
 @dataclass(frozen=True)
@@ -245,8 +247,8 @@ class _Packer:
             self.add(sub, min(level + 1, 4))
 
 
-def chunk_document(doc: str, text: str, p: ChunkParams, count_tokens: TokenCounter) -> list[dict[str, Any]]:
-    """Chunks of one cleaned document, as chunks.jsonl records (see the module docstring)."""
+def chunk_document(doc: str, text: str, p: ChunkParams, count_tokens: TokenCounter) -> list[Chunk]:
+    """Chunks of one cleaned document (see the module docstring)."""
     units = parse_units(text)
     packer = _Packer(p.max_tokens, p.overlap, count_tokens)
     title = units[0][0].text if units else ""
@@ -255,7 +257,7 @@ def chunk_document(doc: str, text: str, p: ChunkParams, count_tokens: TokenCount
         # The title block is kept with the first article rather than left alone in a chunk.
         packer.title_only = ui == 0 and unit[0].article is None and len(units) > 1
     packer.flush()
-    records: list[dict[str, Any]] = []
+    records: list[Chunk] = []
     seen: set[str] = set()
     for index, (prefix, content) in enumerate(packer.chunks):
         body = render(content)
@@ -266,16 +268,16 @@ def chunk_document(doc: str, text: str, p: ChunkParams, count_tokens: TokenCount
         seen.add(chunk_id)
         articles = list(dict.fromkeys(a.article for a in content if a.article))
         records.append(
-            {
-                "id": chunk_id,
-                "doc": doc,
-                "index": index,
-                "text": chunk_text,
-                "n_tokens": count_tokens(chunk_text),
-                "articles": articles,
-                "title": title,
-                "overlap_chars": len(chunk_text) - len(body),
-            }
+            Chunk(
+                id=chunk_id,
+                doc=doc,
+                index=index,
+                text=chunk_text,
+                n_tokens=count_tokens(chunk_text),
+                articles=articles,
+                title=title,
+                overlap_chars=len(chunk_text) - len(body),
+            )
         )
     return records
 
@@ -285,17 +287,16 @@ def chunk_document(doc: str, text: str, p: ChunkParams, count_tokens: TokenCount
 # ---------------------------------------------------------------------------------------------
 def run(clean_dir: Path, chunks_file: Path, metrics_file: Path, p: ChunkParams) -> dict[str, Any]:
     """Chunk every clean_dir/<doc>.txt into one JSONL; returns (and writes) the metrics."""
-    if not clean_dir.is_dir():
-        raise MissingInputError(f"{clean_dir} not found: run the clean stage first (dvc repro clean)")
+    require_input(clean_dir, "clean")
     count_tokens = make_token_counter(p.tokenizer)
-    records: list[dict[str, Any]] = []
+    records: list[Chunk] = []
     per_doc: dict[str, dict[str, int]] = {}
     for path in tqdm(sorted(clean_dir.glob("*.txt")), desc="chunk", unit="doc"):
         doc_chunks = chunk_document(path.stem, path.read_text(encoding="utf-8"), p, count_tokens)
         records.extend(doc_chunks)
-        per_doc[path.stem] = {"chunks": len(doc_chunks), "tokens": sum(r["n_tokens"] for r in doc_chunks)}
-    write_jsonl(chunks_file, records)
-    tokens = [r["n_tokens"] for r in records]
+        per_doc[path.stem] = {"chunks": len(doc_chunks), "tokens": sum(r.n_tokens for r in doc_chunks)}
+    write_jsonl(chunks_file, (to_dict(r) for r in records))
+    tokens = [r.n_tokens for r in records]
     metrics = {
         "documents": len(per_doc),
         "chunks": len(records),
@@ -312,11 +313,7 @@ def run(clean_dir: Path, chunks_file: Path, metrics_file: Path, p: ChunkParams) 
 def main() -> None:
     p = load_params("chunk", ChunkParams)
     log.info("chunk: %s -> %s (max_tokens=%d, overlap=%d)", CLEAN_DIR, CHUNKS_FILE, p.max_tokens, p.overlap)
-    try:
-        m = run(CLEAN_DIR, CHUNKS_FILE, METRICS_FILE, p)
-    except MissingInputError as e:
-        log.error("%s", e)
-        raise SystemExit(1) from None
+    m = run(CLEAN_DIR, CHUNKS_FILE, metrics_file("chunk"), p)
     log.info(
         "chunk: %d documents -> %d chunks, %s tokens mean, %d max",
         m["documents"],

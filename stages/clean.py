@@ -29,26 +29,32 @@ from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
 from tqdm import tqdm
 
-from stages.common import atomic_write_text, load_params, run_main, write_json
-from stages.textutil import (
+from stages.common import atomic_write_text, load_params, require_input, run_main, write_json
+from stages.legis import (
     ALINEA_RE,
+    ARTICLE_NUM_RE,
     CLOSING_DATE_RE,
+    HEADING_LEVELS,
+    HEADING_NUM_RE,
     HEADING_RE,
+    INCISO_MISREAD_RE,
     INCISO_RE,
     LIST_ITEM_RE,
+    NUMBERED_PARAGRAPH_RE,
+    PARAGRAPH_MISREAD_RE,
     PARAGRAPH_RE,
+    article_number,
+    enumeration_ordinal,
+    expected_numeral,
     is_heading,
     is_structural_start,
+    to_roman,
 )
+from stages.records import CLEAN_DIR, OCR_DIR, OcrDocument, RecordError, from_dict, metrics_file
 
 log = logging.getLogger(__name__)
-
-OCR_DIR = Path("data/ocr")
-CLEAN_DIR = Path("data/clean")
-METRICS_FILE = Path("metrics/clean.json")
 
 
 @dataclass(frozen=True)
@@ -220,63 +226,26 @@ def is_junk_line(line: str, p: CleanParams) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# 4b. Numbering misread by OCR. Legislation numbers its parts in sequence, so a numeral one edit away
-# from the expected next one is that one: "Il –"/"IH –" -> "II –", "TÍTULO HI" -> "TÍTULO III",
-# "Art. 32º" after Art. 2º -> "Art. 3º" (10+ never take º), and "$ 1º"/"8 2º" at a line start -> "§ 1º".
+# 4b. Numbering misread by OCR (the misreads themselves are grammar: stages/legis.py)
 # ---------------------------------------------------------------------------------------------
-_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
-
-
-def to_roman(n: int) -> str:
-    out = []
-    for value, sym in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-                       (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):  # fmt: skip
-        while n >= value:
-            out.append(sym)
-            n -= value
-    return "".join(out)
-
-
-def from_roman(s: str) -> int | None:
-    """The value of a canonical roman numeral, else None."""
-    if not s or any(c not in _ROMAN_VALUES for c in s):
-        return None
-    total = 0
-    for a, b in zip(s, s[1:] + " ", strict=True):
-        v = _ROMAN_VALUES[a]
-        total += -v if b != " " and _ROMAN_VALUES[b] > v else v
-    return total if to_roman(total) == s else None
-
-
-# The dash after an inciso numeral may come doubled ("I-— texto", "II —- texto"): one dash, kept as read
-# when single, "-" (the ground-truth convention, data/sample/README.md) when doubled.
-_INCISO_MISREAD_RE = re.compile(r"^([IVXLHWl1|]{1,7})\s*([-–—]{1,2})\s+")
-# Not `\b` after the numeral: "CAPÍTULO |" (a bar for "I") has no word boundary after the bar.
-_HEADING_NUM_RE = re.compile(
-    r"^(T[ÍI]TULO|CAP[ÍI]TULO|SE[ÇC][ÃA]O|SUBSE[ÇC][ÃA]O|LIVRO)\s+([IVXLHl1|]{1,7})(?![^\W_])"
-)
-_ARTICLE_NUM_RE = re.compile(r"^(Art\.\s*)(\d{2,4})º")
-_PARAGRAPH_MISREAD_RE = re.compile(r"^(?:\$\s?|8\s|S\s)(?=\d{1,2}º\s+[A-ZÀ-Ý])")  # not "82º Congresso"
 _COLON_BEFORE_ITEM_RE = re.compile(r":(?:\s+(?:e|ou))?$")
-_ARTICLE_START_RE = re.compile(r"^Art\.\s*(\d{1,4})")
 
 
-_OCR_ROMAN = str.maketrans({"H": "II", "l": "I", "1": "I", "|": "I"})  # "H" is two bridged strokes
-
-
-def _expected_numeral(token: str, expected: int) -> int | None:
-    """`expected` when `token` reads as it with at most one OCR error, else the token's own value when
-    it is a valid numeral (the numbering restarted or skipped), else None."""
-    read = token.translate(_OCR_ROMAN)
-    value = from_roman(read)
-    if read == token and value == expected + 1:
-        return value  # "II" where I was expected: the I was lost or unrecognized, this one is right
-    if value == expected or Levenshtein.distance(read, to_roman(expected)) <= 1:
-        return expected
-    return value
-
-
-_HEADING_LEVELS = ("LIV", "TÍT", "TIT", "CAP", "SEÇ", "SEC", "SUB")
+def arabic_numbered_starts(lines: list[str]) -> set[int]:
+    """Indices of "1 - ..." lines that open an Arabic numbering ("1 - ", "2 - ", as Portugal numbers an
+    article's paragraphs): a "2 - " follows before the next article, § or heading. Such a "1" is no misread "I"."""
+    out = set()
+    for i, line in enumerate(lines):
+        first = NUMBERED_PARAGRAPH_RE.match(line)
+        if not first or first.group(1) != "1":
+            continue
+        for later in lines[i + 1 :]:
+            if article_number(later) is not None or PARAGRAPH_RE.match(later) or HEADING_RE.match(later):
+                break
+            if (m := NUMBERED_PARAGRAPH_RE.match(later)) and m.group(1) == "2":
+                out.add(i)
+                break
+    return out
 
 
 def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
@@ -286,37 +255,36 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
     last_article = 0
     last_inciso = 0
     last_heading: dict[str, int] = {}
-    for line in lines:
-        new = _PARAGRAPH_MISREAD_RE.sub("§ ", line)
-        if m := _ARTICLE_NUM_RE.match(new):
+    arabic = arabic_numbered_starts(lines)
+    for index, line in enumerate(lines):
+        new = PARAGRAPH_MISREAD_RE.sub("§ ", line)
+        if m := ARTICLE_NUM_RE.match(new):
             digits, expected = m.group(2), str(last_article + 1)
             if len(digits) == len(expected) + 1 and digits.startswith(expected):
                 new = f"{m.group(1)}{expected}º" + new[m.end() :]
-        if m := _HEADING_NUM_RE.match(new):
+        if m := HEADING_NUM_RE.match(new):
             kind = m.group(1)[:3].upper()
-            value = _expected_numeral(m.group(2), last_heading.get(kind, 0) + 1)
+            value = expected_numeral(m.group(2), last_heading.get(kind, 0) + 1)
             if value is not None:
                 last_heading[kind] = value
-                for lower in _HEADING_LEVELS[_HEADING_LEVELS.index(kind) + 1 :]:
+                for lower in HEADING_LEVELS[HEADING_LEVELS.index(kind) + 1 :]:
                     last_heading.pop(lower, None)  # chapters restart in a new title
                 new = new[: m.start(2)] + to_roman(value) + new[m.end(2) :]
-        elif m := _INCISO_MISREAD_RE.match(new):
-            value = _expected_numeral(m.group(1), last_inciso + 1)
+        elif (m := INCISO_MISREAD_RE.match(new)) and index not in arabic:
+            value = expected_numeral(m.group(1), last_inciso + 1)
             if value is not None:
                 last_inciso = value
                 dash = m.group(2) if len(m.group(2)) == 1 else "-"
                 new = f"{to_roman(value)} {dash} " + new[m.end() :]
-        if _ARTICLE_START_RE.match(new) or PARAGRAPH_RE.match(new) or HEADING_RE.match(new):
-            last_inciso = 0
-        if m := _ARTICLE_START_RE.match(new):
-            last_article = int(m.group(1))
+        article = article_number(new)  # every spelling: "Art. 2º", "ART. 2º", "Artigo 2.º"
+        if article is not None or PARAGRAPH_RE.match(new) or HEADING_RE.match(new):
+            last_inciso = 0  # a new article, § or heading restarts the incisos
+        if article is not None:
+            last_article = article
         fixed += new != line
         out.append(new)
     for i in range(len(out) - 1):  # "dias: b)" -> "dias; b)": only the line before a first item ends in ":"
-        nxt = out[i + 1]
-        later_item = (INCISO_RE.match(nxt) and not nxt.startswith("I ")) or (
-            ALINEA_RE.match(nxt) and nxt[0] != "a"
-        )
+        later_item = (enumeration_ordinal(out[i + 1]) or 1) > 1
         if later_item and (m := _COLON_BEFORE_ITEM_RE.search(out[i])):
             out[i] = out[i][: m.start()] + ";" + out[i][m.start() + 1 :]
             fixed += 1
@@ -507,32 +475,28 @@ def render_paragraphs(paragraphs: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------
 # I/O
 # ---------------------------------------------------------------------------------------------
-class MissingInputError(FileNotFoundError):
-    """The stage's input folder does not exist (the previous stage has not run)."""
-
-
 class OcrFileError(ValueError):
     """An OCR JSON that cannot be read or does not have the expected shape."""
 
 
 def read_ocr_pages(path: Path) -> list[str]:
-    """The page texts of one data/ocr/<doc>.json, in page order."""
+    """The page texts of one data/ocr/<doc>.json (an OcrDocument), in page order."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise OcrFileError(f"cannot read: {e}") from None
-    pages = data.get("pages") if isinstance(data, dict) else None
-    if not isinstance(pages, list) or not all(
-        isinstance(pg, dict) and isinstance(pg.get("text"), str) for pg in pages
-    ):
-        raise OcrFileError('expected {"pages": [{"page": N, "text": "..."}, ...]}')
-    return [pg["text"] for pg in sorted(pages, key=lambda pg: pg.get("page") or 0)]
+    try:
+        document = from_dict(OcrDocument, data)
+    except RecordError as e:
+        raise OcrFileError(
+            f"not an OCR document ({e}); expected {{doc, source, sha256, pages: [{{page, text, ...}}]}}"
+        ) from None
+    return [page.text for page in sorted(document.pages, key=lambda page: page.page)]
 
 
 def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> dict[str, Any]:
     """Clean every <doc>.json in ocr_dir into clean_dir/<doc>.txt; returns (and writes) the metrics."""
-    if not ocr_dir.is_dir():
-        raise MissingInputError(f"{ocr_dir} not found: run the ocr stage first (dvc repro ocr)")
+    require_input(ocr_dir, "ocr")
     sources = sorted(ocr_dir.glob("*.json"))
     per_doc: dict[str, dict[str, int]] = {}
     failures: list[dict[str, str]] = []
@@ -571,11 +535,7 @@ def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> d
 def main() -> None:
     p = load_params("clean", CleanParams)
     log.info("clean: %s -> %s", OCR_DIR, CLEAN_DIR)
-    try:
-        m = run(OCR_DIR, CLEAN_DIR, METRICS_FILE, p)
-    except MissingInputError as e:
-        log.error("%s", e)
-        raise SystemExit(1) from None
+    m = run(OCR_DIR, CLEAN_DIR, metrics_file("clean"), p)
     log.info(
         "clean: %d documents, %d -> %d chars, dropped %s, %d skipped",
         m["documents"], m["chars_in"], m["chars_out"], m["lines_dropped"], len(m["failures"]),

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from stages.records import TIMINGS_DIR
+
 log = logging.getLogger(__name__)
 
 # Every stage runs from the repository root (dvc.yaml's wdir); paths in params.yaml are relative to it.
@@ -30,6 +32,25 @@ P = TypeVar("P")
 
 class ParamsError(ValueError):
     """params.yaml holds a value a stage cannot work with; the message lists every problem."""
+
+
+EXIT_PARAMS = 2  # a bad value in params.yaml (or on the command line)
+EXIT_NO_INPUT = 66  # an input another stage writes is missing (sysexits.h EX_NOINPUT)
+
+
+class MissingInputError(FileNotFoundError):
+    """An input that another stage writes is missing; the message names it and the command that makes it."""
+
+    def __init__(self, path: Path | str, stage: str, what: str = "not found") -> None:
+        super().__init__(f"{path} {what}: run `dvc repro {stage}` first")
+        self.path, self.stage = Path(path), stage
+
+
+def require_input(path: Path, stage: str) -> Path:
+    """`path` when it exists, else MissingInputError telling the user to run `stage` (exit 66 via run_main)."""
+    if not Path(path).exists():
+        raise MissingInputError(path, stage)
+    return path
 
 
 def setup_logging() -> None:
@@ -95,18 +116,23 @@ def _coerce(name: str, value: Any, hint: Any) -> tuple[Any, str | None]:
     return value, None
 
 
-def build_params(section: str, cls: type[P], raw: dict[str, Any] | None) -> P:
-    """Build a frozen params dataclass from one params.yaml section, raising one error for all problems.
+def params_problems(
+    section: str, cls: type[P], raw: Any, partial: bool = False
+) -> tuple[P | None, list[str]]:
+    """(params, problems) for one params.yaml section: unknown keys, wrong types and `cls.problems()`.
 
-    Unknown keys, wrong types and whatever `cls.problems()` reports are collected and raised together,
-    before the stage does any work.
+    `partial=True` reads a view of a section another stage owns (evaluate reads two keys of [train]): keys
+    the view does not declare are left to their owner instead of being reported as unknown.
     """
-    raw = dict(raw or {})
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        return None, [f"{section} must be a mapping of keys, got {raw!r:.60}"]
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = [] if partial else sorted(set(raw) - fields)
     problems = [
-        f"{section}.{k} is not a known parameter (known: {', '.join(sorted(fields))})"
-        for k in sorted(set(raw) - fields)
+        f"{section}.{k} is not a known parameter (known: {', '.join(sorted(fields))})" for k in unknown
     ]
     kwargs: dict[str, Any] = {}
     for name in fields & set(raw):
@@ -116,19 +142,49 @@ def build_params(section: str, cls: type[P], raw: dict[str, Any] | None) -> P:
         else:
             kwargs[name] = value
     if problems:
-        raise ParamsError(f"params.yaml [{section}]: " + "; ".join(problems))
+        return None, problems
     params = cls(**kwargs)
     checker = getattr(params, "problems", None)
-    if checker is not None:
-        problems = list(checker())
-        if problems:
-            raise ParamsError(f"params.yaml [{section}]: " + "; ".join(problems))
+    problems = list(checker()) if checker is not None else []
+    return (None, problems) if problems else (params, [])
+
+
+def build_params(section: str, cls: type[P], raw: dict[str, Any] | None, partial: bool = False) -> P:
+    """One section's typed params from its raw mapping; one ParamsError listing every problem."""
+    params, problems = params_problems(section, cls, raw, partial)
+    if problems:
+        raise ParamsError(f"params.yaml [{section}]: " + "; ".join(problems))
+    assert params is not None
     return params
 
 
-def load_params(section: str, cls: type[P], path: Path = PARAMS_FILE) -> P:
-    """Read params.yaml once and return its `section` as a checked `cls` instance."""
-    return build_params(section, cls, read_params_file(path).get(section))
+def load_params(section: str, cls: type[P], *, partial: bool = False, path: Path | None = None) -> P:
+    """Read params.yaml once and return its `section` as a checked `cls` instance (ParamsError otherwise)."""
+    return build_params(section, cls, read_params_file(path or PARAMS_FILE).get(section), partial)
+
+
+def load_sections(
+    sections: dict[str, type], *, partial: tuple[str, ...] = (), path: Path | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Several sections read at once (train reads model, lora and train): (params by section, problems).
+
+    A section with problems maps to None. The caller adds its own checks to the problems and raises one
+    ParamsError with all of them (`raise_problems`).
+    """
+    raw = read_params_file(path or PARAMS_FILE)
+    parsed: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, cls in sections.items():
+        params, found = params_problems(name, cls, raw.get(name), partial=name in partial)
+        parsed[name] = params
+        problems += found
+    return parsed, problems
+
+
+def raise_problems(what: str, problems: list[str]) -> None:
+    """One ParamsError listing every problem, when there are any."""
+    if problems:
+        raise ParamsError(f"{what}: " + "; ".join(problems))
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -205,11 +261,25 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 
 
+def write_timings(stage: str, timings: dict[str, Any]) -> None:
+    """Seconds, rates and cache hits of this run: logged, and kept in metrics/timings/<stage>.json, which git
+    and DVC ignore, so that the metrics DVC compares hold results only (two identical runs: an empty diff)."""
+    log.info("%s timings: %s", stage, json.dumps(timings, sort_keys=True))
+    try:
+        write_json(TIMINGS_DIR / f"{stage}.json", timings)
+    except OSError as e:  # a read-only checkout must not fail a stage over its timings
+        log.warning("could not write %s timings: %s", stage, e)
+
+
 def run_main(fn: typing.Callable[[], None]) -> None:
-    """Entry point wrapper: logging set up, ParamsError printed as one clear line and exit 2."""
+    """Entry point wrapper: logging set up; a params problem (exit 2) or a missing input (exit 66) is one
+    clear line, never a traceback."""
     setup_logging()
     try:
         fn()
     except ParamsError as e:
         log.error("%s", e)
-        raise SystemExit(2) from None
+        raise SystemExit(EXIT_PARAMS) from None
+    except MissingInputError as e:
+        log.error("%s", e)
+        raise SystemExit(EXIT_NO_INPUT) from None

@@ -13,16 +13,30 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from stages.common import load_params, read_jsonl, run_main, stable_hash, write_json, write_jsonl
+from stages.common import (
+    MissingInputError,
+    load_params,
+    read_jsonl,
+    require_input,
+    run_main,
+    stable_hash,
+    write_json,
+    write_jsonl,
+)
+from stages.records import (
+    EVAL_FILE,
+    QA_FILE,
+    TRAIN_FILE,
+    QAPair,
+    RecordError,
+    from_dict,
+    metrics_file,
+    to_dict,
+)
 
 log = logging.getLogger(__name__)
-
-QA_FILE = Path("data/qa/qa.jsonl")
-OUT_DIR = Path("data/dataset")
-REQUIRED = ("question", "answer", "chunk_id")
 
 
 @dataclass(frozen=True)
@@ -72,22 +86,22 @@ class _UnionFind:
         return True
 
 
-def group_pairs(records: list[dict[str, Any]], near_dup_ratio: float) -> tuple[list[int], int]:
+def group_pairs(records: list[QAPair], near_dup_ratio: float) -> tuple[list[int], int]:
     """Group index per record (same chunk or near-duplicate question), and how many near-dup links joined groups."""
     from rapidfuzz import fuzz, process
 
     uf = _UnionFind(len(records))
     first_of_chunk: dict[str, int] = {}
     for i, r in enumerate(records):
-        uf.union(first_of_chunk.setdefault(str(r["chunk_id"]), i), i)
+        uf.union(first_of_chunk.setdefault(r.chunk_id, i), i)
     buckets: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, r in enumerate(records):
-        buckets[numbers_of(r["question"])].append(i)
+        buckets[numbers_of(r.question)].append(i)
     links = 0
     for members in buckets.values():
         if len(members) < 2:
             continue
-        keys = [question_key(records[i]["question"]) for i in members]
+        keys = [question_key(records[i].question) for i in members]
         scores = process.cdist(keys, keys, scorer=fuzz.ratio, score_cutoff=near_dup_ratio, workers=1)
         for a, b in zip(*scores.nonzero(), strict=True):
             if a < b and uf.union(members[a], members[b]):
@@ -96,8 +110,8 @@ def group_pairs(records: list[dict[str, Any]], near_dup_ratio: float) -> tuple[l
 
 
 def split_records(
-    records: list[dict[str, Any]], p: DatasetParams
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
+    records: list[QAPair], p: DatasetParams
+) -> tuple[list[QAPair], list[QAPair], dict[str, int]]:
     """(train, eval, stats): whole groups go to eval, in seeded-hash order, until eval_fraction is met."""
     groups, links = group_pairs(records, p.near_dup_ratio)
     members: dict[int, list[int]] = defaultdict(list)
@@ -105,7 +119,7 @@ def split_records(
         members[g].append(i)
 
     def order(g: int) -> str:
-        return stable_hash(p.seed, sorted(str(records[i]["chunk_id"]) for i in members[g]))
+        return stable_hash(p.seed, sorted(records[i].chunk_id for i in members[g]))
 
     target = round(p.eval_fraction * len(records))
     eval_idx: set[int] = set()
@@ -121,16 +135,21 @@ def split_records(
     return train, evals, stats
 
 
-def clean_records(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Drop records missing a field or repeating an earlier (question, answer); count why."""
+def clean_records(raw: list[dict[str, Any]]) -> tuple[list[QAPair], dict[str, int]]:
+    """QA pairs from raw records, dropping any that is not a QAPair (or has an empty question, answer or
+    chunk id) or repeats an earlier (question, answer); counts why."""
     kept, seen = [], set()
     skipped = {"missing_field": 0, "duplicate": 0}
-    for i, r in enumerate(raw, 1):
-        if not all(isinstance(r.get(k), (str, int)) and str(r.get(k)).strip() for k in REQUIRED):
-            log.warning("%s record %d (id=%s) lacks one of %s: skipped", QA_FILE, i, r.get("id"), REQUIRED)
+    for i, raw_record in enumerate(raw, 1):
+        try:
+            r = from_dict(QAPair, raw_record)
+            if not (r.question.strip() and r.answer.strip() and r.chunk_id.strip()):
+                raise RecordError("empty question, answer or chunk_id")
+        except RecordError as e:
+            log.warning("%s record %d skipped: %s", QA_FILE, i, e)
             skipped["missing_field"] += 1
             continue
-        key = (question_key(r["question"]), question_key(r["answer"]))
+        key = (question_key(r.question), question_key(r.answer))
         if key in seen:
             skipped["duplicate"] += 1
             continue
@@ -141,24 +160,22 @@ def clean_records(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict
 
 def main() -> None:
     p = load_params("dataset", DatasetParams)
-    if not QA_FILE.exists():
-        raise FileNotFoundError(f"{QA_FILE} not found: run the `synth` stage first (dvc repro synth)")
-    raw = list(read_jsonl(QA_FILE))
+    raw = list(read_jsonl(require_input(QA_FILE, "synth")))
     log.info("dataset: %d pairs from %s", len(raw), QA_FILE)
     records, skipped = clean_records(raw)
     train, evals, stats = split_records(records, p)
     if not train or not evals:
-        raise ValueError(
-            f"{QA_FILE}: {len(records)} usable pairs in {stats['groups']} chunk group(s) cannot be split into "
-            "non-empty train and eval sets: synthesize pairs from more chunks"
+        raise MissingInputError(
+            QA_FILE,
+            "synth",
+            what=f"holds {len(records)} usable pairs in {stats['groups']} chunk group(s), too few for non-empty "
+            "train and eval sets (synthesize pairs from more chunks or documents)",
         )
-    write_jsonl(OUT_DIR / "train.jsonl", train)
-    write_jsonl(OUT_DIR / "eval.jsonl", evals)
-    chunks = {
-        side: len({str(r["chunk_id"]) for r in rows}) for side, rows in (("train", train), ("eval", evals))
-    }
+    write_jsonl(TRAIN_FILE, (to_dict(r) for r in train))
+    write_jsonl(EVAL_FILE, (to_dict(r) for r in evals))
+    chunks = {side: len({r.chunk_id for r in rows}) for side, rows in (("train", train), ("eval", evals))}
     write_json(
-        Path("metrics/dataset.json"),
+        metrics_file("dataset"),
         {
             "pairs_in": len(raw),
             "train_pairs": len(train),

@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from stages.common import (
-    ParamsError,
-    build_params,
+    load_sections,
+    raise_problems,
     read_jsonl,
-    read_params_file,
+    require_input,
     run_main,
     write_json,
     write_jsonl,
@@ -27,6 +26,7 @@ from stages.modeling import (
     ModelParams,
     ModelSource,
     ModelUnavailableError,
+    TrainSharedParams,
     encode_example,
     generate_answers,
     load_causal_lm,
@@ -34,13 +34,11 @@ from stages.modeling import (
     locate_model,
     pad_batch,
     pick_dtype,
+    quantization_problems,
 )
-from stages.train import ADAPTER_DIR, EVAL_FILE, TrainParams, quantization_problems
+from stages.records import ADAPTER_DIR, EVAL_FILE, PREDICTIONS_FILE, QAPair, from_dict, metrics_file
 
 log = logging.getLogger(__name__)
-
-METRICS_FILE = Path("metrics/eval.json")
-PREDICTIONS_FILE = Path("data/eval/predictions.jsonl")
 
 
 @dataclass(frozen=True)
@@ -61,12 +59,12 @@ class EvaluateParams:
 
 
 def answer_loss(
-    model: Any, tokenizer: Any, records: list[dict[str, Any]], max_len: int, batch_size: int
+    model: Any, tokenizer: Any, records: list[QAPair], max_len: int, batch_size: int
 ) -> dict[str, float]:
     """Mean loss over the reference answer tokens (+EOS) and its perplexity."""
     import torch
 
-    rows = [encode_example(tokenizer, r["question"], r["answer"], max_len) for r in records]
+    rows = [encode_example(tokenizer, r.question, r.answer, max_len) for r in records]
     rows = [r for r in rows if r is not None]
     total, count = 0.0, 0
     for start in range(0, len(rows), batch_size):
@@ -92,14 +90,14 @@ def answer_loss(
 
 
 def score_model(
-    model: Any, tokenizer: Any, records: list[dict[str, Any]], p: EvaluateParams, max_len: int
+    model: Any, tokenizer: Any, records: list[QAPair], p: EvaluateParams, max_len: int
 ) -> tuple[list[str], dict[str, float]]:
     """Greedy answers and their metrics for one model."""
     model.eval()
     answers = generate_answers(
-        model, tokenizer, [r["question"] for r in records], p.max_new_tokens, p.batch_size
+        model, tokenizer, [r.question for r in records], p.max_new_tokens, p.batch_size
     )
-    metrics = score_answers(answers, [r["answer"] for r in records])
+    metrics = score_answers(answers, [r.answer for r in records])
     metrics.update(answer_loss(model, tokenizer, records, max_len, p.batch_size))
     return answers, {k: round(v, 6) for k, v in metrics.items()}
 
@@ -108,27 +106,23 @@ def delta(adapter: dict[str, float], base: dict[str, float]) -> dict[str, float]
     return {k: round(adapter[k] - base[k], 6) for k in adapter}
 
 
-def load_setup(raw: dict[str, Any], cuda: bool) -> tuple[EvaluateParams, TrainParams, ModelSource]:
-    problems: list[str] = []
-    parsed = {}
-    for name, cls in (("evaluate", EvaluateParams), ("model", ModelParams), ("train", TrainParams)):
-        try:
-            parsed[name] = build_params(name, cls, raw.get(name))
-        except ParamsError as e:
-            problems.append(str(e))
-    if "train" in parsed:
+def load_setup(cuda: bool) -> tuple[EvaluateParams, TrainSharedParams, ModelSource]:
+    """[evaluate], [model] and the two [train] keys evaluate shares, checked together; then the inputs."""
+    parsed, problems = load_sections(
+        {"evaluate": EvaluateParams, "model": ModelParams, "train": TrainSharedParams}, partial=("train",)
+    )
+    if parsed["train"] is not None:
         problems += quantization_problems(parsed["train"].quantization, cuda)
-    for path in (EVAL_FILE, ADAPTER_DIR / "adapter_config.json"):
-        if not path.exists():
-            problems.append(f"{path} not found: run `dvc repro train` first")
     source = None
-    if "model" in parsed:
+    if parsed["model"] is not None:
         try:
             source = locate_model(parsed["model"].name_or_path)
         except ModelUnavailableError as e:
             problems.append(str(e))
-    if problems:
-        raise ParamsError("cannot evaluate: " + "; ".join(problems))
+    raise_problems("cannot evaluate", problems)
+    require_input(EVAL_FILE, "dataset")
+    require_input(ADAPTER_DIR / "adapter_config.json", "train")
+    assert source is not None
     return parsed["evaluate"], parsed["train"], source
 
 
@@ -137,8 +131,8 @@ def main() -> None:
     from peft import PeftModel
 
     cuda = torch.cuda.is_available()
-    p, t, source = load_setup(read_params_file(), cuda)
-    records = list(read_jsonl(EVAL_FILE))
+    p, t, source = load_setup(cuda)
+    records = [from_dict(QAPair, r) for r in read_jsonl(EVAL_FILE)]
     if p.limit:
         records = records[: p.limit]
     log.info("evaluate: %d pairs, base %s", len(records), source.path)
@@ -154,20 +148,20 @@ def main() -> None:
         PREDICTIONS_FILE,
         (
             {
-                "id": r.get("id"),
-                "question": r["question"],
-                "reference": r["answer"],
+                "id": r.id,
+                "question": r.question,
+                "reference": r.answer,
                 "base": b,
                 "adapter": a,
-                "base_f1": round(token_f1(b, r["answer"]), 4),
-                "adapter_f1": round(token_f1(a, r["answer"]), 4),
-                "adapter_rouge_l": round(rouge_l(a, r["answer"]), 4),
+                "base_f1": round(token_f1(b, r.answer), 4),
+                "adapter_f1": round(token_f1(a, r.answer), 4),
+                "adapter_rouge_l": round(rouge_l(a, r.answer), 4),
             }
             for r, b, a in zip(records, base_answers, adapter_answers, strict=True)
         ),
     )
     write_json(
-        METRICS_FILE,
+        metrics_file("eval"),
         {
             "pairs": len(records),
             "base": base_metrics,

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from stages.records import BASE_MODEL_DIR
+
 log = logging.getLogger(__name__)
 
-BUILTIN_MODEL = "models/base"  # built by stages/base.py
+BUILTIN_MODEL = str(BASE_MODEL_DIR)  # built by stages/base.py
 IGNORE_INDEX = -100  # label value the loss skips (torch CrossEntropyLoss default)
 
 SYSTEM_PROMPT = (
@@ -44,6 +46,42 @@ class ModelParams:
 
     def problems(self) -> list[str]:
         return [] if self.name_or_path.strip() else ["model.name_or_path must not be empty"]
+
+
+QUANTIZATIONS = ("none", "4bit")
+
+
+@dataclass(frozen=True)
+class TrainSharedParams:
+    """The [train] keys that evaluate (and ask) need too: how a pair is encoded and how the base is loaded.
+
+    train's TrainParams extends this view; evaluate reads only these keys of [train] (dvc.yaml lists just
+    train.max_seq_len and train.quantization as its params), so tuning the optimizer never reruns it.
+    """
+
+    max_seq_len: int = 512  # prompt + answer + EOS; longer pairs are skipped and counted
+    quantization: str = "none"  # none | 4bit (QLoRA: NF4 + double quant, needs a CUDA GPU and bitsandbytes)
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.max_seq_len <= 0:
+            out.append(f"train.max_seq_len must be > 0, got {self.max_seq_len}")
+        if self.quantization not in QUANTIZATIONS:
+            out.append(f"train.quantization must be one of {QUANTIZATIONS}, got {self.quantization!r}")
+        return out
+
+
+def quantization_problems(quantization: str, cuda: bool) -> list[str]:
+    """QLoRA needs a CUDA GPU and bitsandbytes; say so before anything is loaded."""
+    if quantization != "4bit":
+        return []
+    if not cuda:
+        return ["train.quantization: 4bit (QLoRA) needs a CUDA GPU; set train.quantization: none on CPU"]
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        return ["train.quantization: 4bit needs bitsandbytes: pip install '.[gpu]'"]
+    return []
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ after one PDF of fifty changes only its pages are OCR'd. Entries are written ato
 last page is done (a killed run keeps them) and pruned when no current input uses them.
 
 Output: data/ocr/<stem>.json = {doc, source, sha256, pages: [{page, method: text|ocr, text, confidence}],
-failed_pages}; confidence is tesseract's mean word confidence (0-100) for OCR'd pages, null for text-layer ones.
-metrics/ocr.json: documents, pages, pages_ocr, pages_text (over all outputs, cached or not), cached_documents,
-cached_pages, pages_ocr_run / pages_text_run (done in this run), failures [{file, reason}], seconds, pages_per_s
-(pages done in this run per second), workers.
+failed_pages} (stages/records.py: OcrDocument, OcrPage); confidence is tesseract's mean word confidence (0-100)
+for OCR'd pages, null for text-layer ones. metrics/ocr.json (results only): documents, pages, pages_ocr,
+pages_text (over all outputs, cached or not), failures [{file, reason}]. metrics/timings/ocr.json (this run):
+cached_documents, cached_pages, pages_ocr_run / pages_text_run (done in this run), seconds, pages_per_s (pages
+done in this run per second), workers.
 
 Tesseract and pdftoppm are checked up front, before any work, even when everything is cached (the tesseract
 version is part of the cache key). A bad PDF (empty, truncated, not a PDF, encrypted) or a page tesseract fails
@@ -45,14 +46,39 @@ from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PD
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from stages.common import ParamsError, load_params, run_main, sha256_file, stable_hash, write_json
+from stages.common import (
+    ParamsError,
+    load_params,
+    run_main,
+    sha256_file,
+    stable_hash,
+    write_json,
+    write_timings,
+)
+from stages.records import (
+    OCR_CACHE_DIR,
+    OCR_DIR,
+    OcrDocument,
+    OcrPage,
+    RecordError,
+    from_dict,
+    metrics_file,
+    to_dict,
+)
 
 log = logging.getLogger(__name__)
 
-OUT_DIR = Path("data/ocr")
-CACHE_DIR = Path("data/cache/ocr")
-METRICS_FILE = Path("metrics/ocr.json")
 CACHE_FORMAT = 1  # bump when a cache entry's layout or the way text is produced changes
+# Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
+RUN_FACTS = (
+    "cached_documents",
+    "cached_pages",
+    "pages_ocr_run",
+    "pages_text_run",
+    "seconds",
+    "pages_per_s",
+    "workers",
+)
 PAGE_TIMEOUT_S = 600  # a page tesseract has not read in 10 minutes is reported as failed (~1-2 s is normal)
 INSTALL_HINT = (
     "install them with `sudo apt-get install tesseract-ocr tesseract-ocr-por poppler-utils` (or `make setup`)"
@@ -109,7 +135,7 @@ class DocState:
     path: Path
     sha256: str
     key: str
-    pages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    pages: dict[int, OcrPage] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
     pending: int = 0
 
@@ -254,25 +280,25 @@ def cache_key(p: OcrParams, tesseract_version: str) -> str:
     return stable_hash(CACHE_FORMAT, p.dpi, p.lang, p.psm, p.min_text_chars, tesseract_version)
 
 
-def read_cache_entry(entry: Path) -> list[dict[str, Any]] | None:
+def read_cache_entry(entry: Path) -> list[OcrPage] | None:
     """A cached document's page records, or None when there is no usable entry."""
     try:
-        return json.loads(entry.read_text(encoding="utf-8"))["pages"]
+        return [from_dict(OcrPage, page) for page in json.loads(entry.read_text(encoding="utf-8"))["pages"]]
     except FileNotFoundError:
         return None
-    except (json.JSONDecodeError, KeyError, TypeError):
+    except (json.JSONDecodeError, KeyError, TypeError, RecordError):
         log.warning("%s: ignoring an unreadable cache entry; the document is OCR'd again", entry)
         return None
 
 
-def doc_record(state: DocState) -> dict[str, Any]:
-    return {
-        "doc": state.path.stem,
-        "source": state.path.name,
-        "sha256": state.sha256,
-        "pages": [state.pages[n] for n in sorted(state.pages)],
-        "failed_pages": sorted(state.failed),
-    }
+def doc_record(state: DocState) -> OcrDocument:
+    return OcrDocument(
+        doc=state.path.stem,
+        source=state.path.name,
+        sha256=state.sha256,
+        pages=[state.pages[n] for n in sorted(state.pages)],
+        failed_pages=sorted(state.failed),
+    )
 
 
 def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path) -> dict[str, Any]:
@@ -284,7 +310,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
     failures: list[dict[str, str]] = []
     docs: list[DocState] = []
     tasks: list[PageTask] = []
-    written: dict[str, list[dict[str, Any]]] = {}  # stem -> page records of the outputs written
+    written: dict[str, list[OcrPage]] = {}  # stem -> page records of the outputs written
     used_entries: set[str] = set()
     counts = {"cached_documents": 0, "cached_pages": 0, "pages_ocr_run": 0, "pages_text_run": 0}
 
@@ -295,9 +321,9 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
     def finish(state: DocState) -> None:
         record = doc_record(state)
         if not state.failed:  # a document with a failed page is retried next run
-            write_json(cache_dir / f"{state.sha256}.{state.key}.json", {"pages": record["pages"]})
-        write_json(out_dir / f"{state.path.stem}.json", record)
-        written[state.path.stem] = record["pages"]
+            write_json(cache_dir / f"{state.sha256}.{state.key}.json", {"pages": to_dict(record)["pages"]})
+        write_json(out_dir / f"{state.path.stem}.json", to_dict(record))
+        written[state.path.stem] = record.pages
 
     stems: set[str] = set()
     for path in pdf_paths:
@@ -312,7 +338,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         if pages is not None:
             counts["cached_documents"] += 1
             counts["cached_pages"] += len(pages)
-            finish(DocState(path, sha, key, {r["page"]: r for r in pages}))
+            finish(DocState(path, sha, key, {r.page: r for r in pages}))
             continue
         try:
             texts = read_text_layers(path)
@@ -322,7 +348,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         state = DocState(path, sha, key)
         for n, text in enumerate(texts, 1):
             if letter_count(text) >= p.min_text_chars:
-                state.pages[n] = {"page": n, "method": "text", "text": text, "confidence": None}
+                state.pages[n] = OcrPage(page=n, method="text", text=text, confidence=None)
                 counts["pages_text_run"] += 1
             else:
                 tasks.append(PageTask(len(docs), str(path), n, p.dpi, p.lang, p.psm))
@@ -350,12 +376,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
                 doc, page, text, confidence, error = fut.result()
                 state = docs[doc]
                 if error is None:
-                    state.pages[page] = {
-                        "page": page,
-                        "method": "ocr",
-                        "text": text,
-                        "confidence": confidence,
-                    }
+                    state.pages[page] = OcrPage(page=page, method="ocr", text=text, confidence=confidence)
                     counts["pages_ocr_run"] += 1
                 else:
                     state.failed[page] = error
@@ -378,10 +399,10 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
     return {
         "documents": len(written),
         "pages": len(pages_all),
-        "pages_ocr": sum(r["method"] == "ocr" for r in pages_all),
-        "pages_text": sum(r["method"] == "text" for r in pages_all),
+        "pages_ocr": sum(r.method == "ocr" for r in pages_all),
+        "pages_text": sum(r.method == "text" for r in pages_all),
         **counts,
-        "failures": failures,
+        "failures": sorted(failures, key=lambda f: (f["file"], f["reason"])),  # completion order varies
         "seconds": round(seconds, 2),
         "pages_per_s": round(pages_run / seconds, 3) if pages_run else 0.0,
         "workers": workers,
@@ -393,11 +414,12 @@ def main() -> None:
     pdfs = list_pdfs(Path(p.input_dir))
     log.info("ocr: %d PDFs in %s (dpi %d, lang %s, psm %d)", len(pdfs), p.input_dir, p.dpi, p.lang, p.psm)
     try:
-        metrics = run_ocr(pdfs, p, OUT_DIR, CACHE_DIR)
+        metrics = run_ocr(pdfs, p, OCR_DIR, OCR_CACHE_DIR)
     except OcrSetupError as e:
         log.error("%s", e)
         raise SystemExit(3) from None
-    write_json(METRICS_FILE, metrics)
+    write_json(metrics_file("ocr"), {k: v for k, v in metrics.items() if k not in RUN_FACTS})
+    write_timings("ocr", {k: metrics[k] for k in RUN_FACTS})
     log.info(
         "ocr: %d documents, %d pages (%d OCR'd now, %d from cache, %d text layer), %d failures, %.1f s",
         metrics["documents"],

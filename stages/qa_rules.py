@@ -13,21 +13,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stages.textutil import ARTICLE_LABEL_PATTERN, HEADING_RE, article_label, is_heading_name
+from stages.legis import (
+    ARTICLE_HEAD_RE,
+    BODY_END_RE,
+    CLAUSE_END_RE,
+    ENUM_ITEM_RE,
+    NUMBERED_PARAGRAPH_RE,
+    PARAGRAPH_HEAD_RE,
+    article_label,
+    is_heading_name,
+    item_name,
+    paragraph_name,
+)
 
-# An article's head: its label (every spelling textutil knows: "Art. 1°", "ART. 1º", "Artigo 1.º", "Art. 10 -")
-# and the punctuation after it, up to the caput on the same line.
-_ARTICLE = re.compile(rf"^[ \t]*{ARTICLE_LABEL_PATTERN}[ \t]*\.?[ \t]*[-–—:]?[ \t]*", re.MULTILINE)
-_PARAGRAPH = re.compile(
-    r"^[ \t]*(§\s*(\d+)(?:\.?\s?[º°]|o(?![a-zà-ú]))?(-[A-Z])?|Par[áa]grafo\s+[úu]nico)\.?[ \t]*[-–—:]?\s*",
-    re.MULTILINE | re.IGNORECASE,
-)
-# Portugal numbers an article's paragraphs "1 - ", "2 — " (cited as "n.º 2"); only when the article opens with one.
-_NUMBERED = re.compile(r"^[ \t]*(\d{1,2})[ \t]*[-–—][ \t]+", re.MULTILINE)
-# Enumerations: incisos "I –", "I —", "I)", "I."; alíneas "a)", "a."; items "1.", "1)".
-_ITEM = re.compile(
-    r"^[ \t]*(?:([IVXLC]+)(?:[ \t]*[-–—]|[.)](?=\s))|([a-z])[.)](?=\s)|(\d{1,2})[.)](?=\s))\s*", re.MULTILINE
-)
 # "estágio obrigatório: aquele definido ..." / Portugal's "«Estudante», a pessoa inscrita ..."
 _DEFINITION_ITEM = re.compile(r"^((?:«([^»]{2,60})»,?|([^:;]{2,60}):)\s*.+?)[;.]?$")
 _UNDERSTOOD_AS = ("entende-se por", "entendem-se por")  # asked "O que se entende por X?", as Portugal writes
@@ -40,19 +38,6 @@ _DEADLINE = re.compile(
 )
 _MONEY = re.compile(r"R\$\s*[\d.,]+")
 _PERCENT = re.compile(r"\d+(?:,\d+)?\s*%|por cento", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.;])\s+(?=[A-ZÀ-Ú§])")
-_TITLE = re.compile(
-    r"^\s*((?:LEI|DECRETO|PORTARIA|RESOLUÇÃO|INSTRUÇÃO NORMATIVA|REGIMENTO|REGULAMENTO|EDITAL)\b[^\n]{0,120})",
-    re.MULTILINE,
-)
-
-# Where an article's text ends: a heading (CAPÍTULO II, TÍTULO III, DA SELEÇÃO) or the closing "Cidade, 2 de março de 2024."
-_BODY_END = re.compile(
-    r"^\s*(?:(?:CAPÍTULO|TÍTULO|SEÇÃO|Seção|Subseção|LIVRO)\b.*|[^a-z\n]{3,}|[A-ZÀ-Ú][\w ]+, \d{1,2}º? de \w+ de \d{4}\.?"
-    rf"|{HEADING_RE.pattern.removeprefix('^')}.*)\s*$",
-    re.MULTILINE,
-)
-
 _WORD = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more
 
 MAX_ANSWER_CHARS = 600  # longer spans are cut at a sentence end (or kept whole if none is close)
@@ -67,15 +52,6 @@ class Article:
     paragraphs: list[tuple[str, str]]  # ("§ 1º", text) / ("parágrafo único", text)
 
 
-def document_title(text: str) -> str:
-    """The act's own name from its first lines, e.g. "Portaria nº 245" ("" when none is found)."""
-    match = _TITLE.search(text[:600])
-    if not match:
-        return ""
-    head = re.split(r",|\bDE\s+\d", match.group(1))[0].strip()
-    return head[:1] + head[1:].lower() if head == head.upper() else head
-
-
 def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
@@ -86,7 +62,7 @@ def _first_sentences(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     if len(text) <= limit:
         return text
     out = ""
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in CLAUSE_END_RE.split(text):
         if out and len(out) + len(sentence) + 1 > limit:
             break
         out = f"{out} {sentence}".strip()
@@ -102,50 +78,34 @@ def _drop_epigraph(body: str) -> str:
     return after if after.strip() and is_heading_name(name) else body
 
 
-def _paragraph_name(match: re.Match[str]) -> str:
-    """'§ 1º' for "§1º" / "§ 1°" / "§ 1o", '§ 10', '§ 2º-A', 'parágrafo único', or Portugal's 'n.º 2'."""
-    if match.re is _NUMBERED:
-        return f"n.º {int(match.group(1))}"
-    if match.group(2) is None:
-        return "parágrafo único"
-    n = int(match.group(2))
-    return f"§ {n}º{match.group(3) or ''}" if n < 10 else f"§ {n}{match.group(3) or ''}"
-
-
-def _item_name(match: re.Match[str]) -> str:
-    if match.group(1):
-        return f"inciso {match.group(1)}"
-    return f"alínea {match.group(2)}" if match.group(2) else f"item {match.group(3)}"
-
-
 def split_articles(text: str) -> list[Article]:
     """Articles headed inside the chunk; text before the first heading (a continuation) is skipped."""
-    heads = list(_ARTICLE.finditer(text))
+    heads = list(ARTICLE_HEAD_RE.finditer(text))
     articles = []
     for head, nxt in zip(heads, heads[1:] + [None], strict=False):
         body = text[head.end() : nxt.start() if nxt else len(text)]
-        if end := _BODY_END.search(body):
+        if end := BODY_END_RE.search(body):
             body = body[: end.start()]
         label = article_label(text[head.start() :]) or ""
         body = _drop_epigraph(body)
         # Portugal: "1 - A propina é paga ..." / "2 - O pagamento ...": n.º 1 is the caput, the rest paragraphs.
-        if first := _NUMBERED.match(body.lstrip()):
+        if first := NUMBERED_PARAGRAPH_RE.match(body.lstrip()):
             body = body.lstrip()[first.end() :]
-            paras = [m for m in _NUMBERED.finditer(body) if m.start() > 0]
+            paras = [m for m in NUMBERED_PARAGRAPH_RE.finditer(body) if m.start() > 0]
         else:
-            paras = list(_PARAGRAPH.finditer(body))
+            paras = list(PARAGRAPH_HEAD_RE.finditer(body))
         caput_block = body[: paras[0].start()] if paras else body
-        marks = list(_ITEM.finditer(caput_block))
+        marks = list(ENUM_ITEM_RE.finditer(caput_block))
         caput = _squash(caput_block[: marks[0].start()] if marks else caput_block)
         items = []
         for mark, nxt_mark in zip(marks, marks[1:] + [None], strict=False):
             item_text = _squash(caput_block[mark.end() : nxt_mark.start() if nxt_mark else len(caput_block)])
-            items.append((_item_name(mark), item_text))
+            items.append((item_name(mark), item_text))
         items_text = _squash(caput_block[marks[0].start() :]) if marks else ""
         paragraphs = []
         for para, nxt_para in zip(paras, paras[1:] + [None], strict=False):
             para_text = _squash(body[para.end() : nxt_para.start() if nxt_para else len(body)])
-            paragraphs.append((_paragraph_name(para), para_text))
+            paragraphs.append((paragraph_name(para), para_text))
         if caput:
             articles.append(Article(label, caput, items, items_text, paragraphs))
     return articles
@@ -192,7 +152,7 @@ def rules_pairs(text: str, title: str = "") -> list[tuple[str, str]]:
             pairs.append(
                 (f"O que {definition.group(2)} {term}{', segundo o ' + art.label + of_act}?", art.caput)
             )
-        for sentence in _SENTENCE_END.split(art.caput):
+        for sentence in CLAUSE_END_RE.split(art.caput):
             pairs.extend(_number_questions(where, sentence))
         for item_label, item in art.items:
             if not defines:

@@ -22,28 +22,39 @@ from typing import Any
 from tqdm import tqdm
 
 from stages.common import (
+    MissingInputError,
     ParamsError,
     append_jsonl,
     load_params,
     read_jsonl,
+    require_input,
     run_main,
     stable_hash,
     write_json,
     write_jsonl,
+    write_timings,
 )
+from stages.legis import document_title
 from stages.llm_client import ChatClient, RequestFailed, ServerUnavailable, api_key_from_env
 from stages.qa_parse import fold, normalize_question, parse_qa_pairs
-from stages.qa_rules import document_title, rules_pairs
+from stages.qa_rules import rules_pairs
+from stages.records import (
+    CHUNKS_FILE,
+    QA_FILE,
+    REJECTED_FILE,
+    SYNTH_CACHE_FILE,
+    Chunk,
+    QAPair,
+    RecordError,
+    from_dict,
+    metrics_file,
+    to_dict,
+)
 
 __all__ = ["SynthParams", "parse_qa_pairs", "grounding_score", "validate_pair", "main"]
 
 log = logging.getLogger("stages.synth")
 
-CHUNKS = Path("data/chunks/chunks.jsonl")
-QA_OUT = Path("data/qa/qa.jsonl")
-REJECTED_OUT = Path("data/qa/rejected.jsonl")
-CACHE = Path("data/cache/synth/replies.jsonl")
-METRICS = Path("metrics/synth.json")
 RULES_MODEL = "qa_rules-v1"  # bump when stages/qa_rules.py changes what it produces
 
 QUESTION_CHARS = (10, 400)  # a question outside these bounds is a fragment or a rambling reply
@@ -100,11 +111,9 @@ class SynthParams:
 # ---------------------------------------------------------------- pure: prompt, validation
 
 
-def render_prompt(template: str, chunk: dict[str, Any], pairs_per_chunk: int) -> str:
-    articles = ", ".join(chunk.get("articles") or []) or "—"
-    return template.format(
-        pairs_per_chunk=pairs_per_chunk, doc=chunk.get("doc", ""), articles=articles, text=chunk["text"]
-    )
+def render_prompt(template: str, chunk: Chunk, pairs_per_chunk: int) -> str:
+    articles = ", ".join(chunk.articles) or "—"
+    return template.format(pairs_per_chunk=pairs_per_chunk, doc=chunk.doc, articles=articles, text=chunk.text)
 
 
 def response_schema(pairs_per_chunk: int) -> dict[str, Any]:
@@ -214,13 +223,11 @@ def open_cache(path: Path) -> tuple[dict[str, dict[str, Any]], Any]:
     return cached, open(path, "a", encoding="utf-8")
 
 
-def server_results(
-    chunks: list[dict[str, Any]], p: SynthParams, stats: Counter
-) -> tuple[dict[str, dict], str]:
+def server_results(chunks: list[Chunk], p: SynthParams, stats: Counter) -> tuple[dict[str, dict], str]:
     """Reply records by chunk id, asking the server only for chunks not in the cache."""
     try:
         template = Path(p.prompt).read_text(encoding="utf-8")
-        prompts = {c["id"]: render_prompt(template, c, p.pairs_per_chunk) for c in chunks}
+        prompts = {c.id: render_prompt(template, c, p.pairs_per_chunk) for c in chunks}
     except (OSError, KeyError, IndexError, ValueError) as e:
         raise ParamsError(f"synth.prompt {p.prompt!r} cannot be used: {type(e).__name__}: {e}") from None
     client = ChatClient(
@@ -235,15 +242,15 @@ def server_results(
     try:
         model = resolve_model(client, p.model)
         keys = {cid: cache_key(prompt, model, p) for cid, prompt in prompts.items()}
-        cached, cache_file = open_cache(CACHE)
+        cached, cache_file = open_cache(SYNTH_CACHE_FILE)
         results = {cid: cached[k] for cid, k in keys.items() if k in cached}
-        todo = [c for c in chunks if c["id"] not in results]
+        todo = [c for c in chunks if c.id not in results]
         stats["chunks_cached"] = len(results)
         log.info("synth: %d cached, asking %s (model %s) for %d", len(results), p.base_url, model, len(todo))
         with cache_file:
             ask_all(
                 client,
-                [(c, prompts[c["id"]], keys[c["id"]]) for c in todo],
+                [(c, prompts[c.id], keys[c.id]) for c in todo],
                 model,
                 p,
                 cache_file,
@@ -269,7 +276,7 @@ def ask_all(
         }
         for future in as_completed(futures):
             chunk, key = futures[future]
-            record = {"key": key, "chunk_id": chunk["id"], **future.result()}
+            record = {"key": key, "chunk_id": chunk.id, **future.result()}
             stats["retries"] += record["retries"]
             if "error" in record:
                 stats["failed_now"] += 1
@@ -277,9 +284,9 @@ def ask_all(
                 append_jsonl(cache_file, record)
                 pairs = parse_qa_pairs(record["reply"]) if record["finish_reason"] != "length" else []
                 stats["accepted_so_far"] += sum(
-                    validate_pair(q, a, chunk["text"], p.min_grounding) is None for q, a in pairs
+                    validate_pair(q, a, chunk.text, p.min_grounding) is None for q, a in pairs
                 )
-            results[chunk["id"]] = record
+            results[chunk.id] = record
             bar.set_postfix(accepted=stats["accepted_so_far"], failed=stats["failed_now"])
             bar.update()
     finally:
@@ -291,15 +298,15 @@ def ask_all(
 
 
 def assemble(
-    chunks: list[dict[str, Any]], results: dict[str, dict], p: SynthParams, model: str, stats: Counter
-) -> tuple[list[dict], list[dict]]:
+    chunks: list[Chunk], results: dict[str, dict], p: SynthParams, model: str, stats: Counter
+) -> tuple[list[QAPair], list[dict]]:
     """Validate every pair in chunk order, so ids, duplicates and order do not depend on timing."""
     accepted, rejected = [], []
     seen: set[tuple[str, str]] = set()
     failures, reasons = Counter(), Counter()
     for chunk in chunks:
-        where = {"chunk_id": chunk["id"], "doc": chunk.get("doc", "")}
-        record = results[chunk["id"]]
+        where = {"chunk_id": chunk.id, "doc": chunk.doc}
+        record = results[chunk.id]
         if "error" in record:
             failures[record["error"]["kind"]] += 1
             rejected.append({**where, "reason": "request_failed", "error": record["error"]})
@@ -317,13 +324,13 @@ def assemble(
         stats["chunks_with_pairs"] += 1
         stats["pairs_parsed"] += len(pairs)
         for index, (question, answer) in enumerate(pairs):
-            reason = validate_pair(question, answer, chunk["text"], p.min_grounding)
-            dedupe_key = (chunk.get("doc", ""), normalize_question(question))
+            reason = validate_pair(question, answer, chunk.text, p.min_grounding)
+            dedupe_key = (chunk.doc, normalize_question(question))
             if reason is None and dedupe_key in seen:
                 reason = "duplicate"
             if reason:
                 reasons[reason] += 1
-                grounding = round(grounding_score(answer, chunk["text"]), 3)
+                grounding = round(grounding_score(answer, chunk.text), 3)
                 rejected.append(
                     {
                         **where,
@@ -336,49 +343,50 @@ def assemble(
                 continue
             seen.add(dedupe_key)
             accepted.append(
-                {
-                    "id": f"{chunk['id']}-{index:02d}",
-                    "question": question,
-                    "answer": answer,
-                    "chunk_id": chunk["id"],
-                    "doc": chunk.get("doc", ""),
-                    "articles": chunk.get("articles") or [],
-                    "backend": p.backend,
-                    "model": model,
-                }
+                QAPair(
+                    id=f"{chunk.id}-{index:02d}",
+                    question=question,
+                    answer=answer,
+                    chunk_id=chunk.id,
+                    doc=chunk.doc,
+                    articles=list(chunk.articles),
+                    backend=p.backend,
+                    model=model,
+                )
             )
     stats["failures"], stats["rejected"] = failures, reasons
     return accepted, rejected
 
 
-def rules_results(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def rules_results(chunks: list[Chunk]) -> dict[str, dict[str, Any]]:
     """The rules backend's pairs per chunk; each document's title comes from its first chunk."""
     titles: dict[str, str] = {}
-    for chunk in sorted(chunks, key=lambda c: (c.get("doc", ""), c.get("index", 0))):
-        titles.setdefault(chunk.get("doc", ""), document_title(chunk["text"]))
-    return {c["id"]: {"pairs": rules_pairs(c["text"], titles[c.get("doc", "")])} for c in chunks}
+    for chunk in sorted(chunks, key=lambda c: (c.doc, c.index)):
+        titles.setdefault(chunk.doc, document_title(chunk.text))
+    return {c.id: {"pairs": rules_pairs(c.text, titles[c.doc])} for c in chunks}
 
 
-class InputError(Exception):
-    """chunks.jsonl is missing or unreadable; the message says what to do."""
-
-
-def read_chunks(path: Path, stats: Counter) -> list[dict[str, Any]]:
-    """Chunk records; one without text or id (or a repeated id) is skipped, counted and logged."""
-    if not path.exists():
-        raise InputError(f"{path} not found: run the chunk stage first (dvc repro chunk)")
+def read_chunks(path: Path, stats: Counter) -> list[Chunk]:
+    """Chunk records; one that is not a Chunk (or repeats an id) is skipped, counted and logged."""
+    require_input(path, "chunk")
     try:
         records = list(read_jsonl(path))
     except ValueError as e:  # a broken line in the middle: the chunk stage must be rerun
-        raise InputError(str(e)) from None
+        raise MissingInputError(path, "chunk", what=f"is not valid JSONL ({e})") from None
     chunks, ids = [], set()
     for i, record in enumerate(records, 1):
-        if not isinstance(record.get("text"), str) or not record.get("id") or record["id"] in ids:
-            log.warning("%s: record %d has no text, no id or a repeated id; skipped", path, i)
+        try:
+            chunk = from_dict(Chunk, record)
+        except RecordError as e:
+            log.warning("%s: record %d skipped: %s", path, i, e)
             stats["bad_chunks"] += 1
             continue
-        ids.add(record["id"])
-        chunks.append(record)
+        if not chunk.id or chunk.id in ids:
+            log.warning("%s: record %d has an empty or repeated id %r; skipped", path, i, chunk.id)
+            stats["bad_chunks"] += 1
+            continue
+        ids.add(chunk.id)
+        chunks.append(chunk)
     return chunks
 
 
@@ -386,21 +394,21 @@ def main() -> None:
     p = load_params("synth", SynthParams)
     started = time.monotonic()
     stats: Counter = Counter()
+    chunks = read_chunks(CHUNKS_FILE, stats)
+    log.info("synth: %d chunks from %s, backend %s", len(chunks), CHUNKS_FILE, p.backend)
+    SYNTH_CACHE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SYNTH_CACHE_FILE.touch()  # a DVC output even when the rules backend leaves it empty
     try:
-        chunks = read_chunks(CHUNKS, stats)
-        log.info("synth: %d chunks from %s, backend %s", len(chunks), CHUNKS, p.backend)
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        CACHE.touch()  # a DVC output even when the rules backend leaves it empty
         if p.backend == "rules":
             results, model = rules_results(chunks), RULES_MODEL
         else:
             results, model = server_results(chunks, p, stats)
-    except (InputError, ServerUnavailable) as e:
+    except ServerUnavailable as e:
         log.error("%s", e)
         raise SystemExit(1) from None
     accepted, rejected = assemble(chunks, results, p, model, stats)
-    write_jsonl(QA_OUT, accepted)
-    write_jsonl(REJECTED_OUT, rejected)
+    write_jsonl(QA_FILE, (to_dict(pair) for pair in accepted))
+    write_jsonl(REJECTED_FILE, rejected)
     seconds = time.monotonic() - started
     failed = sum(stats["failures"].values())
     metrics = {
@@ -408,10 +416,7 @@ def main() -> None:
         "model": model,
         "chunks": len(chunks),
         "bad_chunks": stats["bad_chunks"],
-        "chunks_cached": stats["chunks_cached"],
         "chunks_failed": failed,
-        "requests": stats["requests"],
-        "retries": stats["retries"],
         "failures": dict(stats["failures"]),
         "structured_fallback": bool(stats["structured_fallback"]),
         "pairs_parsed": stats["pairs_parsed"],
@@ -420,17 +425,25 @@ def main() -> None:
         "parse_yield": round(stats["chunks_with_pairs"] / stats["chunks_answered"], 4)
         if stats["chunks_answered"]
         else 0.0,
-        "seconds": round(seconds, 2),
-        "pairs_per_minute": round(len(accepted) / seconds * 60, 1) if seconds > 0 else 0.0,
     }
-    write_json(METRICS, metrics)
+    write_json(metrics_file("synth"), metrics)
+    write_timings(
+        "synth",
+        {
+            "chunks_cached": stats["chunks_cached"],
+            "requests": stats["requests"],
+            "retries": stats["retries"],
+            "seconds": round(seconds, 2),
+            "pairs_per_minute": round(len(accepted) / seconds * 60, 1) if seconds > 0 else 0.0,
+        },
+    )
     log.info(
         "synth: %d accepted, %d rejected, %d of %d chunks failed -> %s",
         len(accepted),
         len(rejected) - failed,
         failed,
         len(chunks),
-        QA_OUT,
+        QA_FILE,
     )
     if chunks and failed / len(chunks) > p.max_failure_rate:
         log.error(
@@ -439,7 +452,7 @@ def main() -> None:
             len(chunks),
             json.dumps(dict(stats["failures"])),
             p.max_failure_rate,
-            REJECTED_OUT,
+            REJECTED_FILE,
         )
         raise SystemExit(1)
 

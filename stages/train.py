@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from stages.common import (
+    MissingInputError,
     ParamsError,
-    build_params,
+    load_sections,
+    raise_problems,
     read_jsonl,
-    read_params_file,
+    require_input,
     run_main,
     sha256_file,
     stable_hash,
@@ -30,24 +32,23 @@ from stages.modeling import (
     ModelSource,
     ModelUnavailableError,
     PadCollator,
+    TrainSharedParams,
     encode_example,
     linear_module_names,
     load_causal_lm,
     load_tokenizer,
     locate_model,
     pick_dtype,
+    quantization_problems,
 )
+from stages.records import ADAPTER_DIR, CHECKPOINT_ROOT, EVAL_FILE, LIVE_DIR, TRAIN_FILE, QAPair, from_dict
 
 log = logging.getLogger(__name__)
 
-TRAIN_FILE = Path("data/dataset/train.jsonl")
-EVAL_FILE = Path("data/dataset/eval.jsonl")
-ADAPTER_DIR = Path("models/adapter")
-# Trainer checkpoints of an unfinished run, one folder per run key (data + params + base model), so a killed
-# run resumes where it stopped. Not a DVC output (DVC would delete it before the rerun); removed on success.
-CHECKPOINT_ROOT = Path("models/checkpoints")
-LIVE_DIR = "dvclive"
-QUANTIZATIONS = ("none", "4bit")
+TIMING_SUFFIXES = ("runtime", "_per_second")  # Trainer log keys that measure the machine, not the model
+# CHECKPOINT_ROOT: Trainer checkpoints of an unfinished run, one folder per run key (data + params + base
+# model), so a killed run resumes where it stopped. Not a DVC output (DVC would delete it before the rerun);
+# removed on success.
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class LoraParams:
 
 
 @dataclass(frozen=True)
-class TrainParams:
+class TrainParams(TrainSharedParams):  # + max_seq_len and quantization, shared with evaluate
     epochs: float = 3
     learning_rate: float = 2e-4
     batch_size: int = 8  # per device
@@ -82,18 +83,16 @@ class TrainParams:
     warmup_ratio: float = 0.03  # fraction of the total optimizer steps
     warmup_steps: int = 0  # absolute count; > 0 overrides warmup_ratio (the original work used 500)
     weight_decay: float = 0.01
-    max_seq_len: int = 512  # pairs longer than this (prompt + answer + EOS) are skipped and counted
     seed: int = 13
-    quantization: str = "none"  # none | 4bit (QLoRA: CUDA + bitsandbytes)
     gradient_checkpointing: bool | str = "auto"  # auto = on for CUDA, off on CPU
     logging_steps: int = 5  # optimizer steps between loss points in dvclive/plots
     save_steps: int = 0  # checkpoint every N optimizer steps (resume a killed run); 0 = each epoch's end
 
     def problems(self) -> list[str]:
-        out = []
+        out = super().problems()
         if self.save_steps < 0:
             out.append(f"train.save_steps must be >= 0, got {self.save_steps}")
-        for name in ("batch_size", "grad_accum", "max_seq_len", "logging_steps"):
+        for name in ("batch_size", "grad_accum", "logging_steps"):
             if getattr(self, name) <= 0:
                 out.append(f"train.{name} must be > 0, got {getattr(self, name)}")
         if self.epochs <= 0:
@@ -106,8 +105,6 @@ class TrainParams:
             out.append(f"train.warmup_steps must be >= 0, got {self.warmup_steps}")
         if self.weight_decay < 0:
             out.append(f"train.weight_decay must be >= 0, got {self.weight_decay}")
-        if self.quantization not in QUANTIZATIONS:
-            out.append(f"train.quantization must be one of {QUANTIZATIONS}, got {self.quantization!r}")
         if self.gradient_checkpointing not in ("auto", True, False):
             out.append(
                 f"train.gradient_checkpointing must be auto, true or false, got {self.gradient_checkpointing!r}"
@@ -122,27 +119,6 @@ class TrainConfig:
     train: TrainParams
 
 
-def _section(raw: dict[str, Any], name: str, cls: type, problems: list[str]) -> Any:
-    try:
-        return build_params(name, cls, raw.get(name))
-    except ParamsError as e:
-        problems.append(str(e).removeprefix("params.yaml "))
-        return None
-
-
-def quantization_problems(quantization: str, cuda: bool) -> list[str]:
-    """QLoRA needs a CUDA GPU and bitsandbytes; say so before anything is loaded."""
-    if quantization != "4bit":
-        return []
-    if not cuda:
-        return ["train.quantization: 4bit (QLoRA) needs a CUDA GPU; set train.quantization: none on CPU"]
-    try:
-        import bitsandbytes  # noqa: F401
-    except ImportError:
-        return ["train.quantization: 4bit needs bitsandbytes: pip install '.[gpu]'"]
-    return []
-
-
 def target_module_problems(targets: tuple[str, ...], available: set[str]) -> list[str]:
     if list(targets) == ["all-linear"]:
         return []
@@ -154,21 +130,14 @@ def target_module_problems(targets: tuple[str, ...], available: set[str]) -> lis
     ]
 
 
-def load_config(
-    raw: dict[str, Any], n_train: int | None, n_eval: int | None, cuda: bool
-) -> tuple[TrainConfig, ModelSource]:
-    """Check model/lora/train params, the splits and the model's modules; one ParamsError lists all problems."""
-    problems: list[str] = []
-    model_p = _section(raw, "model", ModelParams, problems)
-    lora_p = _section(raw, "lora", LoraParams, problems)
-    train_p = _section(raw, "train", TrainParams, problems)
-    for path, n in ((TRAIN_FILE, n_train), (EVAL_FILE, n_eval)):
-        if n is None:
-            problems.append(f"{path} not found: run the `dataset` stage first")
-        elif n == 0:
-            problems.append(f"{path} is empty: the {path.stem} split has no pairs")
-    quantization = train_p.quantization if train_p else (raw.get("train") or {}).get("quantization", "none")
-    problems += quantization_problems(quantization, cuda)
+def load_config(cuda: bool, path: Path | None = None) -> tuple[TrainConfig, ModelSource]:
+    """model/lora/train params and the model's modules checked together; one ParamsError lists all problems."""
+    parsed, problems = load_sections(
+        {"model": ModelParams, "lora": LoraParams, "train": TrainParams}, path=path
+    )
+    model_p, lora_p, train_p = parsed["model"], parsed["lora"], parsed["train"]
+    if train_p is not None:
+        problems += quantization_problems(train_p.quantization, cuda)
     source = None
     if model_p is not None:
         try:
@@ -177,8 +146,7 @@ def load_config(
             problems.append(str(e))
     if source is not None and lora_p is not None:
         problems += target_module_problems(lora_p.target_modules, linear_module_names(source))
-    if problems:
-        raise ParamsError("cannot train: " + "; ".join(problems))
+    raise_problems("cannot train", problems)
     assert source is not None
     return TrainConfig(model_p, lora_p, train_p), source
 
@@ -191,9 +159,9 @@ def warmup_and_total_steps(n_examples: int, t: TrainParams, world_size: int) -> 
     return warmup, total
 
 
-def encode_split(tokenizer: Any, records: list[dict[str, Any]], max_len: int) -> tuple[list[dict], int]:
+def encode_split(tokenizer: Any, records: list[QAPair], max_len: int) -> tuple[list[dict], int]:
     """Encoded examples and how many were too long for max_seq_len."""
-    encoded = [encode_example(tokenizer, r["question"], r["answer"], max_len) for r in records]
+    encoded = [encode_example(tokenizer, r.question, r.answer, max_len) for r in records]
     kept = [e for e in encoded if e is not None]
     return kept, len(encoded) - len(kept)
 
@@ -295,9 +263,41 @@ def dvclive_callback(world_rank: int, resume: bool = False) -> Any | None:
         log.warning("dvclive not importable (%s): training without loss curves in %s/", e, LIVE_DIR)
         return None
 
+    class ResultsOnly(DVCLiveCallback):
+        """Drops the Trainer's timings (train_runtime, eval_samples_per_second, ...) before DVCLive logs them:
+        dvclive/ is a DVC metrics + plots output, and two identical runs must give an empty `dvc metrics diff`."""
+
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
+        ) -> None:
+            results = {k: v for k, v in (logs or {}).items() if not k.endswith(TIMING_SUFFIXES)}
+            super().on_log(args, state, control, logs=results, **kwargs)
+
     # dvcyaml=False: the metrics/plots are declared in our dvc.yaml; save_dvc_exp=False: under `dvc exp run`
     # DVC itself records the experiment, and a plain `dvc repro` must not create git refs.
-    return DVCLiveCallback(live=Live(LIVE_DIR, save_dvc_exp=False, dvcyaml=False, resume=resume))
+    return ResultsOnly(live=Live(str(LIVE_DIR), save_dvc_exp=False, dvcyaml=False, resume=resume))
+
+
+def sort_target_modules(config_file: Path) -> None:
+    """peft writes target_modules from a set, in an order that changes with Python's string hashing from run
+    to run; sorted, two identical trainings give byte-identical adapter folders (DVC sees no change)."""
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+        config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape the adapter, for its model card (reproducing it needs the same)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("torch", "transformers", "peft", "accelerate", "tokenizers"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
 
 
 def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
@@ -318,6 +318,7 @@ def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
         f"  ({stats['skipped_too_long']} pairs longer than train.max_seq_len skipped)",
         f"- LoRA: {json.dumps(asdict(cfg.lora), ensure_ascii=False)}",
         f"- Training: {json.dumps(asdict(cfg.train), ensure_ascii=False)}",
+        f"- Software: {', '.join(f'{name} {version}' for name, version in library_versions().items())}",
         f"- Final metrics: train loss {stats.get('train_loss', float('nan')):.4f}, "
         f"eval loss {stats.get('eval_loss', float('nan')):.4f}; answer-level scores in `metrics/eval.json`",
         "",
@@ -328,10 +329,6 @@ def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _count_lines(path: Path) -> int | None:
-    return sum(1 for _ in read_jsonl(path)) if path.exists() else None
-
-
 def main() -> None:
     import torch
     from transformers import Trainer
@@ -339,7 +336,12 @@ def main() -> None:
 
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
-    cfg, source = load_config(read_params_file(), _count_lines(TRAIN_FILE), _count_lines(EVAL_FILE), cuda)
+    cfg, source = load_config(cuda)
+    train_records = [from_dict(QAPair, r) for r in read_jsonl(require_input(TRAIN_FILE, "dataset"))]
+    eval_records = [from_dict(QAPair, r) for r in read_jsonl(require_input(EVAL_FILE, "dataset"))]
+    for path, records in ((TRAIN_FILE, train_records), (EVAL_FILE, eval_records)):
+        if not records:
+            raise MissingInputError(path, "dataset", what="holds no pairs")
     rank = int(os.environ.get("RANK", "0"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     t = cfg.train
@@ -353,8 +355,8 @@ def main() -> None:
     )
 
     tokenizer = load_tokenizer(source)
-    train_rows, train_skipped = encode_split(tokenizer, list(read_jsonl(TRAIN_FILE)), t.max_seq_len)
-    eval_rows, eval_skipped = encode_split(tokenizer, list(read_jsonl(EVAL_FILE)), t.max_seq_len)
+    train_rows, train_skipped = encode_split(tokenizer, train_records, t.max_seq_len)
+    eval_rows, eval_skipped = encode_split(tokenizer, eval_records, t.max_seq_len)
     if train_skipped or eval_skipped:
         log.warning(
             "skipped %d train / %d eval pairs longer than train.max_seq_len=%d",
@@ -403,6 +405,7 @@ def main() -> None:
             if stale.is_file():
                 stale.unlink()
         model.save_pretrained(ADAPTER_DIR, safe_serialization=True)
+        sort_target_modules(ADAPTER_DIR / "adapter_config.json")
         tokenizer.save_pretrained(ADAPTER_DIR)
         stats = {
             "train_pairs": len(train_rows),

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from stages.common import write_jsonl
+from stages.records import Chunk, to_dict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_SRC = REPO_ROOT / "data" / "sample" / "src"
@@ -60,16 +61,17 @@ def chunk_by_articles(doc: str, text: str, articles_per_chunk: int = 2) -> list[
     chunks = []
     for index, group in enumerate(g for g in groups if g.strip()):
         labels = [f"Art. {n}º" for n in re.findall(r"(?m)^Art\.\s*(\d+)", group)]
-        chunks.append(
-            {
-                "id": f"{doc}-{index:04d}",
-                "doc": doc,
-                "index": index,
-                "text": group.strip(),
-                "n_tokens": len(group.split()),
-                "articles": labels,
-            }
+        chunk = Chunk(
+            id=f"{doc}-{index:04d}",
+            doc=doc,
+            index=index,
+            text=group.strip(),
+            n_tokens=len(group.split()),
+            articles=labels,
+            title=groups[0].strip().split("\n")[0],
+            overlap_chars=0,
         )
+        chunks.append(to_dict(chunk))
     return chunks
 
 

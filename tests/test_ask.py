@@ -59,4 +59,4 @@ def test_merge_to_writes_16bit_model_matching_base_plus_adapter(
 def test_missing_adapter_exits_with_message(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as e:
         ask.main(["Pergunta?", "--adapter", str(tmp_path / "none")])
-    assert e.value.code == 2
+    assert e.value.code == 66  # EXIT_NO_INPUT: "run `dvc repro train` first"

@@ -10,7 +10,7 @@ import torch
 from conftest import TINY_BASE_PARAMS, sample_texts
 
 from stages import base
-from stages.common import ParamsError, build_params
+from stages.common import MissingInputError, ParamsError, build_params
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -79,5 +79,7 @@ def test_stage_says_which_folder_is_empty(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "params.yaml").write_text("base:\n  corpus_dir: data/clean\n", encoding="utf-8")
     (tmp_path / "data/clean").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(FileNotFoundError, match="no \\*.txt files in data/clean"):
+    with pytest.raises(
+        MissingInputError, match=r"data/clean holds no \*.txt files: run `dvc repro clean` first"
+    ):
         base.main()

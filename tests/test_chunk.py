@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from stages.chunk import ChunkParams, chunk_document, make_token_counter, parse_units, run
 from stages.common import ParamsError, build_params
-from stages.textutil import approx_token_count, article_label, normalize_ws, split_sentences
+from stages.legis import article_label, split_sentences
+from stages.textutil import approx_token_count, normalize_ws
 
 count = approx_token_count
 
@@ -43,7 +44,7 @@ Art. 11-A. Os casos omissos serão resolvidos pela Pró-Reitoria de Graduação.
 
 
 def content(record: dict) -> str:
-    return record["text"][record["overlap_chars"] :]
+    return record.text[record.overlap_chars :]
 
 
 # --- labels and structure -----------------------------------------------------------------------
@@ -75,24 +76,24 @@ def test_units_title_block_then_articles_with_their_headings() -> None:
 
 def test_whole_document_in_one_chunk_when_it_fits() -> None:
     (only,) = chunk_document("res", DOC, ChunkParams(max_tokens=2000), count)
-    assert only["text"] == DOC.strip()
-    assert only["articles"] == [
+    assert only.text == DOC.strip()
+    assert only.articles == [
         "Art. 1º",
         "Art. 2º",
         "Art. 10",
         "Art. 11-A",
     ]  # "art. 2º" in Art. 10 is a mention
-    assert only["index"] == 0 and only["overlap_chars"] == 0 and only["n_tokens"] == count(DOC.strip())
-    assert only["title"] == "RESOLUÇÃO Nº 12, DE 15 DE MARÇO DE 2024"
+    assert only.index == 0 and only.overlap_chars == 0 and only.n_tokens == count(DOC.strip())
+    assert only.title == "RESOLUÇÃO Nº 12, DE 15 DE MARÇO DE 2024"
 
 
 def test_chunks_break_at_articles_and_keep_headings_with_the_next_article() -> None:
     chunks = chunk_document("res", DOC, ChunkParams(max_tokens=100, overlap=0), count)
-    assert all(c["n_tokens"] <= 100 for c in chunks)
-    assert chunks[0]["text"].startswith("RESOLUÇÃO Nº 12")  # title with the first chunk
+    assert all(c.n_tokens <= 100 for c in chunks)
+    assert chunks[0].text.startswith("RESOLUÇÃO Nº 12")  # title with the first chunk
     for c in chunks[1:]:
-        assert re.match(r"(Art\. |CAPÍTULO |Parágrafo único)", c["text"]), c["text"][:40]
-        assert not c["text"].rstrip().endswith(("CAPÍTULO I", "CAPÍTULO II", "GERAIS", "APROVAÇÃO"))
+        assert re.match(r"(Art\. |CAPÍTULO |Parágrafo único)", c.text), c.text[:40]
+        assert not c.text.rstrip().endswith(("CAPÍTULO I", "CAPÍTULO II", "GERAIS", "APROVAÇÃO"))
     assert normalize_ws(" ".join(map(content, chunks))) == normalize_ws(DOC)
 
 
@@ -101,8 +102,8 @@ def test_title_kept_with_the_first_article() -> None:
     caput = head + "Art. 2º" + rest.split("\n\n")[0]
     text = caput + "\n\n§ 1º Um parágrafo longo " + "com muitas palavras " * 20 + ".\n\n" + "Art. 3º Fim."
     chunks = chunk_document("res", text, ChunkParams(max_tokens=count(caput) + 3, overlap=0), count)
-    assert chunks[0]["text"] == caput.strip()  # title, Art. 1º and Art. 2º's caput; Art. 2º's § goes on
-    assert chunks[1]["text"].startswith("§ 1º")
+    assert chunks[0].text == caput.strip()  # title, Art. 1º and Art. 2º's caput; Art. 2º's § goes on
+    assert chunks[1].text.startswith("§ 1º")
 
 
 def _long_article(n_paragraphs: int, words: int) -> str:
@@ -116,8 +117,8 @@ def test_oversized_article_splits_at_paragraphs_before_sentences() -> None:
     text = _long_article(3, 30)
     limit = count(text.split("\n\n")[1]) + 5  # each § fits alone, two do not
     chunks = chunk_document("d", text, ChunkParams(max_tokens=limit, overlap=0), count)
-    assert [c["text"][:4] for c in chunks] == ["Art.", "§ 1º", "§ 2º", "§ 3º"]
-    assert all(c["articles"] == ["Art. 5º"] for c in chunks)
+    assert [c.text[:4] for c in chunks] == ["Art.", "§ 1º", "§ 2º", "§ 3º"]
+    assert all(c.articles == ["Art. 5º"] for c in chunks)
 
 
 def test_oversized_paragraph_splits_at_sentences_then_words_never_inside_a_word() -> None:
@@ -126,12 +127,12 @@ def test_oversized_paragraph_splits_at_sentences_then_words_never_inside_a_word(
     chunks = chunk_document("d", text, ChunkParams(max_tokens=count(sentences[0]) + 12, overlap=0), count)
     assert len(chunks) > 1
     for c in chunks[1:]:
-        assert c["text"].startswith("Frase "), c["text"][:30]  # sentence boundaries
+        assert c.text.startswith("Frase "), c.text[:30]  # sentence boundaries
     words = set(text.split())
     small = chunk_document("d", text, ChunkParams(max_tokens=20, overlap=5), count)
     for c in small:
-        assert c["n_tokens"] <= 20
-        assert set(c["text"].split()) <= words  # only whole words
+        assert c.n_tokens <= 20
+        assert set(c.text.split()) <= words  # only whole words
 
 
 def test_overlap_is_whole_trailing_sentences_within_the_limit() -> None:
@@ -140,29 +141,29 @@ def test_overlap_is_whole_trailing_sentences_within_the_limit() -> None:
     p = ChunkParams(max_tokens=45, overlap=12)
     chunks = chunk_document("d", text, p, count)
     assert len(chunks) > 2
-    assert chunks[0]["overlap_chars"] == 0
+    assert chunks[0].overlap_chars == 0
     for prev, cur in zip(chunks, chunks[1:], strict=False):
-        assert cur["n_tokens"] <= p.max_tokens
-        overlap = cur["text"][: cur["overlap_chars"]].strip()
+        assert cur.n_tokens <= p.max_tokens
+        overlap = cur.text[: cur.overlap_chars].strip()
         if overlap:
             assert content(prev).endswith(overlap)
             assert count(overlap) <= p.overlap
             assert split_sentences(overlap)[0] in split_sentences(content(prev))  # starts at a sentence
-    assert any(c["overlap_chars"] for c in chunks)
+    assert any(c.overlap_chars for c in chunks)
 
 
 def test_ids_stable_unique_and_depend_on_doc_and_text() -> None:
     p = ChunkParams(max_tokens=60, overlap=10)
     a = chunk_document("res", DOC, p, count)
     assert a == chunk_document("res", DOC, p, count)
-    assert len({c["id"] for c in a}) == len(a)
+    assert len({c.id for c in a}) == len(a)
     b = chunk_document("outra", DOC, p, count)
-    assert not {c["id"] for c in a} & {c["id"] for c in b}
+    assert not {c.id for c in a} & {c.id for c in b}
     same = "Art. 1º Igual a outro artigo igual."
     repeated = chunk_document(
         "d", f"{same}\n\n{same}", ChunkParams(max_tokens=count(same) + 1, overlap=0), count
     )
-    assert len({c["id"] for c in repeated}) == len(repeated) == 2
+    assert len({c.id for c in repeated}) == len(repeated) == 2
 
 
 def test_empty_document_has_no_chunks() -> None:
@@ -226,22 +227,22 @@ def test_chunker_properties(text: str, max_tokens: int, overlap_share: float) ->
     p = ChunkParams(max_tokens=max_tokens, overlap=int(overlap_share * max_tokens))
     chunks = chunk_document("doc", text, p, count)
     # nothing over the limit (overlap included), and the count is the real count of the text
-    assert all(c["n_tokens"] == count(c["text"]) <= max_tokens for c in chunks)
+    assert all(c.n_tokens == count(c.text) <= max_tokens for c in chunks)
     # no text lost or duplicated, modulo whitespace and the overlap
     assert normalize_ws(" ".join(content(c) for c in chunks)) == normalize_ws(text)
     # no word split: every chunk is made of the document's whole words
     words = set(text.split())
-    assert all(set(c["text"].split()) <= words for c in chunks)
+    assert all(set(c.text.split()) <= words for c in chunks)
     # overlap repeats the end of the previous chunk
     for prev, cur in zip(chunks, chunks[1:], strict=False):
-        assert content(prev).endswith(cur["text"][: cur["overlap_chars"]].strip())
+        assert content(prev).endswith(cur.text[: cur.overlap_chars].strip())
     # the title is in the first chunk; indexes in order; deterministic
-    assert not chunks or chunks[0]["text"].startswith(text.split("\n")[0][:20])
-    assert [c["index"] for c in chunks] == list(range(len(chunks)))
+    assert not chunks or chunks[0].text.startswith(text.split("\n")[0][:20])
+    assert [c.index for c in chunks] == list(range(len(chunks)))
     assert chunk_document("doc", text, p, count) == chunks
     # labels: exactly the articles whose text is in the chunk's own content
     for c in chunks:
-        for label in c["articles"]:
+        for label in c.articles:
             assert label in {article_label(line) for line in text.split("\n")}
 
 
@@ -273,7 +274,7 @@ def test_hf_tokenizer_counts_and_limits(tiny_tokenizer_dir: Path) -> None:
     )
     chunks = chunk_document("res", DOC, ChunkParams(max_tokens=60, overlap=15), counter)
     assert len(chunks) > 1
-    assert all(c["n_tokens"] == counter(c["text"]) <= 60 for c in chunks)
+    assert all(c.n_tokens == counter(c.text) <= 60 for c in chunks)
     assert normalize_ws(" ".join(map(content, chunks))) == normalize_ws(DOC)
 
 

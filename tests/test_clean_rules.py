@@ -9,16 +9,15 @@ from stages.clean import (
     clean_document,
     find_running_lines,
     fix_numbering,
-    from_roman,
     is_junk_line,
     join_paragraphs,
     keep_hyphen,
     normalize_unicode,
     normalize_whitespace,
-    to_roman,
     word_counts,
 )
 from stages.common import ParamsError, build_params
+from stages.legis import from_roman, to_roman
 from stages.textutil import normalize_ws
 
 P = CleanParams()
@@ -414,3 +413,33 @@ def test_paragraph_sign_fix_needs_the_misread_sign_alone() -> None:
         ["82º Congresso Nacional de Estudantes."],
         0,
     )
+
+
+@pytest.mark.parametrize("head", ["ART. {n}º", "Artigo {n}.º", "Art. {n}°", "Art {n}o", "Artigo {n}º"])
+def test_incisos_restart_after_every_article_spelling(head: str) -> None:
+    """The bug the one-grammar module fixed: after "ART. 2º" the next article's "I - quatro" was renumbered
+    "IV - quatro" (and its caput's colon turned into a semicolon), because clean knew only "Art."."""
+    lines = [
+        head.format(n=1) + " Um:",
+        "I - um;",
+        "II - dois;",
+        "III - três.",
+        head.format(n=2) + " Dois:",
+        "I - quatro;",
+        "II - cinco.",
+    ]
+    assert fix_numbering(lines) == (lines, 0)
+    misread = lines[:5] + ["l - quatro;", "Il - cinco."]  # OCR's l/Il for I/II are still repaired
+    assert fix_numbering(misread) == (lines, 2)
+
+
+def test_portuguese_numbered_paragraphs_are_not_misread_incisos() -> None:
+    lines = [
+        "Artigo 3.º",
+        "Prazos",
+        "1 - A propina é paga em 10 prestações.",
+        "2 - O pagamento fora do prazo.",
+    ]
+    assert fix_numbering(lines) == (lines, 0)
+    # a lone "1 -" after a colon is OCR's misread of "I -"
+    assert fix_numbering(["Art. 2º São deveres:", "1 - cumprir;", "II - apresentar."])[0][1] == "I - cumprir;"

@@ -59,14 +59,14 @@ def test_bool_is_not_an_int_and_problems_run_after_types() -> None:
 
 def test_load_params_names_a_missing_or_broken_file(tmp_path: Path) -> None:
     with pytest.raises(ParamsError, match="not found"):
-        load_params("demo", DemoParams, tmp_path / "params.yaml")
+        load_params("demo", DemoParams, path=tmp_path / "params.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("demo: [unclosed\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
-        load_params("demo", DemoParams, broken)
+        load_params("demo", DemoParams, path=broken)
     good = tmp_path / "good.yaml"
     good.write_text("demo:\n  max_tokens: 12\nother: {}\n")
-    assert load_params("demo", DemoParams, good).max_tokens == 12
+    assert load_params("demo", DemoParams, path=good).max_tokens == 12
 
 
 def test_jsonl_round_trip_is_byte_stable(tmp_path: Path) -> None:

@@ -9,23 +9,29 @@ import pytest
 from conftest import make_qa_records, sample_texts
 
 from stages import dataset as ds
-from stages.common import ParamsError, build_params
+from stages.common import MissingInputError, ParamsError, build_params
+from stages.records import QAPair, from_dict, to_dict
 
 
 def _rec(i: int, chunk: str, question: str, answer: str = "Resposta qualquer.") -> dict:
-    return {"id": f"q{i}", "question": question, "answer": f"{answer} {i}", "chunk_id": chunk}
+    pair = QAPair(f"q{i}", question, f"{answer} {i}", chunk, "doc", [], "test", "")
+    return to_dict(pair)
+
+
+def _pairs(records: list[dict]) -> list[QAPair]:
+    return [from_dict(QAPair, r) for r in records]
 
 
 def test_no_chunk_on_both_sides_and_fraction_close() -> None:
-    records = make_qa_records(sample_texts())
+    records = _pairs(make_qa_records(sample_texts()))
     train, evals, stats = ds.split_records(records, ds.DatasetParams(eval_fraction=0.25, seed=3))
-    assert {r["chunk_id"] for r in train}.isdisjoint({r["chunk_id"] for r in evals})
+    assert {r.chunk_id for r in train}.isdisjoint({r.chunk_id for r in evals})
     assert len(train) + len(evals) == len(records)
     assert abs(len(evals) / len(records) - 0.25) < 0.1
     assert stats["groups"] >= 10
 
 
-def _near_dup_records() -> list[dict]:
+def _near_dup_records() -> list[QAPair]:
     """Two chunks whose questions are the same up to accents/punctuation, among many unrelated chunks."""
     records = [
         _rec(0, "lei-a#1", "Qual é o prazo de renovação previsto no artigo 5.º?"),
@@ -34,7 +40,7 @@ def _near_dup_records() -> list[dict]:
     topics = ["bolsas", "estágio", "biblioteca", "avaliação", "matrícula", "diplomas", "férias", "multas"]
     for i, topic in enumerate(topics * 3, start=2):
         records.append(_rec(i, f"outro#{i}", f"Quem decide sobre {topic} no caso {i}?"))
-    return records
+    return _pairs(records)
 
 
 def test_near_duplicate_questions_never_straddle() -> None:
@@ -42,7 +48,7 @@ def test_near_duplicate_questions_never_straddle() -> None:
     straddled_without_linking = 0
     for seed in range(30):
         train, evals, stats = ds.split_records(records, ds.DatasetParams(eval_fraction=0.3, seed=seed))
-        sides = {r["id"]: ("eval" if r in evals else "train") for r in records}
+        sides = {r.id: ("eval" if r in evals else "train") for r in records}
         assert sides["q0"] == sides["q1"], f"seed {seed} split near-duplicates"
         assert stats["near_dup_links"] == 1
         # the same data with matching off (ratio 100 = identical keys only) does split them for some seed
@@ -54,7 +60,7 @@ def test_near_duplicate_questions_never_straddle() -> None:
 
 
 def test_questions_with_different_numbers_are_not_duplicates() -> None:
-    records = [_rec(0, "c1", "O que diz o artigo 5.º?"), _rec(1, "c2", "O que diz o artigo 6.º?")]
+    records = _pairs([_rec(0, "c1", "O que diz o artigo 5.º?"), _rec(1, "c2", "O que diz o artigo 6.º?")])
     groups, links = ds.group_pairs(records, near_dup_ratio=90)
     assert links == 0 and groups[0] != groups[1]
 
@@ -68,7 +74,7 @@ def test_bad_records_are_skipped_and_counted() -> None:
     raw.append(dict(raw[0]))  # exact duplicate
     raw.append({"id": "y", "answer": "sem pergunta", "chunk_id": "c3"})
     kept, skipped = ds.clean_records(raw)
-    assert [r["id"] for r in kept] == ["q0"]
+    assert [r.id for r in kept] == ["q0"]
     assert skipped == {"missing_field": 2, "duplicate": 1}
 
 
@@ -101,5 +107,5 @@ def test_stage_output_is_byte_identical_across_runs(tmp_path: Path, monkeypatch:
 
 def test_single_chunk_cannot_be_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     records = [_rec(i, "only#0", f"Pergunta {i}?") for i in range(5)]
-    with pytest.raises(ValueError, match="cannot be split"):
+    with pytest.raises(MissingInputError, match="too few for non-empty train and eval"):
         _run_stage(tmp_path, monkeypatch, records)

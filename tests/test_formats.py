@@ -16,17 +16,18 @@ from pathlib import Path
 import pytest
 
 from stages.chunk import ChunkParams, chunk_document
-from stages.qa_rules import document_title, rules_pairs
-from stages.synth import grounding_score
-from stages.textutil import (
+from stages.clean import CleanParams, clean_document
+from stages.legis import (
     HEADING_RE,
     PARAGRAPH_RE,
-    approx_token_count,
     article_label,
+    document_title,
     is_structural_start,
-    normalize_ws,
     split_sentences,
 )
+from stages.qa_rules import rules_pairs
+from stages.synth import grounding_score
+from stages.textutil import approx_token_count, normalize_ws
 
 count = approx_token_count
 FORMATS = Path(__file__).parent / "data" / "formats"
@@ -40,7 +41,7 @@ def read(name: str) -> str:
 
 
 def content(chunk: dict) -> str:
-    return chunk["text"][chunk["overlap_chars"] :]
+    return chunk.text[chunk.overlap_chars :]
 
 
 def chunks_at(name: str, max_tokens: int | None = None) -> list[dict]:
@@ -102,11 +103,9 @@ def test_structure_patterns_for_the_variants_but_not_for_references() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_labels_per_chunk(name: str) -> None:
     expected = EXPECTED[name]
-    assert [c["articles"] for c in chunks_at(name)] == expected["chunks"]
+    assert [c.articles for c in chunks_at(name)] == expected["chunks"]
     if "tight_max_tokens" in expected:
-        assert [c["articles"] for c in chunks_at(name, expected["tight_max_tokens"])] == expected[
-            "tight_chunks"
-        ]
+        assert [c.articles for c in chunks_at(name, expected["tight_max_tokens"])] == expected["tight_chunks"]
 
 
 # --- articles kept whole, invariants --------------------------------------------------------------
@@ -123,10 +122,10 @@ def test_articles_not_split_when_they_fit_and_invariants_hold(name: str) -> None
     for limit in LIMITS + tuple(need for _, _, need in spans):
         chunks = chunks_at(name, limit)
         assert chunks, f"{name}: no chunks at max_tokens={limit}"
-        assert all(c["n_tokens"] == count(c["text"]) <= limit for c in chunks)
-        assert all(set(c["text"].split()) <= words for c in chunks)  # no word split
+        assert all(c.n_tokens == count(c.text) <= limit for c in chunks)
+        assert all(set(c.text.split()) <= words for c in chunks)  # no word split
         assert normalize_ws(" ".join(map(content, chunks))) == normalize_ws(text)  # nothing lost
-        seen = list(dict.fromkeys(label for c in chunks for label in c["articles"]))
+        seen = list(dict.fromkeys(label for c in chunks for label in c.articles))
         assert seen == labels, f"{name} at max_tokens={limit}"
         for label, article, need in spans:
             if need <= limit:  # caput, §s and incisos together in one chunk's own text
@@ -156,7 +155,7 @@ def test_no_chunk_ends_with_a_heading_or_a_bare_label(name: str) -> None:
         for c in chunks_at(name, limit):
             last_line = content(c).rstrip().rsplit("\n", 1)[-1]
             assert last_line not in leads, (
-                f"{name} chunk {c['index']} at max_tokens={limit} ends with {last_line!r}"
+                f"{name} chunk {c.index} at max_tokens={limit} ends with {last_line!r}"
             )
 
 
@@ -176,20 +175,20 @@ def test_rules_ask_about_every_article_with_grounded_answers(name: str) -> None:
     limits = [None] + ([expected["tight_max_tokens"]] if "tight_max_tokens" in expected else [])
     for limit in limits:  # every article fits a chunk here: each article-bearing chunk holds its heads
         chunks = chunks_at(name, limit)
-        title = document_title(chunks[0]["text"])
+        title = document_title(chunks[0].text)
         for c in chunks:
-            pairs = rules_pairs(c["text"], title)
-            _assert_grounded(pairs, c["text"])
-            assert bool(pairs) == bool(c["articles"]), f"{name} chunk {c['index']} at max_tokens={limit}"
+            pairs = rules_pairs(c.text, title)
+            _assert_grounded(pairs, c.text)
+            assert bool(pairs) == bool(c.articles), f"{name} chunk {c.index} at max_tokens={limit}"
             asked = {
                 label
                 for q, _ in pairs
-                for label in c["articles"]
+                for label in c.articles
                 if re.search(rf"o {re.escape(label)}\b(?!-)", q)
             }
-            assert asked == set(c["articles"]), f"{name} chunk {c['index']}: {sorted(asked)}"
+            assert asked == set(c.articles), f"{name} chunk {c.index}: {sorted(asked)}"
     (whole,) = chunks_at(name)  # each snippet fits one default chunk
-    pairs = dict(rules_pairs(whole["text"]))
+    pairs = dict(rules_pairs(whole.text))
     for question, answer_start in expected["questions"].items():
         assert question in pairs, f"{name}: missing {question!r}; got {sorted(pairs)}"
         assert pairs[question].startswith(answer_start), (question, pairs[question])
@@ -200,16 +199,42 @@ def test_rules_never_crash_and_stay_grounded_at_any_limit(name: str) -> None:
     """Articles split across chunks (small limits) still give only grounded pairs, or none."""
     for limit in LIMITS:
         chunks = chunks_at(name, limit)
-        title = document_title(chunks[0]["text"])
+        title = document_title(chunks[0].text)
         for c in chunks:
-            _assert_grounded(rules_pairs(c["text"], title), c["text"])
+            _assert_grounded(rules_pairs(c.text, title), c.text)
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if not EXPECTED[n]["articles"]])
 def test_structureless_documents_still_chunk(name: str) -> None:
     for limit in LIMITS:
         chunks = chunks_at(name, limit)
-        assert chunks and all(c["articles"] == [] for c in chunks)
-        assert chunks[0]["text"].startswith(read(name).split("\n")[0])  # the title opens the first chunk
+        assert chunks and all(c.articles == [] for c in chunks)
+        assert chunks[0].text.startswith(read(name).split("\n")[0])  # the title opens the first chunk
         for c in chunks:
-            _assert_grounded(rules_pairs(c["text"], document_title(chunks[0]["text"])), c["text"])
+            _assert_grounded(rules_pairs(c.text, document_title(chunks[0].text)), c.text)
+
+
+# --- the clean stage on the same spellings ----------------------------------------------------------
+
+
+def _markers(text: str) -> list[str]:
+    """Article labels and the numerals/letters that open incisos, alíneas and numbered paragraphs, in order."""
+    out = []
+    for line in (raw.strip() for raw in text.splitlines()):
+        if label := article_label(line):
+            out.append(label)
+        elif m := re.match(r"^([IVXLC]+|[a-z]|\d{1,2})\s*([-–—)]|\.\s)", line):
+            out.append(m.group(1))
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clean_keeps_every_spelling_label_and_numeral(name: str) -> None:
+    """The clean stage reads the grammar from the same module: on already-clean text it changes nothing but
+    typography (° -> º), and never renumbers an inciso after "ART. 2º" / "Artigo 2.º" or a Portuguese
+    "1 - " paragraph."""
+    text = read(name)
+    cleaned, counts = clean_document([text], CleanParams())
+    assert normalize_ws(cleaned) == normalize_ws(text).replace("°", "º")
+    assert _markers(cleaned) == _markers(text)
+    assert "numbering_fixed" not in counts

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from rapidfuzz import fuzz
 
+from bench.textmetrics import cer
 from stages.clean import CleanParams, clean_document, fix_numbering, render_paragraphs
-from stages.textutil import cer
 
 HELDOUT = Path(__file__).resolve().parent / "data/heldout"
 MAX_CER = 0.015

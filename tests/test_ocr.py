@@ -163,7 +163,7 @@ def test_stage_exits_zero_with_failures_and_nonzero_when_strict(tmp_path: Path) 
     assert strict.returncode == 1
     last = strict.stderr.strip().splitlines()[-1]
     assert "ocr.strict" in last and "empty.pdf" in last and "random.pdf" in last
-    assert json.loads((tmp_path / "metrics/ocr.json").read_text())["cached_documents"] == 1
+    assert json.loads((tmp_path / "metrics/timings/ocr.json").read_text())["cached_documents"] == 1
 
 
 def test_missing_tesseract_is_one_error_before_any_work(tmp_path: Path) -> None:
@@ -274,8 +274,9 @@ def test_killed_run_keeps_finished_documents(tmp_path: Path) -> None:
     done = run_stage(tmp_path, {"input_dir": "pdfs", "dpi": 150, "workers": 1})
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "metrics/ocr.json").read_text())
-    assert metrics["cached_documents"] == kept and metrics["documents"] == 8 and metrics["pages"] == 16
-    assert metrics["pages_ocr_run"] == 2 * (8 - kept)
+    timings = json.loads((tmp_path / "metrics/timings/ocr.json").read_text())
+    assert timings["cached_documents"] == kept and metrics["documents"] == 8 and metrics["pages"] == 16
+    assert timings["pages_ocr_run"] == 2 * (8 - kept)
     assert sorted(f.name for f in cache.iterdir()) == sorted(
         f.name for f in cache.glob("*.json")
     )  # no temp files

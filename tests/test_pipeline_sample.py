@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from bench.textmetrics import cer
 from stages.chunk import ChunkParams, chunk_document
 from stages.chunk import run as run_chunk
 from stages.clean import CleanParams
 from stages.clean import run as run_clean
-from stages.textutil import approx_token_count, article_label, cer, normalize_ws
+from stages.legis import article_label
+from stages.records import Chunk, OcrDocument, from_dict
+from stages.textutil import approx_token_count, normalize_ws
 
 REPO = Path(__file__).resolve().parents[1]
 TRUTH = REPO / "data/sample/src"
@@ -48,12 +51,8 @@ def test_cleaned_text_meets_the_cer_targets(sample_ocr_dir: Path, cleaned: tuple
     for truth_path in sorted(TRUTH.glob("*.txt")):
         (method,) = _methods(sample_ocr_dir / f"{truth_path.stem}.json")
         truth = truth_path.read_text(encoding="utf-8")
-        raw = "\n".join(
-            p["text"]
-            for p in json.loads((sample_ocr_dir / f"{truth_path.stem}.json").read_text(encoding="utf-8"))[
-                "pages"
-            ]
-        )
+        document = json.loads((sample_ocr_dir / f"{truth_path.stem}.json").read_text(encoding="utf-8"))
+        raw = "\n".join(page.text for page in from_dict(OcrDocument, document).pages)
         clean = (out / "clean" / f"{truth_path.stem}.txt").read_text(encoding="utf-8")
         report[truth_path.stem] = (method, cer(raw, truth), cer(clean, truth))
     failing = {doc: r for doc, r in report.items() if r[2] > MAX_CER[r[0]]}
@@ -75,17 +74,18 @@ def test_chunks_of_the_sample_keep_the_invariants(cleaned: tuple[Path, dict]) ->
     p = ChunkParams()
     metrics = run_chunk(out / "clean", out / "chunks/chunks.jsonl", out / "metrics/chunk.json", p)
     records = [
-        json.loads(line) for line in (out / "chunks/chunks.jsonl").read_text(encoding="utf-8").splitlines()
+        from_dict(Chunk, json.loads(line))
+        for line in (out / "chunks/chunks.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     assert metrics["chunks"] == len(records) > 0 and metrics["over_limit"] == 0
-    assert len({r["id"] for r in records}) == len(records)
-    for doc in sorted({r["doc"] for r in records}):
+    assert len({r.id for r in records}) == len(records)
+    for doc in sorted({r.doc for r in records}):
         text = (out / "clean" / f"{doc}.txt").read_text(encoding="utf-8")
-        mine = [r for r in records if r["doc"] == doc]
-        assert [r["index"] for r in mine] == list(range(len(mine)))
-        assert all(r["n_tokens"] == approx_token_count(r["text"]) <= p.max_tokens for r in mine)
-        assert normalize_ws(" ".join(r["text"][r["overlap_chars"] :] for r in mine)) == normalize_ws(text)
-        assert mine[0]["text"].startswith(text.split("\n")[0])  # the title opens the first chunk
+        mine = [r for r in records if r.doc == doc]
+        assert [r.index for r in mine] == list(range(len(mine)))
+        assert all(r.n_tokens == approx_token_count(r.text) <= p.max_tokens for r in mine)
+        assert normalize_ws(" ".join(r.text[r.overlap_chars :] for r in mine)) == normalize_ws(text)
+        assert mine[0].text.startswith(text.split("\n")[0])  # the title opens the first chunk
         labels = {article_label(line) for line in text.split("\n")} - {None}
-        assert {a for r in mine for a in r["articles"]} == labels  # every article is labelled somewhere
+        assert {a for r in mine for a in r.articles} == labels  # every article is labelled somewhere
         assert mine == chunk_document(doc, text, p, approx_token_count)  # deterministic

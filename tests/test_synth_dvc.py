@@ -45,5 +45,5 @@ def test_dvc_repro_synth_keeps_its_cache(tmp_path: Path) -> None:
         set_synth_params(work, min_grounding=0.6)  # not part of the cache key
         dvc(work, "repro", "--single-item", "synth")
         assert len(server.chat_requests()) == len(chunks)  # all answers came from the kept cache
-    metrics = json.loads((work / "metrics/synth.json").read_text())
-    assert metrics["chunks_cached"] == len(chunks) and metrics["requests"] == 0
+    timings = json.loads((work / "metrics/timings/synth.json").read_text())
+    assert timings["chunks_cached"] == len(chunks) and timings["requests"] == 0

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stages.qa_parse import PROMPT_EXAMPLE_ANSWER, PROMPT_EXAMPLE_QUESTION
+from stages.records import Chunk
 from stages.synth import grounding_score, parse_qa_pairs, render_prompt, validate_pair
 
 CORPUS = Path(__file__).parent / "data" / "messy_replies"
@@ -29,7 +30,8 @@ def test_messy_reply(name: str) -> None:
 def test_prompt_shows_the_example_the_parser_drops(repo_root: Path) -> None:
     template = (repo_root / "prompts" / "qa_pt.txt").read_text(encoding="utf-8")
     assert PROMPT_EXAMPLE_QUESTION in template and PROMPT_EXAMPLE_ANSWER in template
-    prompt = render_prompt(template, {"doc": "d", "articles": ["Art. 1º"], "text": "Art. 1º Texto {x}."}, 3)
+    chunk = Chunk("d-0", "d", 0, "Art. 1º Texto {x}.", 6, ["Art. 1º"], "", 0)
+    prompt = render_prompt(template, chunk, 3)
     assert "3 pares" in prompt and "Art. 1º Texto {x}." in prompt
     assert parse_qa_pairs(prompt.split("formato:")[1]) == []  # the example itself is never a pair
 

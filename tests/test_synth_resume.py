@@ -62,7 +62,8 @@ def test_killed_run_resumes_without_repeats(tmp_path: Path) -> None:
     assert not set(asked_again) & cached_before  # cached chunks were not requested again
     assert len(asked_again) == len(set(asked_again)) == len(chunks) - len(cached_before)
     metrics = json.loads((work / "metrics/synth.json").read_text())
-    assert metrics["chunks_cached"] == len(cached_before) and metrics["chunks_failed"] == 0
+    timings = json.loads((work / "metrics/timings/synth.json").read_text())
+    assert timings["chunks_cached"] == len(cached_before) and metrics["chunks_failed"] == 0
     records = list(read_jsonl(work / "data/qa/qa.jsonl"))
     assert len({r["id"] for r in records}) == len(records) == metrics["accepted"]
     assert len({(r["doc"], r["question"]) for r in records}) == len(records)

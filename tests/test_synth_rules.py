@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from stages import synth
-from stages.common import ParamsError, read_jsonl
-from stages.qa_rules import document_title, rules_pairs, split_articles
+from stages.common import MissingInputError, ParamsError, read_jsonl
+from stages.legis import document_title
+from stages.qa_rules import rules_pairs, split_articles
+from stages.records import Chunk, to_dict
 from tests.synth_fixtures import make_workdir, sample_chunks, set_synth_params, source_docs
 
 QA_FIELDS = ["id", "question", "answer", "chunk_id", "doc", "articles", "backend", "model"]
@@ -35,7 +37,8 @@ def test_rules_stage_is_grounded_deterministic_and_productive(
     records = list(read_jsonl(tmp_path / "a/data/qa/qa.jsonl"))
     metrics = json.loads((tmp_path / "a/metrics/synth.json").read_text())
     assert len(records) >= 8 * len(source_docs())  # dozens on the four sample acts
-    assert metrics["accepted"] == len(records) and metrics["requests"] == 0
+    timings = json.loads((tmp_path / "a/metrics/timings/synth.json").read_text())
+    assert metrics["accepted"] == len(records) and timings["requests"] == 0
     assert [c["id"] for c in chunks].index(records[0]["chunk_id"]) <= [c["id"] for c in chunks].index(
         records[-1]["chunk_id"]
     )
@@ -71,7 +74,8 @@ def test_rules_on_one_article() -> None:
 def test_chunk_without_articles_gives_no_pairs_and_is_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chunks = [{"id": "x-0000", "doc": "x", "index": 0, "text": "Texto corrido sem artigos.", "articles": []}]
+    chunk = Chunk("x-0000", "x", 0, "Texto corrido sem artigos.", 5, [], "", 0)
+    chunks = [to_dict(chunk)]
     work = make_workdir(tmp_path, chunks + [{"id": "", "text": 3}], backend="rules")
     monkeypatch.chdir(work)
     synth.main()
@@ -92,6 +96,5 @@ def test_bad_params_and_missing_input_are_named(
 
     set_synth_params(work, backend="rules", concurrency=4, min_grounding=0.5)
     (work / "data/chunks/chunks.jsonl").unlink()
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(MissingInputError, match="chunks.jsonl not found: run `dvc repro chunk` first"):
         synth.main()
-    assert exit_info.value.code == 1 and "chunks.jsonl not found" in caplog.text

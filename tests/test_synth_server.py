@@ -30,7 +30,11 @@ def chunks() -> list[dict[str, Any]]:
 def run_stage(work: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.chdir(work)
     synth.main()
-    return json.loads((work / "metrics/synth.json").read_text())
+    results = json.loads((work / "metrics/synth.json").read_text())
+    return {
+        **results,
+        **json.loads((work / "metrics/timings/synth.json").read_text()),
+    }  # + cache hits, requests
 
 
 def chunk_of_request(request: dict[str, Any], chunks: list[dict[str, Any]]) -> str:
@@ -114,7 +118,7 @@ def test_persistent_failure_is_recorded_then_retried_next_run(
         again = server.chat_requests()[before:]  # answered chunks came from the cache
         assert {chunk_of_request(r, chunks) for r in again} == {chunks[3]["id"]}
         assert len(again) == 1 + FAST["max_retries"]
-    assert json.loads((work / "metrics/synth.json").read_text())["chunks_cached"] == len(chunks) - 1
+    assert json.loads((work / "metrics/timings/synth.json").read_text())["chunks_cached"] == len(chunks) - 1
 
 
 def test_rejected_response_format_falls_back_once(

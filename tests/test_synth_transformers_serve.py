@@ -124,7 +124,8 @@ def test_stage_through_transformers_serve(tmp_path: Path, monkeypatch: pytest.Mo
 
     metrics = json.loads((work / "metrics/synth.json").read_text())
     assert metrics["model"] == str(model_dir)  # the id the server lists
-    assert metrics["requests"] == len(chunks) and metrics["chunks_failed"] == 0
+    timings = json.loads((work / "metrics/timings/synth.json").read_text())
+    assert timings["requests"] == len(chunks) and metrics["chunks_failed"] == 0
     assert metrics["accepted"] == 0  # a random model's babble is no pair: reported, not a crash
     assert sum(metrics["rejected"].values()) == len(chunks)
     assert set(metrics["rejected"]) <= {"truncated", "no_pairs_parsed"}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from conftest import make_qa_records, sample_texts
 
 from stages import train as tr
@@ -21,6 +22,7 @@ from stages.modeling import (
     pad_batch,
     prompt_ids,
 )
+from stages.records import QAPair, from_dict
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -87,14 +89,20 @@ def test_missing_pad_token_gets_one_that_is_not_eos(tokenizer) -> None:
         tokenizer.pad_token = saved
 
 
-def test_params_validation_lists_every_problem_before_loading(tiny_base_model: Path) -> None:
+def test_params_validation_lists_every_problem_before_loading(tiny_base_model: Path, tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+
+    def load(raw: dict) -> tuple:
+        params.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        return tr.load_config(cuda=False, path=params)
+
     raw = {
         "model": {"name_or_path": str(tiny_base_model)},
         "lora": {"r": 0, "alpha": -1, "dropout": 1.0, "target_modules": ["q_proj", "qkv"]},
         "train": {"batch_size": 0, "quantization": "4bit", "warmup_ratio": 1.5},
     }
     with pytest.raises(ParamsError) as e:
-        tr.load_config(raw, n_train=10, n_eval=0, cuda=False)
+        load(raw)
     msg = str(e.value)
     for needle in (
         "lora.r",
@@ -102,17 +110,19 @@ def test_params_validation_lists_every_problem_before_loading(tiny_base_model: P
         "lora.dropout",
         "train.batch_size",
         "warmup_ratio",
-        "eval.jsonl is empty",
-        "needs a CUDA GPU",
     ):
         assert needle in msg, needle
-    # target modules are checked against the model's layers once the lora section itself is valid
+    # environment (QLoRA needs CUDA) and the model's layers are checked once the sections themselves are valid
+    raw["train"] = {"quantization": "4bit"}
+    with pytest.raises(ParamsError, match="needs a CUDA GPU"):
+        load(raw)
+    raw["train"] = {}
     raw["lora"] = {"target_modules": ["q_proj", "qkv"]}
     with pytest.raises(ParamsError, match=r"\['qkv'\] not in the model"):
-        tr.load_config(raw, n_train=10, n_eval=3, cuda=False)
+        load(raw)
     raw["lora"] = {"target_modules": "all-linear"}
     raw["train"] = {}
-    cfg, src = tr.load_config(raw, n_train=10, n_eval=3, cuda=False)
+    cfg, src = load(raw)
     assert cfg.lora.peft_targets() == "all-linear" and src.path == str(tiny_base_model)
 
 
@@ -140,7 +150,7 @@ def _trainer(source, tokenizer, rows, tmp_path, **train):
 
 
 def test_loss_drops_on_a_fixed_batch(source, tokenizer, tmp_path: Path) -> None:
-    records = make_qa_records(sample_texts())[:8]
+    records = [from_dict(QAPair, r) for r in make_qa_records(sample_texts())[:8]]
     rows, skipped = tr.encode_split(tokenizer, records, 256)
     assert skipped == 0
     _, trainer = _trainer(source, tokenizer, rows, tmp_path, epochs=12, batch_size=8, learning_rate=0.01)
@@ -155,7 +165,9 @@ def test_adapter_saves_and_reloads_to_same_logits(source, tokenizer, tmp_path: P
 
     from stages.modeling import load_causal_lm
 
-    rows, _ = tr.encode_split(tokenizer, make_qa_records(sample_texts())[:8], 256)
+    rows, _ = tr.encode_split(
+        tokenizer, [from_dict(QAPair, r) for r in make_qa_records(sample_texts())[:8]], 256
+    )
     model, trainer = _trainer(source, tokenizer, rows, tmp_path, epochs=3, batch_size=8, learning_rate=0.01)
     trainer.train()
     model.save_pretrained(tmp_path / "adapter", safe_serialization=True)

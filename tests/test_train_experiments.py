@@ -17,7 +17,6 @@ import yaml
 from conftest import TINY_BASE_PARAMS, make_qa_records, run_ok, sample_texts
 
 STAGES = ("dataset", "base", "train", "evaluate")
-MODULES = ("__init__", "common", "dataset", "base", "train", "evaluate", "modeling", "metrics_text")
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str], stdout_only: bool = False) -> str:
@@ -27,10 +26,16 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], stdout_only: bool = Fal
 
 def _make_repo(repo: Path, repo_root: Path) -> None:
     (repo / "stages").mkdir(parents=True)
-    for name in MODULES:
-        shutil.copy(repo_root / "stages" / f"{name}.py", repo / "stages" / f"{name}.py")
     full = yaml.safe_load((repo_root / "dvc.yaml").read_text(encoding="utf-8"))
     dvc_yaml = {"stages": {name: full["stages"][name] for name in STAGES}}
+    modules = {
+        d
+        for s in dvc_yaml["stages"].values()
+        for d in s["deps"]
+        if isinstance(d, str) and d.startswith("stages/")
+    }
+    for rel in ["stages/__init__.py", *sorted(modules)]:  # what dvc.yaml declares is all these stages need
+        shutil.copy(repo_root / rel, repo / rel)
     (repo / "dvc.yaml").write_text(yaml.safe_dump(dvc_yaml, sort_keys=False), encoding="utf-8")
     params = yaml.safe_load((repo_root / "params.yaml").read_text(encoding="utf-8"))
     params = {k: params[k] for k in ("dataset", "model", "base", "lora", "train", "evaluate")}

@@ -1,9 +1,10 @@
-"""Issue 5: the whole pipeline through real DVC in temporary clones.
+"""The whole pipeline through real DVC in temporary clones.
 
 - `dvc repro` from scratch, `dvc push` to a local remote, and in a fresh clone `dvc pull` restores every
   output, after which `dvc status` is clean and `dvc repro` runs nothing;
-- two runs from scratch give byte-identical ocr, clean, chunk, synth (rules) and dataset outputs, and the
-  seeded training gives the same adapter;
+- two runs from scratch give byte-identical ocr, clean, chunk, synth (rules) and dataset outputs, the
+  seeded training gives the same adapter, and `dvc metrics diff` between the two is empty;
+- run-time knobs (workers, concurrency, timeouts, retries, inference batch size) leave `dvc status` clean;
 - the committed dvc.lock matches the committed code, params and sample.
 """
 
@@ -149,6 +150,20 @@ def test_push_pull_status_and_determinism(tmp_path: Path) -> None:
     assert "up to date" in run(["dvc", "status"], fresh, env)
     assert stages_run(run(["dvc", "repro"], fresh, env)) == []
 
+    # Knobs that change only how a run goes (parallelism, timeouts, retries, inference batch size) are no
+    # params deps: changing them leaves `dvc status` clean and reruns nothing.
+    set_params(
+        fresh,
+        {
+            "ocr": {"workers": 1, "strict": True},
+            "synth": {"concurrency": 1, "timeout_s": 30, "max_retries": 1, "retry_backoff_s": 0.5},
+            "train": {"save_steps": 7},
+            "evaluate": {"batch_size": 3},
+        },
+    )
+    assert "up to date" in run(["dvc", "status"], fresh, env)
+    assert stages_run(run(["dvc", "repro"], fresh, env)) == []
+
     # Changing chunk.max_tokens reruns chunk and what follows it, nothing before it (and not `base`,
     # which learns from the clean text, not the chunks).
     set_params(fresh, {"chunk": {"max_tokens": 200}})
@@ -161,8 +176,15 @@ def test_push_pull_status_and_determinism(tmp_path: Path) -> None:
     run(["dvc", "repro"], run_b, env)
     for out in DETERMINISTIC_OUTS:
         assert file_bytes(run_b, out) == file_bytes(run_a, out), f"{out} differs between two runs"
-    adapter = "models/adapter/adapter_model.safetensors"
+    adapter = "models/adapter"
     assert file_bytes(run_b, adapter) == file_bytes(run_a, adapter), "training is not reproducible"
+    # Metrics hold results only (timings go to the untracked metrics/timings/): comparing run B's workspace
+    # with run A's commit, `dvc metrics diff` finds nothing.
+    run(["git", "fetch", "-q", str(run_a), "main:run-a"], run_b, env)
+    diff = json.loads(
+        run_ok(["dvc", "metrics", "diff", "run-a", "--json"], run_b, env, timeout=300).stdout or "{}"
+    )
+    assert not any(diff.values()), f"metrics differ between two identical runs: {diff}"
 
 
 def is_tracked(path: str) -> bool:

@@ -20,8 +20,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
+from bench.textmetrics import cer  # noqa: E402
 from stages.ocr import OcrParams, list_pdfs, run_ocr  # noqa: E402
-from stages.textutil import cer  # noqa: E402
 
 
 def main() -> None:

@@ -1,0 +1,152 @@
+"""dvc.yaml is checked against the code, so DVC can be trusted to rerun what changed.
+
+- each stage's deps list exactly the stages/*.py modules its own module imports, transitively: a change to
+  any of them reruns the stage, and a change to anything else does not;
+- no stage module imports another stage module (what stages share lives in helper modules);
+- the inter-stage paths dvc.yaml names are the ones stages/records.py declares;
+- the params a stage depends on are keys of params.yaml, and the run-time knobs (workers, concurrency,
+  timeouts, retries, inference batch sizes) are not among them.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages import records
+
+REPO = Path(__file__).resolve().parents[1]
+DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))
+STAGES = DVC_YAML["stages"]
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+# Keys that change how fast or how a run goes, never what it writes.
+RUN_TIME_KNOBS = {
+    "ocr.workers",
+    "ocr.strict",
+    "synth.concurrency",
+    "synth.timeout_s",
+    "synth.max_retries",
+    "synth.retry_backoff_s",
+    "synth.max_failure_rate",
+    "evaluate.batch_size",
+    "train.save_steps",
+}
+
+
+def stage_imports(module: str) -> set[str]:
+    """Names of the `stages.*` modules `module` imports anywhere in its file (function bodies included)."""
+    tree = ast.parse((REPO / "stages" / f"{module}.py").read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("stages.")}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith("stages."):
+                found.add(node.module.split(".")[1])
+            elif node.module == "stages":
+                found |= {a.name for a in node.names}
+    return found
+
+
+def transitive_imports(module: str) -> set[str]:
+    seen, todo = {module}, [module]
+    while todo:
+        for name in stage_imports(todo.pop()) - seen:
+            seen.add(name)
+            todo.append(name)
+    return seen
+
+
+def listed_modules(stage: str) -> set[str]:
+    deps = [d if isinstance(d, str) else next(iter(d)) for d in STAGES[stage]["deps"]]
+    return {Path(d).stem for d in deps if d.startswith("stages/") and d.endswith(".py")}
+
+
+def stage_module(stage: str) -> str:
+    cmd = STAGES[stage]["cmd"]
+    assert cmd.startswith("python -m stages."), cmd
+    return cmd.split("python -m stages.")[1].split()[0]
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_deps_are_exactly_the_modules_the_stage_imports(stage: str) -> None:
+    module = stage_module(stage)
+    imported = transitive_imports(module)
+    listed = listed_modules(stage)
+    assert imported == listed, (
+        f"dvc.yaml stage {stage}: add {sorted(f'stages/{m}.py' for m in imported - listed)}, "
+        f"remove {sorted(f'stages/{m}.py' for m in listed - imported)}"
+    )
+
+
+def test_no_stage_imports_another_stage() -> None:
+    stage_modules = {stage_module(s) for s in STAGES}
+    for module in sorted(stage_modules):
+        others = (transitive_imports(module) - {module}) & stage_modules
+        assert not others, f"stages/{module}.py imports the stage module(s) {sorted(others)}"
+
+
+def test_the_deps_check_catches_a_missing_transitive_module() -> None:
+    # qa_rules -> legis -> (rapidfuzz only); synth -> qa_rules: legis must be among synth's deps
+    assert "legis" in transitive_imports("synth") and "legis" in listed_modules("synth")
+
+
+def _paths(stage: str, key: str) -> set[str]:
+    entries = STAGES[stage].get(key, [])
+    return {e if isinstance(e, str) else next(iter(e)) for e in entries}
+
+
+def test_inter_stage_paths_match_records() -> None:
+    wiring = [
+        (records.OCR_DIR, "ocr", "clean"),
+        (records.CLEAN_DIR, "clean", "chunk"),
+        (records.CHUNKS_FILE, "chunk", "synth"),
+        (records.QA_FILE, "synth", "dataset"),
+        (records.TRAIN_FILE, "dataset", "train"),
+        (records.EVAL_FILE, "dataset", "evaluate"),
+        (records.BASE_MODEL_DIR, "base", "train"),
+        (records.ADAPTER_DIR, "train", "evaluate"),
+    ]
+    for path, producer, consumer in wiring:
+        assert str(path) in _paths(producer, "outs"), f"{producer} does not list {path} in its outs"
+        assert str(path) in _paths(consumer, "deps"), f"{consumer} does not list {path} in its deps"
+    assert str(records.PREDICTIONS_FILE) in _paths("evaluate", "outs")
+    assert str(records.OCR_CACHE_DIR) in _paths("ocr", "outs")
+    assert str(records.SYNTH_CACHE_FILE.parent) in _paths("synth", "outs")
+    for stage in STAGES:
+        metrics = {m if isinstance(m, str) else next(iter(m)) for m in STAGES[stage].get("metrics", [])}
+        assert all(not m.startswith(str(records.TIMINGS_DIR)) for m in metrics)
+
+
+def _param_keys(stage: str) -> set[str]:
+    out = set()
+    for entry in STAGES[stage].get("params", []):
+        out |= {entry} if isinstance(entry, str) else set(entry)
+    return out
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_param_deps_exist_and_exclude_run_time_knobs(stage: str) -> None:
+    for key in _param_keys(stage):
+        section, _, name = key.partition(".")
+        assert section in PARAMS and (not name or name in PARAMS[section]), (
+            f"{stage}: {key} not in params.yaml"
+        )
+        assert name or not any(k.startswith(f"{section}.") for k in RUN_TIME_KNOBS), (
+            f"{stage} depends on the whole [{section}] section, run-time knobs included: list its keys"
+        )
+        assert key not in RUN_TIME_KNOBS, f"{stage}: {key} changes no output and must not be a dep"
+
+
+def test_every_output_changing_key_is_some_stages_dep() -> None:
+    listed = set().union(*(_param_keys(s) for s in STAGES))
+    whole = {k for k in listed if "." not in k}
+    for section, values in PARAMS.items():
+        for name in values:
+            key = f"{section}.{name}"
+            if key in RUN_TIME_KNOBS or section in whole:
+                continue
+            assert key in listed, f"params.yaml {key} is read by a stage but no stage depends on it"
