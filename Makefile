@@ -1,11 +1,13 @@
 # The two commands a newcomer needs:  make repro   and   make test
-# Both install what is missing first (apt: tesseract + Portuguese + poppler; pip: CPU torch when there is no
-# NVIDIA GPU, then the project). Where the interpreter is Debian/Ubuntu's own "externally managed" Python
-# (PEP 668: pip refuses to install into it), everything goes into a virtual environment .venv instead.
+# Both install what is missing first (apt: tesseract + Portuguese + poppler; pip: torch, the CPU build when
+# there is no NVIDIA GPU, then the exact versions of requirements/cpu.lock, then the project). Where the
+# interpreter is Debian/Ubuntu's own "externally managed" Python (PEP 668: pip refuses to install into it),
+# everything goes into a virtual environment .venv instead.
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := tesseract-ocr tesseract-ocr-por poppler-utils
-TORCH_CPU ?= torch==2.13.0
+TORCH_VERSION ?= 2.13.0
+LOCK := requirements/cpu.lock
 VENV := .venv
 EXTERNALLY_MANAGED := $(shell $(PYTHON) -c "import os, sysconfig; print(int(os.path.exists(os.path.join(sysconfig.get_paths()['stdlib'], 'EXTERNALLY-MANAGED'))))" 2>/dev/null)
 
@@ -16,7 +18,7 @@ else
 PY := $(PYTHON)
 endif
 
-.PHONY: setup system-deps python-env python-deps repro test lint
+.PHONY: setup system-deps python-env python-deps lock repro test lint
 
 setup: system-deps python-deps
 
@@ -35,15 +37,20 @@ ifeq ($(EXTERNALLY_MANAGED),1)
 	fi
 endif
 
+# torch first (scripts/install_torch.py: CPU build from PyTorch's CPU index without an NVIDIA GPU, falling back
+# to the default index; an installed torch is kept), then the exact versions of requirements/cpu.lock, then
+# the project itself without resolving anything again.
 python-deps: python-env
-	@if ! $(PY) -c "import torch" 2>/dev/null; then \
-		if command -v nvidia-smi >/dev/null 2>&1; then \
-			echo "NVIDIA GPU found: installing the default (CUDA) torch build"; $(PY) -m pip install -q torch; \
-		else \
-			echo "no torch and no NVIDIA GPU: installing the CPU build $(TORCH_CPU)"; $(PY) -m pip install -q "$(TORCH_CPU)"; \
-		fi; \
-	fi
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) scripts/install_torch.py --version $(TORCH_VERSION)
+	$(PY) -m pip install -q -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
+
+# Regenerate the lock after changing pyproject.toml's dependencies (then run `make test`).
+lock:
+	$(PY) -m pip install -q pip-tools
+	$(PY) -m piptools compile -q --strip-extras --extra dev --unsafe-package torch \
+		--no-emit-index-url --no-emit-find-links --constraint requirements/torch.txt \
+		--output-file $(LOCK) pyproject.toml
 
 repro: setup
 	dvc repro
