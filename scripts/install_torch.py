@@ -16,6 +16,7 @@ itself cannot be exercised on the test machines (no route to download.pytorch.or
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import importlib.util
 import logging
 import platform
@@ -56,14 +57,23 @@ def install_plan(system: str, has_nvidia_gpu: bool, version: str = TORCH_VERSION
 
 
 def reachable(url: str, timeout_s: float = 5.0) -> bool:
-    """True when a TCP connection to the URL's host opens in time (no pip retries against a dead index)."""
+    """True when a TCP connection to the URL's host opens in time, DNS included (getaddrinfo ignores socket
+    timeouts, so the attempt runs in a thread): no pip retries against an index that cannot answer."""
     parsed = urlparse(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
+
+    def connect() -> None:
         with socket.create_connection((parsed.hostname or "", port), timeout=timeout_s):
-            return True
-    except OSError:
+            pass
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(connect).result(timeout=timeout_s)
+        return True
+    except (OSError, concurrent.futures.TimeoutError):
         return False
+    finally:
+        pool.shutdown(wait=False)
 
 
 def has_nvidia_gpu() -> bool:
