@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -232,12 +233,9 @@ class ChatClient:
                 return self._read_body(url, self._read_all(url, response, started), retries)
             except _OverBudget as e:
                 raise RequestFailed("budget", str(e), retries) from None
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
-                # a read timeout while streaming surfaces as a ConnectionError wrapping ReadTimeoutError
-                if "timed out" in str(e).lower() or "timeout" in type(e.__context__).__name__.lower():
-                    raise _Retryable(
-                        "idle_timeout", f"{url}: no byte for {self.timeout_s}s mid-reply"
-                    ) from None
+            except (ReadTimeoutError, requests.Timeout):
+                raise _Retryable("idle_timeout", f"{url}: no byte for {self.timeout_s}s mid-reply") from None
+            except (ProtocolError, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
                 raise _Retryable(
                     "connection", f"{url}: connection broken mid-reply ({type(e).__name__})"
                 ) from None

@@ -263,7 +263,7 @@ def _plain_pairs(text: str) -> list[tuple[str, str]]:
 
     def flush() -> None:
         if question is not None and answer is not None:
-            pairs.append((_clean(" ".join(question)), _clean(" ".join(answer))))
+            pairs.append((_clean(_NUMBERING.sub("", " ".join(question).strip())), _clean(" ".join(answer))))
 
     for line in text.splitlines():
         q_match, a_match = _Q_LINE.match(line), _A_LINE.match(line)
@@ -315,6 +315,12 @@ def _numbered_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _ends_with(text: str, answer: str) -> bool:
+    """Does `text` end with `answer` (whitespace and emphasis aside)? Then a cut reply was cut inside it."""
+    squashed = re.sub(r"[\s*_]+", " ", text).strip()
+    return bool(answer) and squashed.endswith(re.sub(r"[\s*_]+", " ", answer).strip())
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -339,7 +345,9 @@ def parse_qa_pairs(text: str, cut: bool = False) -> list[tuple[str, str]]:
             return []
         if not pairs:
             plain = max(_plain_pairs(body), _numbered_pairs(body), key=len)  # the reading that finds more
-            pairs = plain[:-1] if cut else plain
+            if cut and plain and _ends_with(body, plain[-1][1]):
+                plain = plain[:-1]  # the reply stops inside its last answer
+            pairs = plain
         if pairs:
             break
 
