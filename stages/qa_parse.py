@@ -292,26 +292,33 @@ _NUMBERED_QUESTION = re.compile(r"^\s*(?:\d+\s*[.)-]|[A-Za-z]\)|[-*•])\s*[*_]*
 _ENUMERATOR = re.compile(r"^\s*(?:\d+|[A-Za-z])[.)]\s+")  # "A) O Programa ..." as an answer paragraph
 
 
+_ANSWER_LABEL = re.compile(
+    r"^\s*(?:a\s+)?resposta(?:\s+é)?\s*:\s*(.*)$", re.IGNORECASE
+)  # "A resposta é: ..."
+
+
 def _numbered_pairs(text: str) -> list[tuple[str, str]]:
-    """'1. O que significa X?' then the answer as a paragraph of its own (small base models write this)."""
+    """'1. O que significa X?' then the answer as a paragraph of its own, perhaps under a label line ("A
+    resposta é:", "Resposta:"), as small base models write."""
     pairs: list[tuple[str, str]] = []
     question: str | None = None
     answer: list[str] = []
     for line in text.splitlines() + [""]:
         m = _NUMBERED_QUESTION.match(line)
         if m:
-            if question and answer:
+            if question and any(answer):
                 pairs.append((_clean(question), _clean(" ".join(answer))))
             question, answer = m.group("q"), []
         elif not line.strip():
-            if question and answer:
+            if question and any(answer):
                 pairs.append((_clean(question), _clean(" ".join(answer))))
                 question, answer = None, []
         elif question is not None:
-            label = _A_LINE.match(line)
-            answer.append(
-                label.group(1) or "" if label else _ENUMERATOR.sub("", line) if not answer else line
-            )
+            label = _ANSWER_LABEL.match(line) or _A_LINE.match(line)
+            if label:
+                answer.append(label.group(1) or "")
+            else:
+                answer.append(_ENUMERATOR.sub("", line) if not any(answer) else line)
     return pairs
 
 

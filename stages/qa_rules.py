@@ -108,6 +108,14 @@ class ArticleText:
 # ------------------------------------------------------------------------------------------------- cutting
 
 
+# A lead ending in ":" followed by lines each ending in ";" or ".": an enumeration whose numerals OCR lost or
+# moved ("Compete ao Fórum:\n\nVI.\n\nelaborar o Regimento;\n\ndeliberar ...;").
+_UNNUMBERED_LIST = re.compile(
+    r"^(?P<lead>.+?:)[ \t]*\n(?P<items>(?:\s*[^\n]*[;.][ \t]*(?:\n|$)){2,})", re.DOTALL
+)
+_STRAY_NUMERAL = re.compile(r"^\s*(?:[IVXLC]+|[a-z]|\d{1,2})[.)]?\s*$")
+
+
 def _provision(where: str, block: str, continued: bool = False) -> Provision:
     marks = list(ENUM_ITEM_RE.finditer(block))
     lead = squash(block[: marks[0].start()] if marks else block)
@@ -116,6 +124,10 @@ def _provision(where: str, block: str, continued: bool = False) -> Provision:
         text = squash(block[mark.end() : nxt.start() if nxt else len(block)])
         if re.search(r"[^\W\d_]{3,}", text):
             items.append((item_name(mark), mark.group().strip(), text))
+    if not items and (m := _UNNUMBERED_LIST.match(block.strip())):
+        lines = [line.strip() for line in m.group("items").split("\n") if line.strip()]
+        lead = squash(m.group("lead"))
+        items = [(f"item {i}", "", line) for i, line in enumerate(lines, 1) if not _STRAY_NUMERAL.match(line)]
     return Provision(where, lead, items, continued)
 
 
@@ -123,7 +135,9 @@ def split_article(label: str, body: str, offset: int, continued: bool = False) -
     """An article's provisions: caput, then each § (or Portugal's numbered paragraph "2 - ...")."""
     body = re.sub(r"^[ \t]*o[ \t]+(?=[A-ZÀ-Ý])", "", body)  # "Art. 4 o O Conselho": the label's º read as "o"
     for end_re in (BODY_END_RE, SIGNATURE_RE):
-        if end := end_re.search(body):
+        # a numeral alone on its line ("VI." where OCR moved an inciso's numeral) is not a heading
+        ends = (m for m in end_re.finditer(body) if not _STRAY_NUMERAL.match(m.group()))
+        if end := next(ends, None):
             body = body[: end.start()]
     first, _, rest = body.partition("\n")
     if (
@@ -711,7 +725,7 @@ def _list_answer(lead: str, items: Sequence[tuple[str, str, str]]) -> str:
     """The lead and as many items (with their own numerals) as fit MAX_ANSWER_CHARS (at least one)."""
     out = squash(lead)
     for _, marker, text in items:
-        part = f"{marker} {text}"
+        part = f"{marker} {text}".strip()
         if out and len(out) + len(part) + 1 > MAX_ANSWER_CHARS:
             break
         out = f"{out} {part}".strip()

@@ -11,6 +11,7 @@ cached per chunk as they arrive (appended and fsynced), so a killed run resumes 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -66,6 +67,9 @@ class Prompts:
     by_chunk: dict[str, str]
     reply_prefix: str  # "Pergunta:" when the completion prompt ends with it: the reply continues it
     examples: frozenset[str]  # normalized questions and answers of the prompt's example pairs
+    stops: tuple[
+        str, ...
+    ] = ()  # where a reply to a completion prompt is over: a new "Trecho:" line, a blank gap
 
 
 def render_prompt(template: str, chunk: Chunk, pairs_per_chunk: int) -> str:
@@ -107,7 +111,12 @@ def build_prompts(chunks: list[Chunk], s: ServerSettings) -> Prompts:
     last_line = empty.rsplit("\n", 1)[-1].strip()
     prefix = last_line if s.prompt_style == "completion" and last_line.endswith(":") else ""
     examples = frozenset(normalize_question(x) for pair in parse_qa_pairs(empty) for x in pair)
-    return Prompts(by_chunk, prefix, examples)
+    stops = COMPLETION_STOPS
+    if s.prompt_style == "completion" and (
+        label := re.search(r"^([^\W\d_][\w ]{0,30}:)[ \t]*\{text\}", template, re.M)
+    ):
+        stops = (f"\n{label.group(1)}", *stops)  # the model starts another "Trecho:": its pair is written
+    return Prompts(by_chunk, prefix, examples, stops)
 
 
 def cache_key(prompt: str, model: str, s: ServerSettings, stops: tuple[str, ...]) -> str:
@@ -209,11 +218,11 @@ def ask_chunk(
     return {"reply": reply.content, "finish_reason": reply.finish_reason, "retries": reply.retries}
 
 
-def completion_stops(s: ServerSettings, model: str) -> tuple[str, ...]:
+def completion_stops(s: ServerSettings, model: str, prompt_stops: tuple[str, ...]) -> tuple[str, ...]:
     """The prompt's stop strings, the model family's end-of-turn strings, then synth.stop; at most MAX_STOPS."""
     if s.prompt_style != "completion":
         return tuple(s.stop)
-    stops = tuple(dict.fromkeys((*COMPLETION_STOPS, *model_stops(model), *s.stop)))
+    stops = tuple(dict.fromkeys((*prompt_stops, *model_stops(model), *s.stop)))
     if len(stops) > MAX_STOPS:
         log.warning(
             "synth: %d stop strings, sending the first %d: %s", len(stops), MAX_STOPS, stops[:MAX_STOPS]
@@ -239,7 +248,7 @@ def server_results(
     )
     try:
         model = resolve_model(client, s.model)
-        stops = completion_stops(s, model)
+        stops = completion_stops(s, model, prompts.stops)
         keys = {cid: cache_key(prompt, model, s, stops) for cid, prompt in prompts.by_chunk.items()}
         cached, cache_file = open_cache(cache_path)
         results = {cid: cached[k] for cid, k in keys.items() if k in cached}

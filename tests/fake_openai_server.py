@@ -79,7 +79,8 @@ def messy_reply(prompt: str) -> str:
 
 def continuation_reply(prompt: str) -> str:
     """What a base model writes after a completion prompt ending in "Pergunta:": the question, then labels."""
-    text = prompt.rsplit("\n\nPerguntas e respostas", 1)[0].rsplit("Texto: ", 1)[-1]  # after any example
+    text = re.split(r"(?:Trecho|Texto): ", prompt)[-1]  # the chunk: after the examples, if any
+    text = re.split(r"\n\nPerguntas e respostas|\nPergunta:", text)[0]
     pairs = grounded_pairs(text)
     if not pairs:
         return " Nada a perguntar.\n\n\n"

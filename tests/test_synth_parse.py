@@ -56,8 +56,9 @@ def test_completion_prompt_is_continued_from_pergunta(
     settings = ServerSettings(**{**fields, "prompt_style": "completion"})
     chunk = Chunk("c1", "d", 0, "Art. 1º O prazo é de 5 dias.", 9, ["Art. 1º"], "", 0)
     prompts = build_prompts([chunk], settings)
-    assert prompts.by_chunk["c1"].startswith(chunk.text) and prompts.by_chunk["c1"].endswith("Pergunta:")
-    assert prompts.reply_prefix == "Pergunta:"
+    assert f"Trecho: {chunk.text}\nPergunta:" in prompts.by_chunk["c1"]
+    assert prompts.by_chunk["c1"].endswith("Pergunta:") and prompts.reply_prefix == "Pergunta:"
+    assert "a quem compete aprovar o plano de ensino das disciplinas" in prompts.examples  # echoes are rejected
     reply = " Qual é o prazo?\nResposta: O prazo é de 5 dias.\n\n"
     assert parse_qa_pairs(prompts.reply_prefix + reply) == [("Qual é o prazo?", "O prazo é de 5 dias.")]
 

@@ -377,6 +377,6 @@ def test_completion_style_for_base_models(
     assert {r["path"] for r in requests} == {"/v1/completions"}
     body = requests[0]["body"]
     assert body["prompt"].endswith("Pergunta:") and "response_format" not in body
-    assert body["stop"] == ["\n\n\n", "<end_of_turn>", "<eos>"]  # the prompt's, then gemma's end of turn
+    assert body["stop"] == ["\nTexto:", "\n\n\n", "<end_of_turn>", "<eos>"]  # the prompt's, then gemma's
     assert metrics["accepted"] >= len(chunks) - 1 and metrics["rejected"].get("example_echo", 0) >= 1
     assert metrics["parse_yield"] >= 0.8
