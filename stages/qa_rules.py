@@ -884,8 +884,7 @@ def _present_clause(text: str) -> str:
     )
     if not m or not (rest := first_clause(m.group("rest"), 10)):
         return ""
-    verb = Clause("", "o x", m.group("verb"), "").present
-    return f"{'não ' if m.group('neg') else ''}{verb} {rest}"
+    return f"{'não ' if m.group('neg') else ''}{future_to_present(m.group('verb')) or m.group('verb')} {rest}"
 
 
 # ------------------------------------------------------------------------------------------------- provisions

@@ -58,7 +58,8 @@ def test_completion_prompt_is_continued_from_pergunta(
     prompts = build_prompts([chunk], settings)
     assert f"Trecho: {chunk.text}\nPergunta:" in prompts.by_chunk["c1"]
     assert prompts.by_chunk["c1"].endswith("Pergunta:") and prompts.reply_prefix == "Pergunta:"
-    assert "a quem compete aprovar o plano de ensino das disciplinas" in prompts.examples  # echoes are rejected
+    # the examples' questions and answers: a reply that copies one is rejected
+    assert "a quem compete aprovar o plano de ensino das disciplinas" in prompts.examples
     reply = " Qual é o prazo?\nResposta: O prazo é de 5 dias.\n\n"
     assert parse_qa_pairs(prompts.reply_prefix + reply) == [("Qual é o prazo?", "O prazo é de 5 dias.")]
 
