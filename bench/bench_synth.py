@@ -81,20 +81,27 @@ def throughput(latency_s: float, n_chunks: int, slots: int) -> list[dict]:
 def parse_yield() -> list[dict]:
     corpus_dir = REPO_ROOT / "tests" / "data" / "messy_replies"
     expected = json.loads((corpus_dir / "expected.json").read_text(encoding="utf-8"))["expected"]
-    corpus = {
-        name: ((corpus_dir / f"{name}.txt").read_text(encoding="utf-8"), [tuple(p) for p in pairs])
+    corpus = {  # a stem ending in _cut is a reply stopped by max_tokens
+        name: (
+            (corpus_dir / f"{name}.txt").read_text(encoding="utf-8"),
+            [tuple(p) for p in pairs],
+            name.endswith("_cut"),
+        )
         for name, pairs in expected.items()
     }
     served = {}
     for chunk in sample_chunks(articles_per_chunk=1):
         prompt = f'"""\n{chunk["text"]}\n"""'
-        served[chunk["id"]] = (messy_reply(prompt), grounded_pairs(chunk["text"]))
+        served[chunk["id"]] = (messy_reply(prompt), grounded_pairs(chunk["text"]), False)
     rows = []
     for corpus_name, replies in (("messy_replies corpus", corpus), ("fake-server replies", served)):
         for parser_name, parser in (("single regex", regex_pairs), ("parse_qa_pairs", parse_qa_pairs)):
             wanted = found = spurious = 0
-            for text, pairs in replies.values():
-                got = [squashed(p) for p in parser(text)]
+            for text, pairs, cut in replies.values():
+                got = [
+                    squashed(p)
+                    for p in (parse_qa_pairs(text, cut=cut) if parser is parse_qa_pairs else parser(text))
+                ]
                 pairs = [squashed(p) for p in pairs]
                 wanted += len(pairs)
                 found += sum(p in got for p in pairs)

@@ -6,8 +6,11 @@ Pure functions only. `parse_qa_pairs` tries, in order:
    (trailing commas, raw newlines in strings, `\\'` in JSON, bare keys); a span that still fails is
    searched for smaller spans, so one broken element does not lose its good neighbours;
 2. labelled plain text: `Pergunta:`/`Resposta:`, `P:`/`R:`, `Q:`/`A:`, bold, numbered and heading forms.
-Replies cut off inside a JSON structure, empty fields, placeholders and echoes of the prompt's example
-pair give nothing.
+3. numbered questions with the answer as a paragraph of its own ("1. O que é X?\n\nX é ..."), as small base
+   models continue a text.
+A reply cut by max_tokens keeps what was complete: a JSON reply cut only at its closing brackets is closed,
+the last plain-text pair (perhaps cut mid-answer) is dropped. Empty fields, placeholders and echoes of the
+built-in prompt's example pair give nothing.
 """
 
 from __future__ import annotations
@@ -75,10 +78,11 @@ def normalize_question(question: str) -> str:
 
 
 def _clean(value: Any) -> str:
-    """A field as one tidy line: markdown emphasis, wrapping quotes and extra spaces removed."""
+    """A field as one tidy line: markdown emphasis, wrapping quotes, "A resposta é:" and extra spaces removed."""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         return ""
     text = re.sub(r"\s+", " ", str(value)).strip()
+    text = re.sub(r"^(?:a\s+)?resposta\s+é\s*:\s*", "", text, flags=re.IGNORECASE)
     text = re.sub(r"^[*_]+|[*_]+$", "", text).strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1].strip()
@@ -86,8 +90,13 @@ def _clean(value: Any) -> str:
 
 
 def _is_placeholder(text: str) -> bool:
+    """A schema or prompt placeholder, or the original work's example ("Exemplo de pergunta 1")."""
     folded = fold(text).strip(" .…:")
-    return folded in PLACEHOLDERS or bool(re.fullmatch(r"<[^<>]*>|\.{2,}|…+", text.strip()))
+    return (
+        folded in PLACEHOLDERS
+        or bool(re.fullmatch(r"<[^<>]*>|\.{2,}|…+", text.strip()))
+        or bool(re.fullmatch(r"exemplo de (?:pergunta|resposta)\s*\d*", folded))
+    )
 
 
 def _is_example_echo(question: str, answer: str) -> bool:
@@ -193,9 +202,42 @@ def _pairs_from_data(data: Any) -> list[tuple[str, str]]:
     return []
 
 
+def _closers(text: str) -> str | None:
+    """The brackets that close a reply cut only after its last complete value ('}]}' for
+    `{"pares": [{"pergunta": "…?", "resposta": "…"`); None when it was cut inside a string or a key."""
+    stack: list[str] = []
+    quote, i = "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'" and stack:
+            quote = ch
+        elif ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif ch in "]}" and stack:
+            stack.pop()
+        i += 1
+    if quote or not stack:
+        return None
+    tail = text.rstrip()
+    if not tail.endswith(('"', "'", "}", "]")):
+        return None  # cut after a key, a colon or a comma: the last value is not complete
+    return "".join(reversed(stack))
+
+
 def _structured_pairs(text: str, start: int, end: int) -> tuple[list[tuple[str, str]], bool]:
-    """Pairs from every span in text[start:end]; True when the reply stops inside an open span."""
+    """Pairs from every span in text[start:end]; True when the reply stops inside an open span.
+
+    A reply cut only at its closing brackets, after a complete last value, is closed and read."""
     spans, left_open = _scan_spans(text, start, end)
+    if left_open and (closers := _closers(text[start:end])) is not None:
+        closed = text[start:end] + closers
+        spans, left_open = _scan_spans(closed, 0, len(closed))
+        text, start, end = closed, 0, len(closed)
     pairs: list[tuple[str, str]] = []
     for s, e in spans:
         data = _load(text[s:e])
@@ -221,7 +263,7 @@ def _plain_pairs(text: str) -> list[tuple[str, str]]:
 
     def flush() -> None:
         if question is not None and answer is not None:
-            pairs.append((_clean(" ".join(question)), _clean(" ".join(answer))))
+            pairs.append((_clean(_NUMBERING.sub("", " ".join(question).strip())), _clean(" ".join(answer))))
 
     for line in text.splitlines():
         q_match, a_match = _Q_LINE.match(line), _A_LINE.match(line)
@@ -246,11 +288,54 @@ def _plain_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+_NUMBERED_QUESTION = re.compile(r"^\s*(?:\d+\s*[.)-]|[A-Za-z]\)|[-*•])\s*[*_]*\s*(?P<q>[^\n]{8,}\?)[*_]*\s*$")
+_ENUMERATOR = re.compile(r"^\s*(?:\d+|[A-Za-z])[.)]\s+")  # "A) O Programa ..." as an answer paragraph
+
+
+_ANSWER_LABEL = re.compile(
+    r"^\s*(?:a\s+)?resposta(?:\s+é)?\s*:\s*(.*)$", re.IGNORECASE
+)  # "A resposta é: ..."
+
+
+def _numbered_pairs(text: str) -> list[tuple[str, str]]:
+    """'1. O que significa X?' then the answer as a paragraph of its own, perhaps under a label line ("A
+    resposta é:", "Resposta:"), as small base models write."""
+    pairs: list[tuple[str, str]] = []
+    question: str | None = None
+    answer: list[str] = []
+    for line in text.splitlines() + [""]:
+        m = _NUMBERED_QUESTION.match(line)
+        if m:
+            if question and any(answer):
+                pairs.append((_clean(question), _clean(" ".join(answer))))
+            question, answer = m.group("q"), []
+        elif not line.strip():
+            if question and any(answer):
+                pairs.append((_clean(question), _clean(" ".join(answer))))
+                question, answer = None, []
+        elif question is not None:
+            label = _ANSWER_LABEL.match(line) or _A_LINE.match(line)
+            if label:
+                answer.append(label.group(1) or "")
+            else:
+                answer.append(_ENUMERATOR.sub("", line) if not any(answer) else line)
+    return pairs
+
+
+def _ends_with(text: str, answer: str) -> bool:
+    """Does `text` end with `answer` (whitespace and emphasis aside)? Then a cut reply was cut inside it."""
+    squashed = re.sub(r"[\s*_]+", " ", text).strip()
+    return bool(answer) and squashed.endswith(re.sub(r"[\s*_]+", " ", answer).strip())
+
+
 # ---------------------------------------------------------------- entry point
 
 
-def parse_qa_pairs(text: str) -> list[tuple[str, str]]:
-    """(question, answer) pairs found in a model's reply; [] when there are none or it was cut off."""
+def parse_qa_pairs(text: str, cut: bool = False) -> list[tuple[str, str]]:
+    """(question, answer) pairs found in a model's reply; [] when there are none.
+
+    `cut`: the reply was stopped by max_tokens. Its last plain-text pair may be incomplete and is dropped;
+    a structured reply counts only if it was cut after its last complete value (see `_closers`)."""
     if not text or not text.strip():
         return []
     text = _THINK.sub("", text)
@@ -266,7 +351,10 @@ def parse_qa_pairs(text: str) -> list[tuple[str, str]]:
         if truncated:
             return []
         if not pairs:
-            pairs = _plain_pairs(body)
+            plain = max(_plain_pairs(body), _numbered_pairs(body), key=len)  # the reading that finds more
+            if cut and plain and _ends_with(body, plain[-1][1]):
+                plain = plain[:-1]  # the reply stops inside its last answer
+            pairs = plain
         if pairs:
             break
 

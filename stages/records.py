@@ -147,3 +147,5 @@ class QAPair:
     articles: list[str]
     backend: str  # rules | lmstudio
     model: str  # the rules generator's version or the server's model id
+    fact_id: str = ""  # the phrasings of one fact share it (synth); "" = the pair is its own fact
+    kind: str = ""  # what the question asks (rules backend: prazo, competencia, ...; see stages/qa_rules.py)

@@ -1,10 +1,11 @@
 """Stage synth: chunks -> synthetic question/answer pairs (data/qa/qa.jsonl, data/qa/rejected.jsonl).
 
-Backends: `rules` (offline, deterministic: stages/qa_rules.py) or `lmstudio` (any OpenAI-compatible
-chat server: LM Studio, llama.cpp's server, Ollama, vLLM, `transformers serve`; stages/llm_client.py).
-Every parsed pair is validated (non-empty, length, is a question, grounded in its chunk, not a duplicate);
-whatever is dropped goes to rejected.jsonl with its reason. Server replies are cached per chunk under
-data/cache/synth (appended and fsynced as they arrive), so a killed run resumes where it stopped.
+Backends: `rules` (offline, deterministic: stages/qa_rules.py, facts with two or more phrasings each) or
+`lmstudio` (any OpenAI-compatible server: LM Studio, llama.cpp's server, Ollama, vLLM, `transformers serve`;
+stages/qa_server.py). Every pair is validated (non-empty, length, is a question, no unreadable glyph, not an
+echo of the prompt's example, grounded in its chunk, not a duplicate of any earlier question); whatever is
+dropped goes to rejected.jsonl with its reason, and metrics/synth.json counts the chunks that gave no pair, by
+why.
 """
 
 from __future__ import annotations
@@ -13,31 +14,26 @@ import json
 import logging
 import re
 import time
+import unicodedata
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from stages.common import (
     MissingInputError,
-    ParamsError,
-    append_jsonl,
     load_params,
     read_jsonl,
     require_input,
     run_main,
-    stable_hash,
     write_json,
     write_jsonl,
     write_timings,
 )
-from stages.legis import document_title
-from stages.llm_client import ChatClient, RequestFailed, ServerUnavailable, api_key_from_env
+from stages.llm_client import ServerUnavailable
 from stages.qa_parse import fold, normalize_question, parse_qa_pairs
-from stages.qa_rules import rules_pairs
+from stages.qa_rules import document_facts
+from stages.qa_server import ServerSettings, server_results
 from stages.records import (
     CHUNKS_FILE,
     QA_FILE,
@@ -55,7 +51,9 @@ __all__ = ["SynthParams", "parse_qa_pairs", "grounding_score", "validate_pair", 
 
 log = logging.getLogger("stages.synth")
 
-RULES_MODEL = "qa_rules-v1"  # bump when stages/qa_rules.py changes what it produces
+RULES_MODEL = (
+    "qa_rules-v2"  # bump when stages/qa_rules.py (or pt_clause, legis' act names) changes its output
+)
 
 QUESTION_CHARS = (10, 400)  # a question outside these bounds is a fragment or a rambling reply
 ANSWER_CHARS = (2, 2000)
@@ -74,16 +72,23 @@ STOPWORDS = set(
 class SynthParams:
     backend: str = "rules"  # rules | lmstudio
     base_url: str = "http://localhost:1234/v1"  # LM Studio's default local server
-    model: str = ""  # "" = the first model the server lists
-    prompt: str = "prompts/qa_pt.txt"
+    model: str = ""  # "" = the model the server reports as loaded
+    prompt: str = "prompts/qa_pt.txt"  # instruction prompt (prompt_style chat)
+    completion_prompt: str = "prompts/qa_pt_completion.txt"  # text to continue (prompt_style completion)
+    prompt_style: str = "chat"  # chat (instruct models) | completion (base models: no chat template)
     pairs_per_chunk: int = 2
-    structured: bool = True  # send response_format=json_schema; dropped if the server rejects it
+    structured: bool = (
+        True  # chat: send response_format=json_schema; dropped if the server rejects the schema
+    )
+    stream: bool = True  # stream replies: timeout_s then bounds the silence, budget_s the whole reply
     temperature: float = 0.2
     max_tokens: int = 768
+    stop: tuple[str, ...] = ()  # extra stop strings (completion style adds its own and the model family's)
     concurrency: int = 4  # LM Studio's default number of parallel predictions
     max_retries: int = 4
     retry_backoff_s: float = 1.0  # first backoff cap; doubles per retry (full jitter)
-    timeout_s: float = 120.0
+    timeout_s: float = 120.0  # seconds without a byte from the server (waiting for the first token included)
+    budget_s: float = 1800.0  # seconds one reply may take in all (768 tokens at ~0.5 tokens/s)
     max_failure_rate: float = 0.2
     min_grounding: float = 0.5
 
@@ -91,6 +96,8 @@ class SynthParams:
         out = []
         if self.backend not in ("rules", "lmstudio"):
             out.append(f"synth.backend must be rules or lmstudio, got {self.backend!r}")
+        if self.prompt_style not in ("chat", "completion"):
+            out.append(f"synth.prompt_style must be chat or completion, got {self.prompt_style!r}")
         if self.backend == "lmstudio" and not re.match(r"https?://", self.base_url):
             out.append(f"synth.base_url must start with http:// or https://, got {self.base_url!r}")
         for name in ("pairs_per_chunk", "max_tokens", "concurrency"):
@@ -98,8 +105,8 @@ class SynthParams:
                 out.append(f"synth.{name} must be >= 1, got {getattr(self, name)}")
         if self.max_retries < 0:
             out.append(f"synth.max_retries must be >= 0, got {self.max_retries}")
-        if self.timeout_s <= 0 or self.retry_backoff_s < 0:
-            out.append("synth.timeout_s must be > 0 and synth.retry_backoff_s >= 0")
+        if self.timeout_s <= 0 or self.budget_s <= 0 or self.retry_backoff_s < 0:
+            out.append("synth.timeout_s and synth.budget_s must be > 0, synth.retry_backoff_s >= 0")
         if not 0 <= self.temperature <= 2:
             out.append(f"synth.temperature must be in [0, 2], got {self.temperature}")
         for name in ("max_failure_rate", "min_grounding"):
@@ -108,30 +115,7 @@ class SynthParams:
         return out
 
 
-# ---------------------------------------------------------------- pure: prompt, validation
-
-
-def render_prompt(template: str, chunk: Chunk, pairs_per_chunk: int) -> str:
-    articles = ", ".join(chunk.articles) or "—"
-    return template.format(pairs_per_chunk=pairs_per_chunk, doc=chunk.doc, articles=articles, text=chunk.text)
-
-
-def response_schema(pairs_per_chunk: int) -> dict[str, Any]:
-    """JSON schema for `response_format` (OpenAI / LM Studio structured output)."""
-    pair = {
-        "type": "object",
-        "properties": {"pergunta": {"type": "string"}, "resposta": {"type": "string"}},
-        "required": ["pergunta", "resposta"],
-        "additionalProperties": False,
-    }
-    pairs = {"type": "array", "items": pair, "minItems": 1, "maxItems": pairs_per_chunk}
-    schema = {
-        "type": "object",
-        "properties": {"pares": pairs},
-        "required": ["pares"],
-        "additionalProperties": False,
-    }
-    return {"name": "pares_pergunta_resposta", "strict": True, "schema": schema}
+# ---------------------------------------------------------------- pure: validation
 
 
 def content_tokens(text: str) -> list[str]:
@@ -147,8 +131,17 @@ def grounding_score(answer: str, chunk_text: str) -> float:
     return sum(w in vocabulary for w in words) / len(words)
 
 
-def validate_pair(question: str, answer: str, chunk_text: str, min_grounding: float) -> str | None:
-    """Why the pair is rejected (None when it is fine); duplicates are checked by the caller."""
+def has_bad_glyph(text: str) -> bool:
+    """U+FFFD (a byte the text layer could not decode) or a private-use glyph (a font's own symbol)."""
+    return any(ch == "\ufffd" or unicodedata.category(ch) == "Co" for ch in text)
+
+
+def validate_pair(
+    question: str, answer: str, chunk_text: str, min_grounding: float, examples: frozenset[str] = frozenset()
+) -> str | None:
+    """Why the pair is rejected (None when it is fine); duplicates are checked by the caller. `examples`:
+    normalized questions and answers of the prompt's example pairs (a model that copies one has not read the
+    chunk)."""
     if not question.strip() or not answer.strip():
         return "empty"
     if not QUESTION_CHARS[0] <= len(question) <= QUESTION_CHARS[1]:
@@ -157,213 +150,153 @@ def validate_pair(question: str, answer: str, chunk_text: str, min_grounding: fl
         return "answer_length"
     if not (question.rstrip().endswith("?") or fold(question).startswith(INTERROGATIVES)):
         return "not_a_question"
+    if has_bad_glyph(question) or has_bad_glyph(answer):
+        return "bad_glyph"
+    if examples and (normalize_question(question) in examples or normalize_question(answer) in examples):
+        return "example_echo"
     if grounding_score(answer, chunk_text) < min_grounding:
         return "ungrounded"
     return None
 
 
-# ---------------------------------------------------------------- the server backend
+# ---------------------------------------------------------------- candidates per chunk
 
 
-def cache_key(prompt: str, model: str, p: SynthParams) -> str:
-    return stable_hash(prompt, p.backend, model, p.temperature, p.max_tokens, p.structured, p.pairs_per_chunk)
+@dataclass(frozen=True)
+class Candidate:
+    question: str
+    answer: str
+    fact_id: str = ""  # the phrasings of one rules fact share it; "" = its own fact
+    kind: str = ""  # the rules' question kind (qa_rules); "" for model-written pairs
 
 
-def ask_chunk(client: ChatClient, prompt: str, model: str, p: SynthParams) -> dict[str, Any]:
-    """One chunk's request; a record for the cache, or {"error": ...} when it failed for good."""
-    payload = {
-        "model": model,
-        "messages": [{"role": "user", "content": prompt}],
-        "temperature": p.temperature,
-        "max_tokens": p.max_tokens,
-        "stream": False,
-    }
-    schema = response_schema(p.pairs_per_chunk) if p.structured else None
-    try:
-        reply = client.complete(payload, schema)
-    except RequestFailed as e:
-        return {"error": {"kind": e.kind, "message": str(e)}, "retries": e.retries}
-    return {"reply": reply.content, "finish_reason": reply.finish_reason, "retries": reply.retries}
+def rules_results(chunks: list[Chunk]) -> dict[str, dict[str, Any]]:
+    """The rules backend's candidates per chunk, each document read in order (qa_rules.document_facts)."""
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_doc.setdefault(chunk.doc, []).append(chunk)
+    out: dict[str, dict[str, Any]] = {}
+    for doc_chunks in by_doc.values():
+        for chunk_id, found in document_facts(doc_chunks).items():
+            candidates = [
+                Candidate(question, fact.answer, f"{chunk_id}-f{i:02d}", fact.kind)
+                for i, fact in enumerate(found.facts)
+                for question in fact.questions
+            ]
+            out[chunk_id] = {"candidates": candidates, "why_none": found.why_none}
+    return out
 
 
-def resolve_model(client: ChatClient, wanted: str) -> str:
-    """Check the server answers (fast) and that the model is there; the model id to send."""
-    hint = (
-        "Start LM Studio's local server (Developer tab > Start server, or `lms server start`) and load a model, "
-        "or run the offline generator: dvc exp run --set-param synth.backend=rules"
-    )
-    try:
-        models = client.list_models()
-    except ServerUnavailable as e:
-        raise ServerUnavailable(f"synth: {e}. {hint}") from None
-    if wanted and wanted not in models:
-        raise ServerUnavailable(
-            f"synth: model {wanted!r} is not among those {client.base_url}/models lists ({', '.join(models) or 'none'}). {hint}"
-        )
-    # LM Studio with just-in-time loading lists every downloaded model, embedding models included.
-    chat_models = [m for m in models if "embed" not in m.lower()]
-    if not wanted and not chat_models:
-        raise ServerUnavailable(
-            f"synth: {client.base_url}/models lists no chat model ({', '.join(models) or 'none'}). {hint}"
-        )
-    return wanted or chat_models[0]
-
-
-def open_cache(path: Path) -> tuple[dict[str, dict[str, Any]], Any]:
-    """Cached replies by key, and the file open for appending (a torn last line from a kill is cut off)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cached = {}
-    if path.exists():
-        data = path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            with open(path, "r+b") as f:
-                f.truncate(data.rfind(b"\n") + 1)
-            log.warning("%s: dropped a torn last line (interrupted write)", path)
-        cached = {r["key"]: r for r in read_jsonl(path) if "key" in r}
-    return cached, open(path, "a", encoding="utf-8")
-
-
-def server_results(chunks: list[Chunk], p: SynthParams, stats: Counter) -> tuple[dict[str, dict], str]:
-    """Reply records by chunk id, asking the server only for chunks not in the cache."""
-    try:
-        template = Path(p.prompt).read_text(encoding="utf-8")
-        prompts = {c.id: render_prompt(template, c, p.pairs_per_chunk) for c in chunks}
-    except (OSError, KeyError, IndexError, ValueError) as e:
-        raise ParamsError(f"synth.prompt {p.prompt!r} cannot be used: {type(e).__name__}: {e}") from None
-    client = ChatClient(
-        p.base_url,
-        timeout_s=p.timeout_s,
-        max_retries=p.max_retries,
-        backoff_s=p.retry_backoff_s,
-        pool_size=p.concurrency,
-        structured=p.structured,
-        api_key=api_key_from_env(),
-    )
-    try:
-        model = resolve_model(client, p.model)
-        keys = {cid: cache_key(prompt, model, p) for cid, prompt in prompts.items()}
-        cached, cache_file = open_cache(SYNTH_CACHE_FILE)
-        results = {cid: cached[k] for cid, k in keys.items() if k in cached}
-        todo = [c for c in chunks if c.id not in results]
-        stats["chunks_cached"] = len(results)
-        log.info("synth: %d cached, asking %s (model %s) for %d", len(results), p.base_url, model, len(todo))
-        with cache_file:
-            ask_all(
-                client,
-                [(c, prompts[c.id], keys[c.id]) for c in todo],
-                model,
-                p,
-                cache_file,
-                results,
-                stats,
-            )
-    finally:
-        stats["requests"] = client.requests
-        stats["structured_fallback"] = int(client.structured_rejected)
-        client.close()
-    return results, model
-
-
-def ask_all(
-    client: ChatClient, todo: list, model: str, p: SynthParams, cache_file: Any, results: dict, stats: Counter
-) -> None:
-    """`p.concurrency` requests in flight; each answer is appended to the cache (fsync) as it arrives."""
-    pool = ThreadPoolExecutor(max_workers=p.concurrency)
-    bar = tqdm(total=len(todo), desc="synth", unit="chunk")
-    try:
-        futures = {
-            pool.submit(ask_chunk, client, prompt, model, p): (chunk, key) for chunk, prompt, key in todo
-        }
-        for future in as_completed(futures):
-            chunk, key = futures[future]
-            record = {"key": key, "chunk_id": chunk.id, **future.result()}
-            stats["retries"] += record["retries"]
-            if "error" in record:
-                stats["failed_now"] += 1
-            else:  # only answers are cached: failed chunks are asked again next run
-                append_jsonl(cache_file, record)
-                pairs = parse_qa_pairs(record["reply"]) if record["finish_reason"] != "length" else []
-                stats["accepted_so_far"] += sum(
-                    validate_pair(q, a, chunk.text, p.min_grounding) is None for q, a in pairs
-                )
-            results[chunk.id] = record
-            bar.set_postfix(accepted=stats["accepted_so_far"], failed=stats["failed_now"])
-            bar.update()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: queued chunks are dropped, not sent
-        bar.close()
+def server_candidates(record: dict[str, Any], reply_prefix: str, stats: Counter) -> list[Candidate]:
+    """Pairs parsed from one reply; a reply cut by max_tokens keeps what was complete (qa_parse)."""
+    cut = record.get("finish_reason") == "length"
+    pairs = parse_qa_pairs(reply_prefix + record.get("reply", ""), cut=cut)
+    if cut and pairs:
+        stats["truncated_recovered"] += 1
+    return [Candidate(q, a) for q, a in pairs]
 
 
 # ---------------------------------------------------------------- assembly
 
 
 def assemble(
-    chunks: list[Chunk], results: dict[str, dict], p: SynthParams, model: str, stats: Counter
+    chunks: list[Chunk],
+    results: dict[str, dict],
+    p: SynthParams,
+    model: str,
+    stats: Counter,
+    reply_prefix: str = "",
+    examples: frozenset[str] = frozenset(),
 ) -> tuple[list[QAPair], list[dict]]:
-    """Validate every pair in chunk order, so ids, duplicates and order do not depend on timing."""
-    accepted, rejected = [], []
-    seen: set[tuple[str, str]] = set()
-    failures, reasons = Counter(), Counter()
+    """Validate every pair in chunk order, so ids, duplicates and order do not depend on timing. A question
+    asked before, in any document, is a duplicate (two documents with the same text give each question once)."""
+    accepted: list[QAPair] = []
+    rejected: list[dict] = []
+    seen: set[str] = set()
+    failures, reasons, no_pairs = Counter(), Counter(), Counter()
     for chunk in chunks:
         where = {"chunk_id": chunk.id, "doc": chunk.doc}
         record = results[chunk.id]
         if "error" in record:
             failures[record["error"]["kind"]] += 1
+            no_pairs["request_failed"] += 1
             rejected.append({**where, "reason": "request_failed", "error": record["error"]})
             continue
-        stats["chunks_answered"] += 1
-        if record.get("finish_reason") == "length":
-            reasons["truncated"] += 1
-            rejected.append({**where, "reason": "truncated", "reply": record["reply"][:500]})
+        if "candidates" in record:
+            candidates = record["candidates"]
+        else:
+            stats["chunks_answered"] += 1
+            candidates = server_candidates(record, reply_prefix, stats)
+        if not candidates:
+            why = record.get("why_none") or (
+                "truncated" if record.get("finish_reason") == "length" else "no_pairs_parsed"
+            )
+            reason = "no_facts" if "candidates" in record else why
+            reasons[reason] += 1
+            no_pairs[why] += 1
+            rejected.append(
+                {
+                    **where,
+                    "reason": reason,
+                    "why": why,
+                    **({"reply": record["reply"][:500]} if "reply" in record else {}),
+                }
+            )
             continue
-        pairs = record["pairs"] if "pairs" in record else parse_qa_pairs(record["reply"])
-        if not pairs:
-            reasons["no_pairs_parsed"] += 1
-            rejected.append({**where, "reason": "no_pairs_parsed", "reply": record.get("reply", "")[:500]})
-            continue
-        stats["chunks_with_pairs"] += 1
-        stats["pairs_parsed"] += len(pairs)
-        for index, (question, answer) in enumerate(pairs):
-            reason = validate_pair(question, answer, chunk.text, p.min_grounding)
-            dedupe_key = (chunk.doc, normalize_question(question))
-            if reason is None and dedupe_key in seen:
+        stats["chunks_with_pairs"] += "candidates" not in record
+        stats["pairs_parsed"] += len(candidates)
+        chunk_reasons: Counter = Counter()
+        kept = 0
+        for index, c in enumerate(candidates):
+            reason = validate_pair(c.question, c.answer, chunk.text, p.min_grounding, examples)
+            key = normalize_question(c.question)
+            if reason is None and key in seen:
                 reason = "duplicate"
             if reason:
                 reasons[reason] += 1
-                grounding = round(grounding_score(answer, chunk.text), 3)
+                chunk_reasons[reason] += 1
+                grounding = round(grounding_score(c.answer, chunk.text), 3)
                 rejected.append(
                     {
                         **where,
                         "reason": reason,
-                        "question": question,
-                        "answer": answer,
+                        "question": c.question,
+                        "answer": c.answer,
                         "grounding": grounding,
                     }
                 )
                 continue
-            seen.add(dedupe_key)
+            seen.add(key)
+            kept += 1
             accepted.append(
                 QAPair(
                     id=f"{chunk.id}-{index:02d}",
-                    question=question,
-                    answer=answer,
+                    question=c.question,
+                    answer=c.answer,
                     chunk_id=chunk.id,
                     doc=chunk.doc,
                     articles=list(chunk.articles),
                     backend=p.backend,
                     model=model,
+                    fact_id=c.fact_id,
+                    kind=c.kind,
                 )
             )
-    stats["failures"], stats["rejected"] = failures, reasons
+        if not kept:  # every pair of the chunk was rejected: named by the commonest reason
+            no_pairs[f"all_{chunk_reasons.most_common(1)[0][0]}"] += 1
+    stats["failures"], stats["rejected"], stats["chunks_without_pairs"] = failures, reasons, no_pairs
     return accepted, rejected
 
 
-def rules_results(chunks: list[Chunk]) -> dict[str, dict[str, Any]]:
-    """The rules backend's pairs per chunk; each document's title comes from its first chunk."""
-    titles: dict[str, str] = {}
-    for chunk in sorted(chunks, key=lambda c: (c.doc, c.index)):
-        titles.setdefault(chunk.doc, document_title(chunk.text))
-    return {c.id: {"pairs": rules_pairs(c.text, titles[c.doc])} for c in chunks}
+def pair_metrics(accepted: list[QAPair]) -> dict[str, Any]:
+    """Kinds of question, facts and their phrasings (rules backend)."""
+    kinds = Counter(pair.kind for pair in accepted if pair.kind)
+    phrasings = Counter(pair.fact_id for pair in accepted if pair.fact_id)
+    out: dict[str, Any] = {"kinds": dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))}
+    if phrasings:
+        out["facts"] = len(phrasings)
+        out["facts_with_2_phrasings"] = round(sum(n >= 2 for n in phrasings.values()) / len(phrasings), 4)
+    return out
 
 
 def read_chunks(path: Path, stats: Counter) -> list[Chunk]:
@@ -398,15 +331,18 @@ def main() -> None:
     log.info("synth: %d chunks from %s, backend %s", len(chunks), CHUNKS_FILE, p.backend)
     SYNTH_CACHE_FILE.parent.mkdir(parents=True, exist_ok=True)
     SYNTH_CACHE_FILE.touch()  # a DVC output even when the rules backend leaves it empty
+    prefix, examples = "", frozenset()
     try:
         if p.backend == "rules":
             results, model = rules_results(chunks), RULES_MODEL
         else:
-            results, model = server_results(chunks, p, stats)
+            settings = ServerSettings(**{f.name: getattr(p, f.name) for f in fields(ServerSettings)})
+            results, model, prompts = server_results(chunks, settings, SYNTH_CACHE_FILE, stats)
+            prefix, examples = prompts.reply_prefix, prompts.examples
     except ServerUnavailable as e:
         log.error("%s", e)
         raise SystemExit(1) from None
-    accepted, rejected = assemble(chunks, results, p, model, stats)
+    accepted, rejected = assemble(chunks, results, p, model, stats, prefix, examples)
     write_jsonl(QA_FILE, (to_dict(pair) for pair in accepted))
     write_jsonl(REJECTED_FILE, rejected)
     seconds = time.monotonic() - started
@@ -421,10 +357,13 @@ def main() -> None:
         "structured_fallback": bool(stats["structured_fallback"]),
         "pairs_parsed": stats["pairs_parsed"],
         "accepted": len(accepted),
-        "rejected": dict(stats["rejected"]),
+        "rejected": dict(sorted(stats["rejected"].items())),
+        "chunks_without_pairs": dict(sorted(stats["chunks_without_pairs"].items())),
         "parse_yield": round(stats["chunks_with_pairs"] / stats["chunks_answered"], 4)
         if stats["chunks_answered"]
         else 0.0,
+        "truncated_recovered": stats["truncated_recovered"],
+        **pair_metrics(accepted),
     }
     write_json(metrics_file("synth"), metrics)
     write_timings(
@@ -438,11 +377,13 @@ def main() -> None:
         },
     )
     log.info(
-        "synth: %d accepted, %d rejected, %d of %d chunks failed -> %s",
+        "synth: %d accepted, %d rejected, %d of %d chunks gave no pair (%s), %d failed -> %s",
         len(accepted),
         len(rejected) - failed,
-        failed,
+        sum(stats["chunks_without_pairs"].values()),
         len(chunks),
+        json.dumps(dict(stats["chunks_without_pairs"])),
+        failed,
         QA_FILE,
     )
     if chunks and failed / len(chunks) > p.max_failure_rate:

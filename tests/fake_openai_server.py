@@ -1,14 +1,22 @@
-"""A local fake of an OpenAI-compatible chat server (LM Studio-like), for the synth tests and benchmark.
+"""A local fake of an OpenAI-compatible server (LM Studio-like), for the synth tests and benchmark.
 
 A real HTTP server (stdlib ThreadingHTTPServer on 127.0.0.1, a free port) in a background thread:
 - `latency_s` per request and `slots` requests served at once (the rest wait, like LM Studio's
   parallel predictions);
-- scripted faults, consumed one per chat request from `faults` (a list) or chosen by a function of
+- streaming like LM Studio: a request with `stream: true` gets server-sent events, the reply cut into
+  `piece_chars`-character deltas with `piece_delay_s` between them (a slow laptop trickling tokens), then
+  `data: [DONE]`; without it, one JSON body;
+- /v1/chat/completions and /v1/completions (the text-continuation endpoint base models are asked on);
+- GET /v1/models, and LM Studio's /api/v0/models (type and load state of each model) when `lm_models` is
+  given (a list of dicts like LM Studio's); 404 there otherwise, like servers that are not LM Studio;
+- scripted faults, consumed one per generation request from `faults` (a list) or chosen by a function of
   (request number, request body): "500", "503" (model loading), "429" (with Retry-After), "drop"
   (connection closed without a reply), "garbage" (200 with a non-JSON body), "hang" (no reply for
-  `hang_s`), "length" (finish_reason length), "null" (content null, reasoning_content set);
-- `reject_response_format`: answers 400 to any request carrying `response_format`, like servers
-  without structured output;
+  `hang_s`), "stall" (streams a few deltas, then nothing for `hang_s`), "length" (finish_reason length),
+  "null" (content null, reasoning_content set), "context" (400: the prompt is over the context length, as
+  LM Studio says it), "bad_request" (400 about something else), "stream_error" (an error event mid-stream);
+- `reject_response_format`: answers 400 to any request carrying `response_format` with a message about the
+  schema, like servers without structured output;
 - a reply generator: by default grounded pairs built from the chunk in the prompt, dressed in one of
   several messy formats chosen by the chunk's hash.
 Every request is logged (path, Authorization header, body, fault) in `server.requests`.
@@ -20,6 +28,7 @@ import hashlib
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +36,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Fault = str | None
+GENERATION_PATHS = ("/chat/completions", "/completions")
+# What LM Studio answers when the prompt does not fit the loaded context (HTTP 400).
+CONTEXT_MESSAGE = (
+    "The number of tokens to keep from the initial prompt is greater than the context length (n_keep: 5120>= "
+    "n_ctx: 4096). Try to load the model with a larger context length, or provide a shorter input."
+)
 
 
 def chunk_text_of(prompt: str) -> str:
@@ -63,6 +78,24 @@ def messy_reply(prompt: str) -> str:
     return f"Claro!\n```json\n{body}\n```\nEspero ter ajudado."
 
 
+def continuation_reply(prompt: str) -> str:
+    """What a base model writes after a completion prompt ending in "Pergunta:": the question, then labels."""
+    text = re.split(r"(?:Trecho|Texto): ", prompt)[-1]  # the chunk: after the examples, if any
+    text = re.split(r"\n\nPerguntas e respostas|\nPergunta:", text)[0]
+    pairs = grounded_pairs(text)
+    if not pairs:
+        return " Nada a perguntar.\n\n\n"
+    (q, a), *rest = pairs
+    return f" {q}\nResposta: {a}\n\n" + "".join(f"Pergunta: {q}\nResposta: {a}\n\n" for q, a in rest)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that closed its kept-alive connection is not an error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 class FakeOpenAIServer:
     def __init__(
         self,
@@ -71,23 +104,29 @@ class FakeOpenAIServer:
         slots: int = 4,
         faults: list[Fault] | Callable[[int, dict[str, Any]], Fault] | None = None,
         reply: Callable[[str], str] = messy_reply,
+        completion_reply: Callable[[str], str] = continuation_reply,
         models: tuple[str, ...] = ("fake-model",),
+        lm_models: list[dict[str, Any]] | None = None,
         reject_response_format: bool = False,
         retry_after_s: float = 0.0,
         hang_s: float = 2.0,
+        piece_chars: int = 8,
+        piece_delay_s: float = 0.0,
     ) -> None:
-        self.latency_s, self.reply, self.models = latency_s, reply, models
+        self.latency_s, self.reply, self.completion_reply = latency_s, reply, completion_reply
+        self.models, self.lm_models = models, lm_models
         self.reject_response_format, self.retry_after_s, self.hang_s = (
             reject_response_format,
             retry_after_s,
             hang_s,
         )
+        self.piece_chars, self.piece_delay_s = piece_chars, piece_delay_s
         self._faults = faults if callable(faults) else list(faults or [])
         self._slots = threading.Semaphore(slots)
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.in_flight = self.max_in_flight = 0
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -104,8 +143,9 @@ class FakeOpenAIServer:
         self._httpd.server_close()
 
     def chat_requests(self) -> list[dict[str, Any]]:
+        """Every generation request (chat or completion), in arrival order."""
         with self._lock:
-            return [r for r in self.requests if r["path"].endswith("/chat/completions")]
+            return [r for r in self.requests if r["path"].endswith(GENERATION_PATHS)]
 
     def _next_fault(self, number: int, body: dict[str, Any]) -> Fault:
         """Called with the lock held."""
@@ -135,7 +175,10 @@ class FakeOpenAIServer:
             def do_GET(self) -> None:
                 with server._lock:
                     server.requests.append({"path": self.path, "auth": self.headers.get("Authorization")})
-                if self.path.rstrip("/").endswith("/models"):
+                path = self.path.rstrip("/")
+                if path == "/api/v0/models" and server.lm_models is not None:
+                    self._send(200, {"object": "list", "data": server.lm_models})
+                elif path.endswith("/v1/models"):
                     self._send(
                         200, {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]}
                     )
@@ -144,10 +187,13 @@ class FakeOpenAIServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                prompt = body.get("messages", [{}])[-1].get("content", "")
+                if self.path.endswith("/completions") and not self.path.endswith("/chat/completions"):
+                    prompt = body.get("prompt", "")
+                else:
+                    prompt = body.get("messages", [{}])[-1].get("content", "")
                 refused = server.reject_response_format and "response_format" in body
                 with server._lock:  # log and fault chosen together, so the log's order is the faults' order
-                    number = len([r for r in server.requests if r["path"].endswith("/chat/completions")])
+                    number = len([r for r in server.requests if r["path"].endswith(GENERATION_PATHS)])
                     fault = "400" if refused else server._next_fault(number, body)
                     entry = {
                         "path": self.path,
@@ -157,7 +203,9 @@ class FakeOpenAIServer:
                     }
                     server.requests.append(entry)
                 if refused:
-                    self._send(400, {"error": "'response_format' is not supported by this server"})
+                    self._send(
+                        400, {"error": "'response_format.json_schema' is not supported: invalid schema"}
+                    )
                     return
                 with server._slots:
                     with server._lock:
@@ -171,10 +219,15 @@ class FakeOpenAIServer:
                             server.in_flight -= 1
 
             def _answer(self, fault: Fault, prompt: str, body: dict[str, Any]) -> None:
+                completion = "prompt" in body
                 if fault in ("500", "503"):
                     self._send(int(fault), {"error": "model loading" if fault == "503" else "internal error"})
                 elif fault == "429":
                     self._send(429, {"error": "busy"}, {"Retry-After": str(server.retry_after_s)})
+                elif fault == "context":
+                    self._send(400, {"error": CONTEXT_MESSAGE})
+                elif fault == "bad_request":
+                    self._send(400, {"error": "'temperature' must be a number between 0 and 2"})
                 elif fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -185,22 +238,62 @@ class FakeOpenAIServer:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                 else:
-                    content: str | None = server.reply(prompt)
-                    message: dict[str, Any] = {"role": "assistant", "content": content}
+                    content: str | None = (server.completion_reply if completion else server.reply)(prompt)
                     finish = "stop"
                     if fault == "length":
                         content, finish = content[: len(content) // 2], "length"
-                        message["content"] = content
                     elif fault == "null":
-                        message = {"role": "assistant", "content": None, "reasoning_content": "pensando..."}
-                    self._send(
-                        200,
-                        {
-                            "id": "chatcmpl-fake",
-                            "object": "chat.completion",
-                            "model": body.get("model"),
-                            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                        },
-                    )
+                        content = None
+                    if body.get("stream"):
+                        self._stream(content or "", finish, fault, completion)
+                    else:
+                        self._send(200, self._completion_body(content, finish, fault, completion, body))
+
+            def _completion_body(
+                self, content: str | None, finish: str, fault: Fault, completion: bool, body: dict[str, Any]
+            ) -> dict[str, Any]:
+                if completion:
+                    choice: dict[str, Any] = {"index": 0, "text": content or "", "finish_reason": finish}
+                else:
+                    message: dict[str, Any] = {"role": "assistant", "content": content}
+                    if fault == "null":
+                        message["reasoning_content"] = "pensando..."
+                    choice = {"index": 0, "message": message, "finish_reason": finish}
+                kind = "text_completion" if completion else "chat.completion"
+                return {"id": "fake", "object": kind, "model": body.get("model"), "choices": [choice]}
+
+            def _event(self, payload: Any) -> None:
+                data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+                line = f"data: {data}\n\n".encode()
+                self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")  # one HTTP chunk per event
+                self.wfile.flush()
+
+            def _stream(self, content: str, finish: str, fault: Fault, completion: bool) -> None:
+                """Server-sent events in chunked transfer encoding, one delta per piece."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                pieces = [
+                    content[i : i + server.piece_chars] for i in range(0, len(content), server.piece_chars)
+                ]
+                try:
+                    for i, piece in enumerate(pieces):
+                        if fault == "stall" and i == 2:
+                            time.sleep(server.hang_s)  # silence mid-reply: the client's idle timeout
+                            raise BrokenPipeError
+                        if fault == "stream_error" and i == 1:
+                            self._event({"error": {"message": "Model crashed while generating"}})
+                            break
+                        delta = {"text": piece} if completion else {"delta": {"content": piece}}
+                        self._event({"choices": [{"index": 0, **delta, "finish_reason": None}]})
+                        time.sleep(server.piece_delay_s)
+                    else:
+                        end = {"text": ""} if completion else {"delta": {}}
+                        self._event({"choices": [{"index": 0, **end, "finish_reason": finish}]})
+                        self._event("[DONE]")
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
 
         return Handler

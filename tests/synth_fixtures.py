@@ -86,7 +86,8 @@ def make_workdir(root: Path, chunks: list[dict[str, Any]], **synth: Any) -> Path
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["synth"].update(synth)
     (root / "prompts").mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO_ROOT / "prompts" / "qa_pt.txt", root / "prompts" / "qa_pt.txt")
+    for template in (REPO_ROOT / "prompts").glob("*.txt"):
+        shutil.copy(template, root / "prompts" / template.name)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     write_jsonl(root / "data" / "chunks" / "chunks.jsonl", chunks)
     return root

@@ -28,6 +28,8 @@ RUN_TIME_KNOBS = {
     "ocr.strict",
     "synth.concurrency",
     "synth.timeout_s",
+    "synth.budget_s",
+    "synth.stream",
     "synth.max_retries",
     "synth.retry_backoff_s",
     "synth.max_failure_rate",

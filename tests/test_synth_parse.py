@@ -1,4 +1,5 @@
-"""parse_qa_pairs on a growing corpus of messy model replies, and the pair validation rules."""
+"""parse_qa_pairs on a growing corpus of messy model replies (real gemma-3-270m replies among them), and the
+pair validation rules."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stages.qa_parse import PROMPT_EXAMPLE_ANSWER, PROMPT_EXAMPLE_QUESTION
+from stages.qa_server import ServerSettings, build_prompts, render_prompt
 from stages.records import Chunk
-from stages.synth import grounding_score, parse_qa_pairs, render_prompt, validate_pair
+from stages.synth import SynthParams, grounding_score, parse_qa_pairs, validate_pair
 
 CORPUS = Path(__file__).parent / "data" / "messy_replies"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))["expected"]
@@ -24,7 +26,17 @@ def test_every_reply_file_has_an_expectation() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_messy_reply(name: str) -> None:
     reply = (CORPUS / f"{name}.txt").read_text(encoding="utf-8")
-    assert [list(pair) for pair in parse_qa_pairs(reply)] == EXPECTED[name]
+    assert [list(pair) for pair in parse_qa_pairs(reply, cut=name.endswith("_cut"))] == EXPECTED[name]
+
+
+def test_a_cut_reply_keeps_only_what_was_complete() -> None:
+    closed = '{"pares": [{"pergunta": "Qual o prazo do recurso?", "resposta": "Dez dias."}'
+    assert parse_qa_pairs(closed, cut=True) == [("Qual o prazo do recurso?", "Dez dias.")]
+    assert parse_qa_pairs(closed + ", {", cut=True) == []  # cut after a comma: the next value never came
+    assert parse_qa_pairs(closed[:-5], cut=True) == []  # cut inside a string
+    plain = "Pergunta: Qual o prazo?\nResposta: Dez dias.\n\nPergunta: Quem julga?\nResposta: O Conse"
+    assert parse_qa_pairs(plain, cut=True) == [("Qual o prazo?", "Dez dias.")]
+    assert len(parse_qa_pairs(plain)) == 2  # not cut: the last answer is what the model meant
 
 
 def test_prompt_shows_the_example_the_parser_drops(repo_root: Path) -> None:
@@ -34,6 +46,22 @@ def test_prompt_shows_the_example_the_parser_drops(repo_root: Path) -> None:
     prompt = render_prompt(template, chunk, 3)
     assert "3 pares" in prompt and "Art. 1º Texto {x}." in prompt
     assert parse_qa_pairs(prompt.split("formato:")[1]) == []  # the example itself is never a pair
+
+
+def test_completion_prompt_is_continued_from_pergunta(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo_root)
+    fields = {f: getattr(SynthParams(), f) for f in ServerSettings.__dataclass_fields__}
+    settings = ServerSettings(**{**fields, "prompt_style": "completion"})
+    chunk = Chunk("c1", "d", 0, "Art. 1º O prazo é de 5 dias.", 9, ["Art. 1º"], "", 0)
+    prompts = build_prompts([chunk], settings)
+    assert f"Trecho: {chunk.text}\nPergunta:" in prompts.by_chunk["c1"]
+    assert prompts.by_chunk["c1"].endswith("Pergunta:") and prompts.reply_prefix == "Pergunta:"
+    # the examples' questions and answers: a reply that copies one is rejected
+    assert "a quem compete aprovar o plano de ensino das disciplinas" in prompts.examples
+    reply = " Qual é o prazo?\nResposta: O prazo é de 5 dias.\n\n"
+    assert parse_qa_pairs(prompts.reply_prefix + reply) == [("Qual é o prazo?", "O prazo é de 5 dias.")]
 
 
 @settings(max_examples=200, deadline=None)
@@ -65,6 +93,24 @@ CHUNK = (
 )
 def test_validate_pair(question: str, answer: str, reason: str | None) -> None:
     assert validate_pair(question, answer, CHUNK, min_grounding=0.5) == reason
+
+
+@pytest.mark.parametrize("glyph", ["\ufffd", "\ue000", "\U000f0001"])
+def test_unreadable_glyphs_are_never_accepted(glyph: str) -> None:
+    """U+FFFD (what a broken text layer decodes to) and private-use glyphs, in the question or the answer,
+    even when the chunk itself holds them (the pair would be grounded)."""
+    chunk = CHUNK.replace("relatório", f"relat{glyph}rio")
+    good = ("Qual o prazo do relatório final?", "No prazo de 15 (quinze) dias após o término do estágio.")
+    assert validate_pair(*good, chunk, min_grounding=0.5) is None
+    assert validate_pair(good[0].replace("ó", glyph), good[1], chunk, 0.5) == "bad_glyph"
+    assert validate_pair(good[0], f"O relat{glyph}rio final, em 15 dias.", chunk, 0.5) == "bad_glyph"
+
+
+def test_an_echo_of_the_prompts_example_is_rejected() -> None:
+    examples = frozenset({"qual o prazo para requerer segunda chamada"})
+    echo = ("Qual o prazo para requerer segunda chamada?", "O estagiário entregará relatório final.")
+    assert validate_pair(*echo, CHUNK, 0.5, examples) == "example_echo"
+    assert validate_pair(*echo, CHUNK, 0.5) is None
 
 
 def test_grounding_score_ignores_accents_case_and_stopwords() -> None:

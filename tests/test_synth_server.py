@@ -15,7 +15,7 @@ import pytest
 from stages import synth
 from stages.common import read_jsonl
 from stages.llm_client import api_key_from_env
-from tests.fake_openai_server import FakeOpenAIServer, chunk_text_of, messy_reply
+from tests.fake_openai_server import FakeOpenAIServer, chunk_text_of, continuation_reply, messy_reply
 from tests.synth_fixtures import make_workdir, sample_chunks, set_synth_params
 
 SECRET = "sk-test-Sup3rSecret-4242"
@@ -215,3 +215,168 @@ def test_output_does_not_depend_on_concurrency(
             run_stage(work, monkeypatch)
             outputs.append((work / "data/qa/qa.jsonl").read_bytes())
     assert outputs[0] == outputs[1] and outputs[0]
+
+
+# ---------------------------------------------------------------- streaming, timeouts and budget
+
+
+def test_a_slow_stream_that_never_stalls_completes(
+    tmp_path: Path, chunks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each reply trickles in over ~1.5 s (a laptop CPU writing tokens), three times timeout_s, and is never
+    silent for timeout_s: it completes on the first attempt."""
+    with FakeOpenAIServer(piece_chars=6, piece_delay_s=0.02) as server:
+        work = make_workdir(
+            tmp_path, chunks[:2], base_url=server.url, **{**FAST, "timeout_s": 0.5, "max_retries": 0}
+        )
+        started = time.monotonic()
+        metrics = run_stage(work, monkeypatch)
+        seconds = time.monotonic() - started
+    requests = server.chat_requests()
+    assert all(r["body"]["stream"] is True for r in requests)
+    assert seconds > 3 * 0.5 / 2  # two chunks in parallel, each longer than timeout_s
+    assert metrics["failures"] == {} and len(requests) == 2 and metrics["accepted"] >= 2
+
+
+def test_a_stream_silent_for_timeout_s_is_retried(
+    tmp_path: Path, chunks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeOpenAIServer(faults=["stall"], hang_s=1.5) as server:
+        work = make_workdir(
+            tmp_path, chunks[:3], base_url=server.url, **{**FAST, "timeout_s": 0.4, "concurrency": 1}
+        )
+        metrics = run_stage(work, monkeypatch)
+    assert [r["fault"] for r in server.chat_requests()] == ["stall", None, None, None]
+    assert metrics["failures"] == {} and metrics["chunks_failed"] == 0
+    timings = json.loads((work / "metrics/timings/synth.json").read_text())
+    assert timings["retries"] == 1 and timings["requests"] == 4
+
+
+def test_a_reply_over_budget_fails_without_retry(
+    tmp_path: Path, chunks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeOpenAIServer(piece_chars=4, piece_delay_s=0.05) as server:
+        work = make_workdir(
+            tmp_path,
+            chunks[:1],
+            base_url=server.url,
+            **{**FAST, "timeout_s": 1.0, "budget_s": 0.3, "max_failure_rate": 1.0},
+        )
+        metrics = run_stage(work, monkeypatch)
+    assert metrics["failures"] == {"budget": 1} and len(server.chat_requests()) == 1
+    (failed,) = read_jsonl(work / "data/qa/rejected.jsonl")
+    assert "synth.budget_s" in failed["error"]["message"]
+
+
+# ---------------------------------------------------------------- which model, and what a 400 means
+
+LM_MODELS = [
+    {
+        "id": "text-embedding-nomic-embed-text-v1.5",
+        "object": "model",
+        "type": "embeddings",
+        "state": "loaded",
+    },
+    {"id": "qwen2.5-7b-instruct", "object": "model", "type": "llm", "state": "not-loaded"},
+    {
+        "id": "google/gemma-3-4b",
+        "object": "model",
+        "type": "vlm",
+        "state": "loaded",
+        "max_context_length": 8192,
+    },
+]
+
+
+def test_the_loaded_model_is_picked_from_lm_studios_list(
+    tmp_path: Path, chunks: list, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with FakeOpenAIServer(lm_models=LM_MODELS, models=tuple(m["id"] for m in LM_MODELS)) as server:
+        work = make_workdir(tmp_path / "auto", chunks[:2], base_url=server.url, **FAST)
+        metrics = run_stage(work, monkeypatch)
+        assert metrics["model"] == "google/gemma-3-4b"  # loaded and generative; the embedding model is not
+        assert {r["body"]["model"] for r in server.chat_requests()} == {"google/gemma-3-4b"}
+        assert "/api/v0/models" in [r["path"] for r in server.requests]
+
+        caplog.clear()
+        work = make_workdir(tmp_path / "wrong", chunks[:2], base_url=server.url, model="llama-3-8b", **FAST)
+        with pytest.raises(SystemExit):
+            run_stage(work, monkeypatch)
+        assert "synth.model='llama-3-8b'" in caplog.text
+        assert "loaded: google/gemma-3-4b; downloaded: qwen2.5-7b-instruct, google/gemma-3-4b" in caplog.text
+
+    unloaded = [{**m, "state": "not-loaded"} for m in LM_MODELS]
+    caplog.clear()
+    with FakeOpenAIServer(lm_models=unloaded) as server:
+        work = make_workdir(tmp_path / "none", chunks[:2], base_url=server.url, **FAST)
+        with pytest.raises(SystemExit):
+            run_stage(work, monkeypatch)
+        assert server.chat_requests() == []
+    assert "no model is loaded" in caplog.text and "lms load" in caplog.text
+
+
+def test_a_prompt_over_the_context_is_reported_not_retried(
+    tmp_path: Path, chunks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeOpenAIServer(faults=lambda number, body: "context" if number == 0 else None) as server:
+        work = make_workdir(
+            tmp_path, chunks[:4], base_url=server.url, **{**FAST, "concurrency": 1, "max_failure_rate": 0.5}
+        )
+        metrics = run_stage(work, monkeypatch)
+    assert metrics["failures"] == {"context_length": 1} and metrics["structured_fallback"] is False
+    assert len(server.chat_requests()) == 4  # not retried
+    assert all("response_format" in r["body"] for r in server.chat_requests())  # not taken for a schema error
+    failed = [r for r in read_jsonl(work / "data/qa/rejected.jsonl") if r["reason"] == "request_failed"]
+    assert "chunk.max_tokens" in failed[0]["error"]["message"]
+
+
+def test_other_400s_keep_structured_output(
+    tmp_path: Path, chunks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeOpenAIServer(faults=lambda number, body: "bad_request" if number == 0 else None) as server:
+        work = make_workdir(
+            tmp_path, chunks[:3], base_url=server.url, **{**FAST, "concurrency": 1, "max_failure_rate": 0.5}
+        )
+        metrics = run_stage(work, monkeypatch)
+    assert metrics["failures"] == {"http_400": 1} and metrics["structured_fallback"] is False
+    assert all("response_format" in r["body"] for r in server.chat_requests())
+
+
+def test_an_error_event_mid_stream_is_retried(
+    tmp_path: Path, chunks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeOpenAIServer(faults=["stream_error"]) as server:
+        work = make_workdir(tmp_path, chunks[:2], base_url=server.url, **{**FAST, "concurrency": 1})
+        metrics = run_stage(work, monkeypatch)
+    assert metrics["failures"] == {} and len(server.chat_requests()) == 3
+
+
+# ---------------------------------------------------------------- base models: a text to continue
+
+
+def test_completion_style_for_base_models(
+    tmp_path: Path, chunks: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def copies_the_example_once(prompt: str) -> str:
+        if chunks[1]["text"] in prompt:  # one reply copies the example pair shown in the prompt
+            return " Qual o prazo para requerer segunda chamada?\nResposta: O estudante poderá requerer segunda chamada.\n\n"
+        return continuation_reply(prompt)
+
+    fewshot = (
+        "Texto: O estudante poderá requerer segunda chamada.\nPergunta: Qual o prazo para requerer segunda chamada?\n"
+        "Resposta: O estudante poderá requerer segunda chamada.\n\nTexto: {text}\n\nPerguntas e respostas sobre o texto "
+        "acima:\n\nPergunta:\n"
+    )
+    (tmp_path / "prompts").mkdir(parents=True)
+    with FakeOpenAIServer(models=("gemma-3-270m",), completion_reply=copies_the_example_once) as server:
+        work = make_workdir(tmp_path, chunks, base_url=server.url, prompt_style="completion", **FAST)
+        (work / "prompts" / "fewshot.txt").write_text(fewshot, encoding="utf-8")
+        set_synth_params(work, completion_prompt="prompts/fewshot.txt")
+        metrics = run_stage(work, monkeypatch)
+    requests = server.chat_requests()
+    assert {r["path"] for r in requests} == {"/v1/completions"}
+    body = requests[0]["body"]
+    assert body["prompt"].endswith("Pergunta:") and "response_format" not in body
+    assert body["stop"] == ["\nTexto:", "\n\n\n", "<end_of_turn>", "<eos>"]  # the prompt's, then gemma's
+    assert metrics["accepted"] >= len(chunks) - 1 and metrics["rejected"].get("example_echo", 0) >= 1
+    assert metrics["parse_yield"] >= 0.8

@@ -1,26 +1,17 @@
-"""The stage end to end through a real OpenAI-compatible server: `transformers serve` with a tiny local Llama.
-
-Found while writing this: `transformers serve` answers 500 unless the tokenizer has a chat_template,
-HF_HUB_OFFLINE=1 is set and the Hugging Face hub cache directory exists. The model id in requests is
-the local path, which is what GET /v1/models lists.
-"""
+"""The stage end to end through a real OpenAI-compatible server, `transformers serve` (tests/real_server.py):
+with a tiny random Llama (the chat path), and with the real gemma-3-270m base model (the completion path)."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from stages import synth
-from tests.synth_fixtures import FALLBACK_DOCS, chunk_by_articles, make_workdir
+from stages.common import read_jsonl
+from tests.real_server import gemma_model_dir, transformers_serve
+from tests.synth_fixtures import FALLBACK_DOCS, chunk_by_articles, make_workdir, sample_chunks
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
@@ -64,45 +55,13 @@ def build_tiny_llama(out: Path) -> None:
     LlamaForCausalLM(config).save_pretrained(out)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.server
 def test_stage_through_transformers_serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chat path, streamed, on a random tiny model: the stage completes; babble is no pair."""
     model_dir = tmp_path / "tiny-llama"
     build_tiny_llama(model_dir)
-    hf_home = tmp_path / "hf-home"
-    (hf_home / "hub").mkdir(parents=True)
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(hf_home), "TRANSFORMERS_OFFLINE": "1"}
-    log_path = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir)]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--log-level", "warning"]
-    with open(log_path, "wb") as log_file:
-        server = subprocess.Popen(
-            command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, f"transformers serve exited:\n{log_path.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, (
-                f"transformers serve not up in 120 s:\n{log_path.read_text()[-3000:]}"
-            )
-            try:
-                if requests.get(f"{base_url}/models", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-
-        chunks = chunk_by_articles("portaria_teste", FALLBACK_DOCS["portaria_teste"], articles_per_chunk=1)[
-            1:4
-        ]
+    chunks = chunk_by_articles("portaria_teste", FALLBACK_DOCS["portaria_teste"], articles_per_chunk=1)[1:4]
+    with transformers_serve(model_dir, tmp_path / "serve.log") as base_url:
         work = make_workdir(
             tmp_path / "work",
             chunks,
@@ -114,19 +73,46 @@ def test_stage_through_transformers_serve(tmp_path: Path, monkeypatch: pytest.Mo
         )
         monkeypatch.chdir(work)
         synth.main()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-
     metrics = json.loads((work / "metrics/synth.json").read_text())
     assert metrics["model"] == str(model_dir)  # the id the server lists
-    timings = json.loads((work / "metrics/timings/synth.json").read_text())
-    assert timings["requests"] == len(chunks) and metrics["chunks_failed"] == 0
+    assert metrics["chunks_failed"] == 0 and sum(metrics["chunks_without_pairs"].values()) == len(chunks)
     assert metrics["accepted"] == 0  # a random model's babble is no pair: reported, not a crash
-    assert sum(metrics["rejected"].values()) == len(chunks)
-    assert set(metrics["rejected"]) <= {"truncated", "no_pairs_parsed"}
     assert (work / "data/qa/qa.jsonl").read_text() == ""
+
+
+@pytest.mark.server
+def test_real_pairs_from_gemma_3_270m(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real small base model (gemma-3-270m, no chat template) behind `transformers serve`, asked with the
+    completion prompt: it writes questions about the text, some answers grounded, some not, some cut by
+    max_tokens. The stage keeps the grounded ones and says why it dropped the rest. Greedy decoding, so the
+    figures are the same on every run (docs/benchmarks.md has the larger run)."""
+    model_dir = gemma_model_dir()
+    chunks = [c for c in sample_chunks(articles_per_chunk=1) if c["doc"] == "instrucao_estagio"][1:4]
+    with transformers_serve(model_dir, tmp_path / "serve.log") as base_url:
+        work = make_workdir(
+            tmp_path / "work",
+            chunks,
+            backend="lmstudio",
+            base_url=base_url,
+            prompt_style="completion",
+            max_tokens=80,
+            temperature=0.0,
+            concurrency=2,
+            timeout_s=300,
+            budget_s=900,
+        )
+        monkeypatch.chdir(work)
+        synth.main()
+    metrics = json.loads((work / "metrics/synth.json").read_text())
+    timings = json.loads((work / "metrics/timings/synth.json").read_text())
+    assert metrics["model"] == str(model_dir) and metrics["chunks_failed"] == 0
+    assert timings["requests"] == len(chunks) and timings["retries"] == 0
+    assert metrics["pairs_parsed"] >= 2 and metrics["parse_yield"] >= 0.5
+    pairs = list(read_jsonl(work / "data/qa/qa.jsonl"))
+    assert len(pairs) >= 1 and len(pairs) == metrics["accepted"]  # real pairs out of a 270M base model
+    by_id = {c["id"]: c for c in chunks}
+    for pair in pairs:
+        assert pair["question"].endswith("?") and pair["model"] == str(model_dir)
+        assert synth.grounding_score(pair["answer"], by_id[pair["chunk_id"]]["text"]) >= 0.5
+    rejected = list(read_jsonl(work / "data/qa/rejected.jsonl"))
+    assert sum(metrics["rejected"].values()) == len(rejected)
