@@ -246,11 +246,8 @@ def is_noise_line(line: str, lexicon: Lexicon, max_chars: int = 40) -> bool:
     """A short line with almost no real words: what OCR makes of a logo, a stamp or a signature."""
     if len(line) > max_chars or is_structural_start(line):
         return False
-    real = sum(
-        len(t)
-        for t in _TOKEN_RE.findall(line)
-        if len(t) >= 3 and (t.lower() in lexicon.counts or t.isupper())
-    )
+    # Letters in words the lexicon knows (an unknown all-caps token like "RES", "ADN" is a logo, not an acronym)
+    real = sum(len(t) for t in _TOKEN_RE.findall(line) if len(t) >= 3 and t.lower() in lexicon.counts)
     return real < max(3, 0.5 * sum(c.isalpha() for c in line))
 
 
@@ -266,36 +263,51 @@ def _unit_start(line: str) -> bool:
     return bool(HEADING_NUM_RE.match(line)) or (is_structural_start(line) and not LIST_ITEM_RE.match(line))
 
 
+def _word_chars(words: set[str]) -> int:
+    return sum(len(w) for w in words)
+
+
+def shared_words(a: str, b: str, share: float = 0.6) -> bool:
+    """Word keys with at least two words in common that make up `share` of each one's letters: the same
+    letterhead line with other junk around it on each page ("fas poder executivo pardo" / "vão poder executivo
+    girão")."""
+    wa, wb = set(a.split()), set(b.split())
+    common = wa & wb
+    return (
+        len(common) >= 2
+        and _word_chars(common) >= share * _word_chars(wa)
+        and _word_chars(common) >= share * _word_chars(wb)
+    )
+
+
 def same_key(a: str, b: str, similarity: float) -> bool:
     """`_similar_keys`' test for one pair."""
     if a[:1] in "~#" or b[:1] in "~#":
         return a[:1] == b[:1] and fuzz.ratio(a, b) >= similarity - 10
-    if fuzz.ratio(a, b) >= similarity:
-        return True
-    return " " in a and abs(len(a) - len(b)) <= 10 and fuzz.token_set_ratio(a, b) == 100
+    return fuzz.ratio(a, b) >= similarity or shared_words(a, b)
 
 
-def _similar_keys(keys: list[str], similarity: float, block: int = 512) -> list[np.ndarray]:
-    """For each key, the indices of the keys like it. Word keys are alike when rapidfuzz's ratio reaches
-    `similarity`, or when one's words are all in the other and the other is at most 10 characters longer (a logo
-    read as "pá era" beside "Poder Executivo"); letter and shape keys when their ratio reaches similarity - 10.
-    Computed in blocks of rows (rapidfuzz's C loop; memory stays at block x len(keys))."""
+def _similar_keys(keys: list[str], similarity: float, block: int = 512) -> list[set[int]]:
+    """For each key, the indices of the keys like it (see same_key). Whole-key ratios come from rapidfuzz's C loop
+    in blocks of rows (memory: block x len(keys)); shared words are checked only between keys that have a word of
+    4+ letters in common (an index of words)."""
     kinds = np.array([k[:1] if k[:1] in "~#" else "w" for k in keys])
-    lengths = np.array([len(k) for k in keys])
-    out: list[np.ndarray] = []
+    out: list[set[int]] = []
     for start in range(0, len(keys), block):
-        rows = keys[start : start + block]
-        ratio = process.cdist(rows, keys, scorer=fuzz.ratio, dtype=np.uint8)
-        subset = process.cdist(rows, keys, scorer=fuzz.token_set_ratio, dtype=np.uint8) == 100
-        close = np.abs(lengths[start : start + block, None] - lengths[None, :]) <= 10
-        for r, key in enumerate(rows):
+        ratio = process.cdist(keys[start : start + block], keys, scorer=fuzz.ratio, dtype=np.uint8)
+        for r in range(ratio.shape[0]):
             kind = kinds[start + r]
-            same_kind = kinds == kind
-            if kind == "w":
-                hit = (ratio[r] >= similarity) | (subset[r] & close[r] & (" " in key))
-            else:
-                hit = ratio[r] >= similarity - 10
-            out.append(np.flatnonzero(hit & same_kind))
+            threshold = similarity if kind == "w" else similarity - 10
+            out.append(set(np.flatnonzero((ratio[r] >= threshold) & (kinds == kind)).tolist()))
+    index: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if kinds[i] == "w":
+            for word in {w for w in key.split() if len(w) >= 4}:
+                index.setdefault(word, []).append(i)
+    for i, key in enumerate(keys):
+        if kinds[i] == "w":
+            candidates = {j for w in key.split() if len(w) >= 4 for j in index.get(w, ())} - out[i]
+            out[i] |= {j for j in candidates if shared_words(key, keys[j])}
     return out
 
 
@@ -320,7 +332,7 @@ def find_letterhead_lines(
     keyed = [slot for slot in slots if keys[slot]]
     page_of = np.array([pi for pi, _ in keyed])
     pages_alike = {
-        slot: len(set(page_of[hits].tolist()))
+        slot: len({int(page_of[j]) for j in hits})
         for slot, hits in zip(
             keyed, _similar_keys([keys[s] for s in keyed], p.header_similarity), strict=True
         )
@@ -328,13 +340,13 @@ def find_letterhead_lines(
     drop: dict[tuple[int, int], str] = {}
     for pi, lines in enumerate(pages):
         for zone in zones[pi]:
-            walked: list[tuple[int, str]] = []  # (line, kind), from the edge inwards up to the body
+            walked: list[tuple[int, str]] = []  # (line, kind) from the edge inwards, up to the first unit
             for li in zone:
                 line = lines[li]
+                if _unit_start(line):
+                    break
                 if PAGE_NUMBER_RE.match(line) or is_print_margin(line):
                     walked.append((li, "margin"))
-                elif _unit_start(line):
-                    break
                 elif pages_alike.get((pi, li), 0) >= needed:
                     # A running line is printed once per page: one like a running line nearer the edge is
                     # body text repeating it (the title under a header that names the document)
@@ -345,13 +357,24 @@ def find_letterhead_lines(
                     walked.append((li, "running"))
                 elif is_noise_line(line, lexicon):
                     walked.append((li, "noise"))
+                elif len(line) <= 40:
+                    walked.append((li, "short"))  # junk that spells words ("É PARDO E"), or body text
                 else:
                     break
-            # Junk goes with a letterhead: only a zone that holds a running line loses its noise lines
-            has_running = any(kind == "running" for _, kind in walked)
-            for li, kind in walked:
-                if kind == "running" or (kind == "noise" and has_running) or is_print_margin(lines[li]):
+            # The letterhead reaches its last running line: what lies between its lines goes with it (junk from
+            # the logo that spells words, the page number); past it noise and margins still do. A short line
+            # before the first running line ends the zone: the letterhead starts at the edge.
+            first = next(
+                (i for i, (_, kind) in enumerate(walked) if kind in ("running", "short")), len(walked)
+            )
+            if first < len(walked) and walked[first][1] == "short":
+                walked = walked[:first]
+            last = max((i for i, (_, kind) in enumerate(walked) if kind == "running"), default=-1)
+            for i, (li, kind) in enumerate(walked):
+                if i <= last or (last >= 0 and kind in ("noise", "margin")) or is_print_margin(lines[li]):
                     drop[(pi, li)] = "letterhead"
+                elif kind == "short":
+                    break
     return drop
 
 
@@ -418,12 +441,19 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
     last_heading: dict[str, int] = {}
     arabic = arabic_numbered_starts(lines)
     separator = inciso_separator(lines)
+    numbered = [(j, n) for j, line in enumerate(lines) if (n := article_number(line)) is not None]
     for index, line in enumerate(lines):
         new = PARAGRAPH_MISREAD_RE.sub("§ ", fix_signs(line))
         if (m := PARAGRAPH_OCR_RE.match(new)) and int(m.group(1) or m.group(2)) == last_paragraph + 1:
             new = f"§ {m.group(1) or m.group(2)}º" + new[m.end() :]  # "8 20 Os" after § 1º -> "§ 2º Os"
-        if (m := ARTICLE_OCR_ORDINAL_RE.match(new)) and last_article and int(m.group(2)) == last_article + 1:
-            new = f"Art. {m.group(2)}º" + new[m.end() :]  # "Art. 90 O" after Art. 8º -> "Art. 9º O"
+        if (m := ARTICLE_OCR_ORDINAL_RE.match(new)) and int(m.group(2)) == last_article + 1:
+            # "Art. 90 O" after Art. 8º is Art. 9º when the next article is the 10th ("Art. 10", or "Art. 100"
+            # misread the same way); "Art. 10 - O" opening a text with no other article, or one followed by
+            # the 11th, stays.
+            d = int(m.group(2))
+            following = next((n for j, n in numbered if j > index), None)
+            if following in (d + 1, (d + 1) * 10) or (following is None and last_article > 0):
+                new = f"Art. {d}º" + new[m.end() :]
         if m := ARTICLE_NUM_RE.match(new):
             digits, expected = m.group(2), str(last_article + 1)
             if len(digits) == len(expected) + 1 and digits.startswith(expected):

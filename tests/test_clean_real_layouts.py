@@ -64,6 +64,16 @@ def test_misread_paragraph_and_article_numbers_follow_the_sequence() -> None:
     assert out[3].startswith("§ 2º Os representantes") and out[4] == lines[4]
     assert out[5] == lines[5] and out[6] == "§ 1º Os casos omissos." and fixed == 4
     assert fix_numbering(["Art. 10 - O estudante"])[0] == ["Art. 10 - O estudante"]  # nothing before it
+    # the first two articles misread, known by the article that follows them (PORTARIA 3.385/2005)
+    first = [
+        "Art. 10 O Programa reger-se-á.",
+        "Art. 20 O PET constitui-se.",
+        "Art. 3º O grupo será.",
+        "Art. 4º Fim.",
+    ]
+    assert [line[:7] for line in fix_numbering(first)[0]] == ["Art. 1º", "Art. 2º", "Art. 3º", "Art. 4º"]
+    cardinal = ["Art. 10 - O prazo.", "Art. 11 - O recurso."]  # an excerpt from article 10 on
+    assert fix_numbering(cardinal)[0] == cardinal
 
 
 def test_garbled_inciso_numerals_inside_an_enumeration() -> None:
