@@ -54,15 +54,21 @@ def scanned_inputs(work: Path, replicate: int) -> list[Path]:
 
 
 def real_inputs(work: Path, folder: Path, exclude: list[str]) -> list[Path]:
-    """The image-only PDFs of `folder` (no page with a text layer), minus the stems in `exclude`."""
+    """The image-only PDFs of `folder` (no page with a text layer), minus the stems in `exclude` and files with the
+    same bytes as an earlier one (the stage now reads those once: they would only slow the old stage down)."""
+    import hashlib
+
     import pypdfium2 as pdfium
 
     out = work / "pdf"
     out.mkdir()
     paths = []
+    seen = set()
     for p in sorted(folder.glob("*.pdf")):
-        if p.stem in exclude:
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        if p.stem in exclude or digest in seen:
             continue
+        seen.add(digest)
         pdf = pdfium.PdfDocument(p)
         if any(page.get_textpage().get_text_range().strip() for page in pdf):
             continue

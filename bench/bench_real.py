@@ -299,8 +299,7 @@ def render_report(args, refs, skipped, dev, held, results) -> str:  # noqa: ANN0
     lines = [
         "# OCR and cleaning on real layouts",
         "",
-        f"Command: `python bench/bench_real.py --corpus {args.corpus} --max-pages {args.max_pages} --rounds {args.rounds}"
-        + (f" --write {args.write}`" if args.write else "`"),
+        f"Command: `python bench/bench_real.py {' '.join(sys.argv[1:])}`",
         f"Machine: {len(os.sched_getaffinity(0))} cores, {platform.machine()}, Python {platform.python_version()}, "
         f"tesseract {pytesseract.get_tesseract_version()}; lexicon: {', '.join(load_lexicon().sources)}.",
         "",

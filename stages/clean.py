@@ -362,13 +362,14 @@ def find_letterhead_lines(
                 else:
                     break
             # The letterhead reaches its last running line: what lies between its lines goes with it (junk from
-            # the logo that spells words, the page number); past it noise and margins still do. A short line
-            # before the first running line ends the zone: the letterhead starts at the edge.
-            first = next(
-                (i for i, (_, kind) in enumerate(walked) if kind in ("running", "short")), len(walked)
-            )
-            if first < len(walked) and walked[first][1] == "short":
-                walked = walked[:first]
+            # the logo that spells words, the page number); past it noise and margins still do. It starts at the
+            # edge: short lines before its first running line are taken only when that line is among the
+            # zone's first three ("na GESSO" above "FM Poder Executivo"), else they end the zone.
+            kinds = [kind for _, kind in walked]
+            first_running = kinds.index("running") if "running" in kinds else len(kinds)
+            first_short = kinds.index("short") if "short" in kinds else len(kinds)
+            if first_short < first_running and first_running > 2:
+                walked = walked[:first_short]
             last = max((i for i, (_, kind) in enumerate(walked) if kind == "running"), default=-1)
             for i, (li, kind) in enumerate(walked):
                 if i <= last or (last >= 0 and kind in ("noise", "margin")) or is_print_margin(lines[li]):
