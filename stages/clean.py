@@ -327,19 +327,26 @@ def find_letterhead_lines(
             for li in top[:2] + bottom[:2]
             if is_print_margin(pages[pi][li])
         }
-    slots = sorted({(pi, li) for pi, (top, bottom) in enumerate(zones) for li in top + bottom})
-    keys = {slot: line_words(pages[slot[0]][slot[1]], lexicon) for slot in slots}
-    keyed = [slot for slot in slots if keys[slot]]
-    page_of = np.array([pi for pi, _ in keyed])
-    pages_alike = {
-        slot: len({int(page_of[j]) for j in hits})
-        for slot, hits in zip(
-            keyed, _similar_keys([keys[s] for s in keyed], p.header_similarity), strict=True
-        )
-    }
+    # A letterhead repeats among the pages' tops, a running footer among their bottoms, at about the same depth:
+    # each zone line is compared with the same side's lines within 3 lines of its depth (a signature "Presidente
+    # do Conselho de Ensino" at the foot of the last page is not the council's name in the pages' letterheads or
+    # in a sentence near the foot of another page).
+    keys: dict[tuple[int, int], str] = {}
+    pages_alike: tuple[dict[tuple[int, int], int], ...] = ({}, {})  # per side: (page, line) -> pages alike
+    for side in (0, 1):
+        slots = [(pi, li) for pi, zone in enumerate(zones) for li in zone[side]]
+        depth = [d for zone in zones for d in range(len(zone[side]))]  # lines from the edge
+        side_keys = [line_words(pages[pi][li], lexicon) for pi, li in slots]
+        keys.update(zip(slots, side_keys, strict=True))
+        keyed = [i for i, key in enumerate(side_keys) if key]
+        similar = _similar_keys([side_keys[i] for i in keyed], p.header_similarity)
+        for i, hits in zip(keyed, similar, strict=True):
+            # and at about the same depth: junk lines shift a letterhead by a line or two, not more
+            alike = {slots[keyed[j]][0] for j in hits if abs(depth[keyed[j]] - depth[i]) <= 3}
+            pages_alike[side][slots[i]] = len(alike)
     drop: dict[tuple[int, int], str] = {}
     for pi, lines in enumerate(pages):
-        for zone in zones[pi]:
+        for side, zone in enumerate(zones[pi]):
             walked: list[tuple[int, str]] = []  # (line, kind) from the edge inwards, up to the first unit
             for li in zone:
                 line = lines[li]
@@ -347,7 +354,7 @@ def find_letterhead_lines(
                     break
                 if PAGE_NUMBER_RE.match(line) or is_print_margin(line):
                     walked.append((li, "margin"))
-                elif pages_alike.get((pi, li), 0) >= needed:
+                elif pages_alike[side].get((pi, li), 0) >= needed:
                     # A running line is printed once per page: one like a running line nearer the edge is
                     # body text repeating it (the title under a header that names the document)
                     key = keys[(pi, li)]

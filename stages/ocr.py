@@ -35,7 +35,7 @@ lists, so after one PDF of fifty changes only its pages are OCR'd. Entries are w
 document's last page is done (a killed run keeps them) and pruned when no current input uses them.
 
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
-pages_rotated, pages_empty_with_ink, text_layers_rejected, suspect_pages [{file, page, reason}], duplicates
+pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, suspect_pages [{file, page, reason}], duplicates
 [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents,
 cached_pages, pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
 
@@ -688,6 +688,10 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         "pages_adaptive": sum(r.binarization not in (None, "otsu") for r in pages_all),
         "pages_rotated": sum(r.rotation != 0 for r in pages_all),
         "pages_empty_with_ink": sum("empty_with_ink" in r.reasons for r in pages_all),
+        # layers that failed the quality check (then OCR'd), and those the OCR text replaced
+        "text_layers_failed": sum(
+            r.text_layer_rejected or (r.method == "text" and r.passes > 0) for r in pages_all
+        ),
         "text_layers_rejected": sum(r.text_layer_rejected for r in pages_all),
         "suspect_pages": suspects,
         "duplicates": sorted(duplicates, key=lambda d: d["file"]),

@@ -184,10 +184,11 @@ def test_text_layers_are_checked_not_trusted(tmp_path: Path) -> None:
     (lost,) = read_doc(tmp_path / "ocr", LOST_LIGATURES.stem).pages
     assert lost.method == "ocr" and lost.text_layer_rejected and lost.verdict == "ok"
     assert "atividades" in lost.text and "avidades" not in lost.text.replace("atividades", "")
-    assert metrics["text_layers_rejected"] == 1 and metrics["pages_ocr"] == 1 and metrics["pages_text"] == 1
+    assert metrics["text_layers_failed"] == 2 and metrics["text_layers_rejected"] == 1
+    assert metrics["pages_ocr"] == 1 and metrics["pages_text"] == 1
     assert metrics["suspect_pages"] == [{"file": BROKEN_LAYER.name, "page": 1, "reason": "broken_glyphs"}]
     with_check_off = run_ocr(pdfs, OcrParams(check_text_layers=False), tmp_path / "ocr-off", tmp_path / "c2")
-    assert with_check_off["pages_ocr"] == 0 and with_check_off["text_layers_rejected"] == 0
+    assert with_check_off["pages_ocr"] == 0 and with_check_off["text_layers_failed"] == 0
 
 
 def test_duplicates_are_processed_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
