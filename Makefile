@@ -5,7 +5,9 @@
 # everything goes into a virtual environment .venv instead.
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS := tesseract-ocr tesseract-ocr-por poppler-utils
+# tesseract-ocr-osd: orientation detection (pages scanned sideways); wbrazilian wportuguese: the word lists of the
+# lexicon (stages/lexicon.py), with pyspellchecker's from PyPI
+APT_PKGS := tesseract-ocr tesseract-ocr-por tesseract-ocr-osd poppler-utils wbrazilian wportuguese
 TORCH_VERSION ?= 2.13.0
 LOCK := requirements/cpu.lock
 VENV := .venv
@@ -23,7 +25,8 @@ endif
 setup: system-deps python-deps
 
 system-deps:
-	@if ! command -v tesseract >/dev/null || ! command -v pdftoppm >/dev/null || ! tesseract --list-langs 2>/dev/null | grep -qx por; then \
+	@if ! command -v tesseract >/dev/null || ! command -v pdftoppm >/dev/null || ! tesseract --list-langs 2>/dev/null | grep -qx por \
+		|| ! tesseract --list-langs 2>/dev/null | grep -qx osd || [ ! -f /usr/share/dict/brazilian ] || [ ! -f /usr/share/dict/portuguese ]; then \
 		echo "installing $(APT_PKGS) with apt-get"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS); \
 	fi

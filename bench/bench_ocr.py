@@ -2,6 +2,9 @@
 
     python bench/bench_ocr.py                                  # print the table
     python bench/bench_ocr.py --write docs/benchmarks/ocr.md   # ... and record it
+    python bench/bench_ocr.py --inputs DIR --baseline-rev REV --skip-sequential --write FILE
+        # other scans (e.g. the real corpus's flatbed scans), and the stage as it was at git revision REV beside
+        # the stage as it is (each run as `python -m stages.ocr` would: a fresh process, its own cache)
 
 Input: the scanned sample PDFs (data/sample/pdf minus the born-digital one), copied `--replicate` times under
 new names so there are enough pages to keep every core busy. All three read the same files at 300 dpi with
@@ -27,9 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stages.ocr import OcrParams, run_ocr  # noqa: E402
-
 BORN_DIGITAL = "instrucao_estagio"
+STAGE = "ocr stage (this repo)"
 
 
 def cpu_seconds() -> float:
@@ -51,11 +53,38 @@ def scanned_inputs(work: Path, replicate: int) -> list[Path]:
     return paths
 
 
-def truth_of(path: Path) -> str:
-    return (ROOT / "data/sample/src" / f"{path.stem.split('__')[0]}.txt").read_text(encoding="utf-8")
+def real_inputs(work: Path, folder: Path, exclude: list[str]) -> list[Path]:
+    """The image-only PDFs of `folder` (no page with a text layer), minus the stems in `exclude` and files with the
+    same bytes as an earlier one (the stage now reads those once: they would only slow the old stage down)."""
+    import hashlib
+
+    import pypdfium2 as pdfium
+
+    out = work / "pdf"
+    out.mkdir()
+    paths = []
+    seen = set()
+    for p in sorted(folder.glob("*.pdf")):
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        if p.stem in exclude or digest in seen:
+            continue
+        seen.add(digest)
+        pdf = pdfium.PdfDocument(p)
+        if any(page.get_textpage().get_text_range().strip() for page in pdf):
+            continue
+        shutil.copy(p, out / p.name)
+        paths.append(out / p.name)
+    return paths
 
 
-def cer(text: str, truth: str) -> float | None:
+def truth_of(path: Path) -> str | None:
+    truth = ROOT / "data/sample/src" / f"{path.stem.split('__')[0]}.txt"
+    return truth.read_text(encoding="utf-8") if truth.exists() else None
+
+
+def cer(text: str, truth: str | None) -> float | None:
+    if truth is None:
+        return None
     try:
         from rapidfuzz.distance import Levenshtein
     except ImportError:
@@ -64,17 +93,38 @@ def cer(text: str, truth: str) -> float | None:
     return Levenshtein.distance(a, b) / len(b)
 
 
-def run_stage(pdfs: list[Path], work: Path, workers: int) -> tuple[float, dict[str, str]]:
+def export_revision(rev: str, work: Path) -> Path:
+    """stages/ as it was at git revision `rev`, in a folder of its own."""
+    dst = work / f"rev-{rev}"
+    if not dst.exists():
+        dst.mkdir()
+        archive = subprocess.run(["git", "archive", rev, "stages"], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(dst)], input=archive.stdout, check=True)
+    return dst
+
+
+def run_stage(
+    pdfs: list[Path], work: Path, workers: int, code: Path, tag: str
+) -> tuple[float, dict[str, str]]:
+    """The ocr stage of the code in `code` on `pdfs`, in a fresh process, from an empty cache."""
     import json
 
-    shutil.rmtree(work / "stage", ignore_errors=True)  # empty cache: every page is OCR'd
+    out = work / f"stage-{tag}"
+    shutil.rmtree(out, ignore_errors=True)
+    script = (
+        "import sys; from pathlib import Path; from stages.ocr import OcrParams, run_ocr; "
+        f"m = run_ocr([Path(p) for p in sys.argv[1:]], OcrParams(workers={workers}), Path({str(out / 'ocr')!r}), "
+        f"Path({str(out / 'cache')!r})); assert not m['failures'], m['failures']"
+    )
+    env = {**os.environ, "PYTHONPATH": str(code), "TQDM_DISABLE": "1"}
     t = time.perf_counter()
-    metrics = run_ocr(pdfs, OcrParams(workers=workers), work / "stage/ocr", work / "stage/cache")
+    subprocess.run(
+        [sys.executable, "-c", script, *map(str, pdfs)], env=env, check=True, stderr=subprocess.DEVNULL
+    )
     seconds = time.perf_counter() - t
-    assert not metrics["failures"] and metrics["pages_ocr_run"] == metrics["pages"], metrics
     texts = {}
     for p in pdfs:
-        doc = json.loads((work / "stage/ocr" / f"{p.stem}.json").read_text())
+        doc = json.loads((out / "ocr" / f"{p.stem}.json").read_text())
         texts[p.stem] = "\n".join(page["text"] for page in doc["pages"])
     return seconds, texts
 
@@ -113,6 +163,10 @@ def main() -> None:
         "--repeat", type=int, default=1, help="run the methods in turn this many times; best time kept"
     )
     ap.add_argument("--skip-ocrmypdf", action="store_true")
+    ap.add_argument("--skip-sequential", action="store_true")
+    ap.add_argument("--inputs", type=Path, help="read this folder's image-only PDFs instead of the sample")
+    ap.add_argument("--exclude", nargs="*", default=[], help="stems of --inputs to leave out")
+    ap.add_argument("--baseline-rev", help="also run the ocr stage as it was at this git revision")
     ap.add_argument("--write", type=Path, help="also write the results as Markdown to this file")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -123,13 +177,21 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-ocr-") as tmp:
         work = Path(tmp)
-        pdfs = scanned_inputs(work, args.replicate)
+        pdfs = (
+            real_inputs(work, args.inputs, args.exclude)
+            if args.inputs
+            else scanned_inputs(work, args.replicate)
+        )
         pages = sum(len(pdfium.PdfDocument(p)) for p in pdfs)
         print(f"{len(pdfs)} scanned PDFs, {pages} pages, {nproc} cores", flush=True)
-        methods = {
-            "ocr stage (this repo)": lambda: run_stage(pdfs, work, nproc),
-            "sequential pytesseract loop": lambda: run_sequential(pdfs),
-        }
+        methods = {STAGE: lambda: run_stage(pdfs, work, nproc, ROOT, "now")}
+        if args.baseline_rev:
+            before = export_revision(args.baseline_rev, work)
+            methods[f"ocr stage at {args.baseline_rev}"] = lambda: run_stage(
+                pdfs, work, nproc, before, "before"
+            )
+        if not args.skip_sequential:
+            methods["sequential pytesseract loop"] = lambda: run_sequential(pdfs)
         if not args.skip_ocrmypdf and shutil.which("ocrmypdf"):
             methods[f"ocrmypdf --jobs {nproc} --sidecar"] = lambda: run_ocrmypdf(pdfs, work, nproc)
         results: dict[str, tuple[float, dict[str, str]]] = {}
@@ -144,7 +206,7 @@ def main() -> None:
                     results[name] = (seconds, texts)
                 cpu[name] = min(used, cpu.get(name, used))
 
-    stage_rate = pages / results["ocr stage (this repo)"][0]
+    stage_rate = pages / results[STAGE][0]
     rows = []
     for name, (seconds, texts) in results.items():
         rates = [cer(texts[p.stem], truth_of(p)) for p in pdfs]
@@ -176,8 +238,13 @@ def main() -> None:
             f"Command: `{command}`  \n"
             f"Machine: {nproc} cores (`nproc`), {platform.machine()}, Python {platform.python_version()}, "
             f"tesseract {pytesseract.get_tesseract_version()}, ocrmypdf {ocrmypdf_version}  \n"
-            f"Input: {len(pdfs)} scanned PDFs ({args.replicate} copies of the 3 scanned sample documents), "
-            f"{pages} pages, 300 dpi, `-l por`; best of {args.repeat} interleaved round(s).\n\n"
+            + (
+                f"Input: the {len(pdfs)} image-only PDFs of {args.inputs}"
+                + (f" except {', '.join(args.exclude)}" if args.exclude else "")
+                if args.inputs
+                else f"Input: {len(pdfs)} scanned PDFs ({args.replicate} copies of the 3 scanned sample documents)"
+            )
+            + f", {pages} pages, 300 dpi, `-l por`; best of {args.repeat} interleaved round(s).\n\n"
             f"{table}\n\n"
             "Speed-up = the stage's pages/s divided by the method's. CPU s/page: user+system time of the "
             "process and all its children per page (less sensitive than wall time to other load on the machine)."

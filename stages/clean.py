@@ -35,23 +35,33 @@ from stages.common import atomic_write_text, load_params, require_input, run_mai
 from stages.legis import (
     ALINEA_RE,
     ARTICLE_NUM_RE,
+    ARTICLE_OCR_ORDINAL_RE,
     CLOSING_DATE_RE,
+    FFFD_LEGAL,
     HEADING_LEVELS,
     HEADING_NUM_RE,
     HEADING_RE,
     INCISO_MISREAD_RE,
+    INCISO_OCR_RE,
     INCISO_RE,
     LIST_ITEM_RE,
     NUMBERED_PARAGRAPH_RE,
     PARAGRAPH_MISREAD_RE,
+    PARAGRAPH_NUMBER_RE,
+    PARAGRAPH_OCR_RE,
     PARAGRAPH_RE,
     article_number,
     enumeration_ordinal,
     expected_numeral,
+    fix_signs,
+    from_roman,
+    inciso_separator,
     is_heading,
     is_structural_start,
+    misread_inciso,
     to_roman,
 )
+from stages.lexicon import REPLACEMENT, Lexicon, load_lexicon, match_case, repair_candidates
 from stages.records import CLEAN_DIR, OCR_DIR, OcrDocument, RecordError, from_dict, metrics_file
 
 log = logging.getLogger(__name__)
@@ -63,6 +73,9 @@ class CleanParams:
     header_min_fraction: float = 0.5  # ... and on at least this fraction of them is a running header/footer
     header_similarity: float = 90.0  # rapidfuzz ratio (0-100) for "the same line" despite OCR noise
     edge_lines: int = 3  # header/footer candidates: this many non-empty lines at the top and bottom of a page
+    zone_lines: int = (
+        10  # letterhead zones: at most this many non-empty lines from the top and from the bottom
+    )
     junk_max_letter_ratio: float = 0.3  # a short line whose letters+digits are under this fraction is junk
     junk_max_chars: int = 80  # only lines up to this long can be junk
 
@@ -76,6 +89,8 @@ class CleanParams:
             out.append(f"clean.header_similarity must be in [50, 100], got {self.header_similarity}")
         if self.edge_lines < 1:
             out.append(f"clean.edge_lines must be >= 1, got {self.edge_lines}")
+        if self.zone_lines < 0:
+            out.append(f"clean.zone_lines must be >= 0 (0 = no letterhead zones), got {self.zone_lines}")
         if not 0 <= self.junk_max_letter_ratio <= 1:
             out.append(f"clean.junk_max_letter_ratio must be in [0, 1], got {self.junk_max_letter_ratio}")
         if self.junk_max_chars < 1:
@@ -196,6 +211,182 @@ def find_running_lines(pages: list[list[str]], p: CleanParams) -> dict[tuple[int
 
 
 # ---------------------------------------------------------------------------------------------
+# 3b. Letterheads (issue 9). A scanned letterhead beside a coat of arms comes out of OCR a little different on
+# every page ("é. Poder Executivo", "Hi Poder Executivo", "“4 *” Ministério da Educação", then "RO", "ES e “a (1"
+# from the logo), and a letterhead block can be seven lines deep, so the rule above, which compares whole lines
+# among the first `edge_lines`, misses it. Here each page's top and bottom are read as zones: from the edge
+# inwards (at most `zone_lines` lines), a line is dropped while it is a page number, a browser's print margin
+# (a URL, a date), junk with almost no real words, or a line whose *words* (the lexicon's, digits and junk left
+# out) come back in the zones of most pages; the zone ends at the first line that is none of these (the title,
+# the first article), and never crosses an article, paragraph, inciso or heading.
+# ---------------------------------------------------------------------------------------------
+_WORD_ONLY_RE = re.compile(r"[^\W\d_]{2,}")
+_URL_RE = re.compile(r"\b(?:https?://|www\s?\.)\S+")
+
+
+def line_words(line: str, lexicon: Lexicon) -> str:
+    """A line's key in the letterhead zone: its real words in lower case (known to the lexicon, or acronyms of 3+
+    capitals such as UFAM, CONSEPE). A line with few of them (a URL, "1 de 6 27/04/2010 08:57" printed by a
+    browser) is keyed by its letters ("~..."), else by its shape with digits as # ("#..."); "" when too short."""
+    key = " ".join(
+        w.lower()
+        for w in _WORD_ONLY_RE.findall(line)
+        if w.lower() in lexicon.counts or (w.isupper() and len(w) >= 3)
+    )
+    if len(key) >= 8:
+        return key
+    letters = "".join(c for c in line.lower() if c.isalpha())
+    if len(letters) >= 12:
+        return "~" + letters
+    shape = _DIGITS_RE.sub("#", "".join(line.lower().split()))
+    return "#" + shape if len(shape) >= 8 and "#" in shape else ""
+
+
+def is_noise_line(line: str, lexicon: Lexicon, max_chars: int = 40) -> bool:
+    """A short line with almost no real words: what OCR makes of a logo, a stamp or a signature."""
+    if len(line) > max_chars or is_structural_start(line):
+        return False
+    # Letters in words the lexicon knows (an unknown all-caps token like "RES", "ADN" is a logo, not an acronym)
+    real = sum(len(t) for t in _TOKEN_RE.findall(line) if len(t) >= 3 and t.lower() in lexicon.counts)
+    return real < max(3, 0.5 * sum(c.isalpha() for c in line))
+
+
+def is_print_margin(line: str) -> bool:
+    """What a browser prints at a page's edge: a URL, with at most a title, a page count and a date beside it."""
+    rest = _URL_RE.sub(" ", line)
+    return rest != line and len(_WORD_ONLY_RE.findall(rest)) <= 6
+
+
+def _unit_start(line: str) -> bool:
+    """An article, paragraph, inciso, alínea or heading, "CAPÍTULO HI" too (a bullet is not: letterhead junk
+    often starts "* ")."""
+    return bool(HEADING_NUM_RE.match(line)) or (is_structural_start(line) and not LIST_ITEM_RE.match(line))
+
+
+def _word_chars(words: set[str]) -> int:
+    return sum(len(w) for w in words)
+
+
+def shared_words(a: str, b: str, share: float = 0.6) -> bool:
+    """Word keys with at least two words in common that make up `share` of each one's letters: the same
+    letterhead line with other junk around it on each page ("fas poder executivo pardo" / "vão poder executivo
+    girão")."""
+    wa, wb = set(a.split()), set(b.split())
+    common = wa & wb
+    return (
+        len(common) >= 2
+        and _word_chars(common) >= share * _word_chars(wa)
+        and _word_chars(common) >= share * _word_chars(wb)
+    )
+
+
+def same_key(a: str, b: str, similarity: float) -> bool:
+    """`_similar_keys`' test for one pair."""
+    if a[:1] in "~#" or b[:1] in "~#":
+        return a[:1] == b[:1] and fuzz.ratio(a, b) >= similarity - 10
+    return fuzz.ratio(a, b) >= similarity or shared_words(a, b)
+
+
+def _similar_keys(keys: list[str], similarity: float, block: int = 512) -> list[set[int]]:
+    """For each key, the indices of the keys like it (see same_key). Whole-key ratios come from rapidfuzz's C loop
+    in blocks of rows (memory: block x len(keys)); shared words are checked only between keys that have a word of
+    4+ letters in common (an index of words)."""
+    kinds = np.array([k[:1] if k[:1] in "~#" else "w" for k in keys])
+    out: list[set[int]] = []
+    for start in range(0, len(keys), block):
+        ratio = process.cdist(keys[start : start + block], keys, scorer=fuzz.ratio, dtype=np.uint8)
+        for r in range(ratio.shape[0]):
+            kind = kinds[start + r]
+            threshold = similarity if kind == "w" else similarity - 10
+            out.append(set(np.flatnonzero((ratio[r] >= threshold) & (kinds == kind)).tolist()))
+    index: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if kinds[i] == "w":
+            for word in {w for w in key.split() if len(w) >= 4}:
+                index.setdefault(word, []).append(i)
+    for i, key in enumerate(keys):
+        if kinds[i] == "w":
+            candidates = {j for w in key.split() if len(w) >= 4 for j in index.get(w, ())} - out[i]
+            out[i] |= {j for j in candidates if shared_words(key, keys[j])}
+    return out
+
+
+def find_letterhead_lines(
+    pages: list[list[str]], p: CleanParams, lexicon: Lexicon
+) -> dict[tuple[int, int], str]:
+    """(page, line) -> 'letterhead' for the running and noisy lines of each page's top and bottom zones."""
+    needed = max(p.header_min_pages, math.ceil(p.header_min_fraction * len(pages)))
+    zones = []  # per page: (top line indices, bottom line indices), edge first
+    for lines in pages:
+        filled = [li for li, line in enumerate(lines) if line]
+        zones.append((filled[: p.zone_lines], filled[::-1][: p.zone_lines]))
+    if len(pages) < needed:  # one page: nothing repeats; only what a browser printed at its edges
+        return {
+            (pi, li): "letterhead"
+            for pi, (top, bottom) in enumerate(zones)
+            for li in top[:2] + bottom[:2]
+            if is_print_margin(pages[pi][li])
+        }
+    # A letterhead repeats among the pages' tops, a running footer among their bottoms, at about the same depth:
+    # each zone line is compared with the same side's lines within 3 lines of its depth (a signature "Presidente
+    # do Conselho de Ensino" at the foot of the last page is not the council's name in the pages' letterheads or
+    # in a sentence near the foot of another page).
+    keys: dict[tuple[int, int], str] = {}
+    pages_alike: tuple[dict[tuple[int, int], int], ...] = ({}, {})  # per side: (page, line) -> pages alike
+    for side in (0, 1):
+        slots = [(pi, li) for pi, zone in enumerate(zones) for li in zone[side]]
+        depth = [d for zone in zones for d in range(len(zone[side]))]  # lines from the edge
+        side_keys = [line_words(pages[pi][li], lexicon) for pi, li in slots]
+        keys.update(zip(slots, side_keys, strict=True))
+        keyed = [i for i, key in enumerate(side_keys) if key]
+        similar = _similar_keys([side_keys[i] for i in keyed], p.header_similarity)
+        for i, hits in zip(keyed, similar, strict=True):
+            # and at about the same depth: junk lines shift a letterhead by a line or two, not more
+            alike = {slots[keyed[j]][0] for j in hits if abs(depth[keyed[j]] - depth[i]) <= 3}
+            pages_alike[side][slots[i]] = len(alike)
+    drop: dict[tuple[int, int], str] = {}
+    for pi, lines in enumerate(pages):
+        for side, zone in enumerate(zones[pi]):
+            walked: list[tuple[int, str]] = []  # (line, kind) from the edge inwards, up to the first unit
+            for li in zone:
+                line = lines[li]
+                if _unit_start(line):
+                    break
+                if PAGE_NUMBER_RE.match(line) or is_print_margin(line):
+                    walked.append((li, "margin"))
+                elif pages_alike[side].get((pi, li), 0) >= needed:
+                    # A running line is printed once per page: one like a running line nearer the edge is
+                    # body text repeating it (the title under a header that names the document)
+                    key = keys[(pi, li)]
+                    nearer = [keys[(pi, lj)] for lj, kind in walked if kind == "running"]
+                    if any(same_key(k, key, p.header_similarity) for k in nearer):
+                        break
+                    walked.append((li, "running"))
+                elif is_noise_line(line, lexicon):
+                    walked.append((li, "noise"))
+                elif len(line) <= 40:
+                    walked.append((li, "short"))  # junk that spells words ("É PARDO E"), or body text
+                else:
+                    break
+            # The letterhead reaches its last running line: what lies between its lines goes with it (junk from
+            # the logo that spells words, the page number); past it noise and margins still do. It starts at the
+            # edge: short lines before its first running line are taken only when that line is among the
+            # zone's first three ("na GESSO" above "FM Poder Executivo"), else they end the zone.
+            kinds = [kind for _, kind in walked]
+            first_running = kinds.index("running") if "running" in kinds else len(kinds)
+            first_short = kinds.index("short") if "short" in kinds else len(kinds)
+            if first_short < first_running and first_running > 2:
+                walked = walked[:first_short]
+            last = max((i for i, (_, kind) in enumerate(walked) if kind == "running"), default=-1)
+            for i, (li, kind) in enumerate(walked):
+                if i <= last or (last >= 0 and kind in ("noise", "margin")) or is_print_margin(lines[li]):
+                    drop[(pi, li)] = "letterhead"
+                elif kind == "short":
+                    break
+    return drop
+
+
+# ---------------------------------------------------------------------------------------------
 # 4. Junk lines
 # ---------------------------------------------------------------------------------------------
 _TOKEN_RE = re.compile(r"[^\W_]+")
@@ -251,13 +442,26 @@ def arabic_numbered_starts(lines: list[str]) -> set[int]:
 def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
     """Lines (document order) with misread paragraph signs and article/inciso/heading numbers fixed."""
     fixed = 0
-    out = []
+    out: list[str] = []
     last_article = 0
     last_inciso = 0
+    last_paragraph = 0
     last_heading: dict[str, int] = {}
     arabic = arabic_numbered_starts(lines)
+    separator = inciso_separator(lines)
+    numbered = [(j, n) for j, line in enumerate(lines) if (n := article_number(line)) is not None]
     for index, line in enumerate(lines):
-        new = PARAGRAPH_MISREAD_RE.sub("§ ", line)
+        new = PARAGRAPH_MISREAD_RE.sub("§ ", fix_signs(line))
+        if (m := PARAGRAPH_OCR_RE.match(new)) and int(m.group(1) or m.group(2)) == last_paragraph + 1:
+            new = f"§ {m.group(1) or m.group(2)}º" + new[m.end() :]  # "8 20 Os" after § 1º -> "§ 2º Os"
+        if (m := ARTICLE_OCR_ORDINAL_RE.match(new)) and int(m.group(2)) == last_article + 1:
+            # "Art. 90 O" after Art. 8º is Art. 9º when the next article is the 10th ("Art. 10", or "Art. 100"
+            # misread the same way); "Art. 10 - O" opening a text with no other article, or one followed by
+            # the 11th, stays.
+            d = int(m.group(2))
+            following = next((n for j, n in numbered if j > index), None)
+            if following in (d + 1, (d + 1) * 10) or (following is None and last_article > 0):
+                new = f"Art. {d}º" + new[m.end() :]
         if m := ARTICLE_NUM_RE.match(new):
             digits, expected = m.group(2), str(last_article + 1)
             if len(digits) == len(expected) + 1 and digits.startswith(expected):
@@ -276,11 +480,29 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
                 last_inciso = value
                 dash = m.group(2) if len(m.group(2)) == 1 else "-"
                 new = f"{to_roman(value)} {dash} " + new[m.end() :]
+        elif (m := INCISO_OCR_RE.match(new)) and (last_inciso or (out and out[-1].endswith(":"))):
+            # "IR pelo", "HI. representação", "Ê o Pró-Reitor" inside an enumeration: the numeral expected next,
+            # written the way the document writes its incisos
+            token, expected = m.group(1), last_inciso + 1
+            if token.isdigit():  # "1. objetivos": an item of a numbered list, no inciso
+                pass
+            elif from_roman(token) == expected or (
+                token != to_roman(expected) and misread_inciso(token, expected)
+            ):
+                last_inciso = expected
+                sep = m.group(2) or ""
+                sep = f" {sep.strip()[0]}" if sep.strip()[:1] in ("-", "–", "—") else separator
+                new = f"{to_roman(expected)}{sep} " + new[m.end() :]
         article = article_number(new)  # every spelling: "Art. 2º", "ART. 2º", "Artigo 2.º"
         if article is not None or PARAGRAPH_RE.match(new) or HEADING_RE.match(new):
             last_inciso = 0  # a new article, § or heading restarts the incisos
+        if (n := enumeration_ordinal(new)) is not None and INCISO_RE.match(new):
+            last_inciso = n
         if article is not None:
             last_article = article
+            last_paragraph = 0
+        if m := PARAGRAPH_NUMBER_RE.match(new):
+            last_paragraph = int(m.group(1))
         fixed += new != line
         out.append(new)
     for i in range(len(out) - 1):  # "dias: b)" -> "dias; b)": only the line before a first item ends in ":"
@@ -297,6 +519,8 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
 # Hyphen at a line end: is it a word broken by the layout ("avalia-|ção" -> "avaliação") or a real
 # hyphen ("encontra-|se", "segunda-|feira")? Decided in this order:
 #   a. the document itself: the hyphenated form seen inside a line -> keep; the joined form seen -> join
+#   a'. the lexicon: the joined word is a word -> join (unless the hyphenated one is); both halves are words and
+#      the joined one is not ("técnico-|administrativo", "pós-|graduação") -> keep
 #   b. the next fragment starts with a digit or a capital (and the first part is not all caps) -> keep
 #   c. enclisis: the fragment is a clitic pronoun (se, lhe, lo, ...) and the first part looks like a verb
 #      form (ends in r, an accented vowel, or a/e/am/em/ou/eu/iu and is >= 4 letters), unless the joined
@@ -346,12 +570,17 @@ def word_counts(lines: list[str]) -> Counter[str]:
     return counts
 
 
-def keep_hyphen(first: str, fragment: str, vocab: Counter[str]) -> bool:
+def keep_hyphen(first: str, fragment: str, vocab: Counter[str], lexicon: Lexicon | None = None) -> bool:
     """True when `first-` + `fragment` at a line break is a real hyphenated word (see the rules above)."""
     a, b = first.lower(), fragment.lower()
     hyphenated, joined = vocab.get(f"{a}-{b}", 0), vocab.get(a + b, 0)
     if hyphenated or joined:
         return hyphenated > joined
+    if lexicon is not None:  # a'. the lexicon: "avalia-ção" joins, "técnico-administrativo" (two words) stays
+        if a + b in lexicon.counts or f"{a}-{b}" in lexicon.counts:
+            return f"{a}-{b}" in lexicon.counts
+        if a in lexicon.counts and b in lexicon.counts and len(b) >= 3:
+            return True
     if fragment[0].isdigit() or (fragment[0].isupper() and not first.isupper()):
         return True
     if b in CLITICS and (a + b) not in NOUNS_LIKE_VERB_CLITIC:
@@ -380,7 +609,9 @@ def should_break(prev: str, nxt: str, gap: bool, short_line: int) -> bool:
     return gap and prev.endswith(_TERMINAL)
 
 
-def join_paragraphs(lines: list[tuple[str, bool]], vocab: Counter[str]) -> tuple[list[str], Counter[str]]:
+def join_paragraphs(
+    lines: list[tuple[str, bool]], vocab: Counter[str], lexicon: Lexicon | None = None
+) -> tuple[list[str], Counter[str]]:
     """(line, gap_before) pairs -> paragraphs, joining hyphenated words and wrapped lines."""
     counts: Counter[str] = Counter()
     # A line well short of the margin ends its paragraph (text layers have no blank lines between them).
@@ -397,7 +628,7 @@ def join_paragraphs(lines: list[tuple[str, bool]], vocab: Counter[str]) -> tuple
         end = _HYPHEN_END_RE.search(pieces[-1])
         fragment = _FRAGMENT_RE.match(line)
         if end and fragment and not is_structural_start(line) and (not gap or _starts_lower(line)):
-            if keep_hyphen(end.group(1), fragment.group(1), vocab):
+            if keep_hyphen(end.group(1), fragment.group(1), vocab, lexicon):
                 counts["hyphen_kept"] += 1
             else:
                 counts["hyphen_joined"] += 1
@@ -413,17 +644,140 @@ def join_paragraphs(lines: list[tuple[str, bool]], vocab: Counter[str]) -> tuple
 
 
 # ---------------------------------------------------------------------------------------------
+# 6. Words a text layer (or OCR) broke (issue 9): "dis ciplinas" / "dev e" (a space inside a word),
+# "técnicoadministrativo" (a hyphen lost), "R E S O L V E" (letter-spaced), "ministrá -las" (a space before an
+# enclitic), and U+FFFD for an accented letter ("servi\ufffdo"). Each is repaired only when the lexicon, or the
+# document's and the corpus's own words, make the fix certain; a U+FFFD no single word explains stays, counted.
+# ---------------------------------------------------------------------------------------------
+_LETTERS_RE = re.compile(r"[^\W\d_]+")
+_TRAILING_PUNCT_RE = re.compile(r"[.,;:!?)]+$")
+_LETTER_SPACED_RE = re.compile(r"(?<!\S)((?:[A-ZÀ-Ý] ){3,}[A-ZÀ-Ý])(?=[\s:.,;]|$)")
+_LONE_CLITIC_RE = re.compile(r"(?<=[^\W\d_]) -(?=(?:se|lhes?|l[oa]s?|n[oa]s?|me|te|vos)\b)")
+_GLUED_RE = re.compile(r"[^\W\d_]{8,}")
+_FFFD_WORD_RE = re.compile(rf"[^\W\d_]*{REPLACEMENT}[{REPLACEMENT}\w]*")
+_INTACT_WORD_RE = re.compile(rf"(?<![\w{REPLACEMENT}])[^\W\d_]+(?![\w{REPLACEMENT}])")
+FFFD_DOMINANCE = 100  # of several words that fit, one this many times as frequent as each other one is taken
+
+
+def repair_words(line: str, lexicon: Lexicon, vocab: Counter[str], counts: Counter[str]) -> str:
+    """One line with split, glued, letter-spaced and enclitic-spaced words repaired (see above)."""
+    known = lexicon.counts
+
+    def is_known(w: str) -> bool:
+        return w.lower() in known or vocab.get(w.lower(), 0) > 0
+
+    def joins(a: str, b: str) -> bool:  # "dis ciplinas", "dev e": joined only when a piece is no word
+        unknown = [w for w in (a, b) if not is_known(w)]
+        return (
+            b[0].islower()
+            and bool(unknown)
+            and all(len(w) >= 2 for w in unknown)
+            and (a + b).lower() in known
+        )
+
+    def split(line: str) -> str:
+        tokens = line.split(" ")
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            a = tokens[i]
+            b = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if (
+                _LETTERS_RE.fullmatch(a)
+                and _LETTERS_RE.fullmatch(_TRAILING_PUNCT_RE.sub("", b))
+                and joins(a, _TRAILING_PUNCT_RE.sub("", b))
+            ):
+                counts["words_joined"] += 1
+                out.append(a + b)
+                i += 2
+            else:
+                out.append(a)
+                i += 1
+        return " ".join(out)
+
+    def spaced(m: re.Match[str]) -> str:  # "R E S O L V E:" when "RESOLVE" is a word
+        joined = m.group(1).replace(" ", "")
+        if joined.lower() in known:
+            counts["words_joined"] += 1
+            return joined
+        return m.group(0)
+
+    def glued(m: re.Match[str]) -> str:  # "técnicoadministrativo" when "técnico-administrativo" is in use
+        w = m.group(0)
+        if w.lower() in known:
+            return w
+        for k in range(3, len(w) - 2):
+            hyphenated = f"{w[:k]}-{w[k:]}"
+            if vocab.get(hyphenated.lower(), 0) or hyphenated.lower() in known:
+                counts["hyphens_restored"] += 1
+                return hyphenated
+        return w
+
+    line, n = _LONE_CLITIC_RE.subn("-", line)
+    counts["words_joined"] += n
+    line = _LETTER_SPACED_RE.sub(spaced, line)
+    line = split(line)
+    return _GLUED_RE.sub(glued, line)
+
+
+def corpus_vocabulary(texts: list[str]) -> Counter[str]:
+    """Lower-case words written whole (no U+FFFD in or beside them) across the corpus: evidence for a repair."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(w.lower() for w in _INTACT_WORD_RE.findall(text))
+    return counts
+
+
+def repair_replacement_chars(text: str, lexicon: Lexicon, corpus: Counter[str], counts: Counter[str]) -> str:
+    """U+FFFD (one per lost non-ASCII letter) replaced where the fix is certain: a legal sign or ordinal
+    (stages/legis.py FFFD_LEGAL: "\ufffd 2\ufffd do art." -> "§ 2º do art."), else the one word of the lexicon and
+    the corpus that fits; of several, the one the corpus itself writes, or one `FFFD_DOMINANCE` times as frequent
+    as each other one (até/atá, após/apôs, início/inácio). Otherwise the U+FFFD stays and is counted."""
+    for pattern, repl in FFFD_LEGAL:
+        text, n = pattern.subn(repl, text)
+        counts["fffd_repaired"] += n
+
+    def fix(m: re.Match[str]) -> str:
+        broken = m.group(0)
+        candidates = repair_candidates(broken, lexicon, corpus)
+        if len(candidates) > 1:
+            written = {c for c in candidates if corpus.get(c, 0)}
+            if len(written) == 1:
+                candidates = written
+            else:
+                ranked = sorted(((lexicon.counts.get(c, 0), c) for c in candidates), reverse=True)
+                if ranked[0][0] >= FFFD_DOMINANCE * max(ranked[1][0], 1):
+                    candidates = {ranked[0][1]}
+        if len(candidates) == 1:
+            counts["fffd_repaired"] += broken.count(REPLACEMENT)
+            return match_case(candidates.pop(), broken)
+        counts["fffd_kept"] += broken.count(REPLACEMENT)
+        return broken
+
+    return _FFFD_WORD_RE.sub(fix, text)
+
+
+# ---------------------------------------------------------------------------------------------
 # The document
 # ---------------------------------------------------------------------------------------------
-def clean_document(pages: list[str], p: CleanParams) -> tuple[str, dict[str, int]]:
-    """Pages of raw OCR/text-layer text -> (cleaned text, one paragraph per line; counts per rule)."""
+def clean_document(
+    pages: list[str], p: CleanParams, corpus: Counter[str] | None = None
+) -> tuple[str, dict[str, int]]:
+    """Pages of raw OCR/text-layer text -> (cleaned text, one paragraph per line; counts per rule). `corpus`: the
+    intact words of every document (corpus_vocabulary), evidence for U+FFFD repairs; None = this document's."""
     counts: Counter[str] = Counter()
     page_lines: list[list[str]] = []
+    lexicon = load_lexicon()
+    if corpus is None:
+        corpus = corpus_vocabulary(pages)
     for page in pages:
         text, c = normalize_unicode(page)
         counts.update(c)
+        if REPLACEMENT in text:
+            text = repair_replacement_chars(text, lexicon, corpus, counts)
         page_lines.append(normalize_whitespace(text))
-    for (pi, li), rule in find_running_lines(page_lines, p).items():
+    letterhead = find_letterhead_lines(page_lines, p, lexicon) if p.zone_lines else {}
+    for (pi, li), rule in {**letterhead, **find_running_lines(page_lines, p)}.items():
         page_lines[pi][li] = ""
         counts[f"dropped_{rule}"] += 1
     kept: list[tuple[str, bool]] = []  # (line, blank line or page break before it)
@@ -437,9 +791,11 @@ def clean_document(pages: list[str], p: CleanParams) -> tuple[str, dict[str, int
             else:
                 kept.append((line, gap))
                 gap = False
+    vocab = word_counts([line for line, _ in kept])
+    kept = [(repair_words(line, lexicon, vocab, counts), gap) for line, gap in kept]
     fixed_lines, counts["numbering_fixed"] = fix_numbering([line for line, _ in kept])
     kept = [(line, gap) for line, (_, gap) in zip(fixed_lines, kept, strict=True)]
-    paragraphs, c = join_paragraphs(kept, word_counts(fixed_lines))
+    paragraphs, c = join_paragraphs(kept, word_counts(fixed_lines), lexicon)
     counts.update(c)
     return render_paragraphs(paragraphs), {k: v for k, v in sorted(counts.items()) if v}
 
@@ -497,19 +853,27 @@ def read_ocr_pages(path: Path) -> list[str]:
 def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> dict[str, Any]:
     """Clean every <doc>.json in ocr_dir into clean_dir/<doc>.txt; returns (and writes) the metrics."""
     require_input(ocr_dir, "ocr")
-    sources = sorted(ocr_dir.glob("*.json"))
     per_doc: dict[str, dict[str, int]] = {}
     failures: list[dict[str, str]] = []
-    for path in tqdm(sources, desc="clean", unit="doc"):
+    documents: dict[Path, list[str]] = {}
+    for path in sorted(ocr_dir.glob("*.json")):
         try:
-            pages = read_ocr_pages(path)
+            documents[path] = read_ocr_pages(path)
         except OcrFileError as e:
             log.warning("skipping %s: %s (rerun the ocr stage for it)", path, e)
             failures.append({"file": str(path), "reason": str(e)})
-            continue
-        text, counts = clean_document(pages, p)
+    corpus = corpus_vocabulary([page for pages in documents.values() for page in pages])
+    for path, pages in tqdm(documents.items(), desc="clean", unit="doc"):
+        text, counts = clean_document(pages, p, corpus)
         atomic_write_text(clean_dir / f"{path.stem}.txt", text)
         per_doc[path.stem] = {"chars_in": sum(map(len, pages)), "chars_out": len(text), **counts}
+        if counts.get("fffd_kept"):
+            log.warning(
+                "%s: %d U+FFFD kept (no single word fits; %d repaired)",
+                path.stem,
+                counts["fffd_kept"],
+                counts.get("fffd_repaired", 0),
+            )
     for stale in sorted(clean_dir.glob("*.txt")):
         if stale.stem not in per_doc:
             log.info("removing %s: its OCR output is gone or invalid", stale)
@@ -523,8 +887,11 @@ def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> d
         "chars_in": totals["chars_in"],
         "chars_out": totals["chars_out"],
         "lines_dropped": {
-            rule: totals[f"dropped_{rule}"] for rule in ("header_footer", "page_number", "junk")
+            rule: totals[f"dropped_{rule}"] for rule in ("header_footer", "page_number", "letterhead", "junk")
         },
+        "fffd_repaired": totals["fffd_repaired"],
+        "fffd_kept": totals["fffd_kept"],
+        "documents_with_fffd": sorted(doc for doc, counts in per_doc.items() if counts.get("fffd_kept")),
         "rules": {k: v for k, v in sorted(totals.items()) if not k.startswith("chars_")},
         "per_document": per_doc,
     }

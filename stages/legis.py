@@ -475,6 +475,71 @@ def expected_numeral(token: str, expected: int) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Real layouts (issue 9): the paragraph sign, ordinals and inciso numerals as OCR and broken text layers write
+# them. Measured on the real UFAM corpus and renderings of its born-digital acts (docs/benchmarks/real.md).
+# ---------------------------------------------------------------------------------------------
+# "$ 1º", "$3º", "o $ 2º do art. 5º", "$$ 1º e 2º": a dollar sign where a § belongs (OCR's commonest misread
+# of §). Never "R$ 100,00" / "US$ 5" (a letter before it) nor an amount "$ 1.000,00" (digits, then a period or
+# comma and more digits).
+DOLLAR_PARAGRAPH_RE = re.compile(r"(?<![\w$])(\$\$?)(?=\s?\d{1,3}(?!\d)(?![.,]\d))")
+# A superscript ordinal that a text layer wrote as a separate letter: "§ 2 o Os", "Art. 4 o A", "Lei n o 9.394".
+SUPERSCRIPT_ORDINAL_RE = re.compile(r"((?:§|\bArt\.?)\s?[1-9]) o(?=\s+[A-ZÀ-Ý]|[,.;:])")
+SUPERSCRIPT_NUMERO_RE = re.compile(r"\b([nN]) o (?=\d)")
+# A paragraph label at a line start whose sign and ordinal OCR misread: "8 20 Os", "820 A", "$ 1 0 O", "81 o No",
+# "S 3º A", "§ 20 Os" (the number: group 1 or 2, 1-9). Taken only when it is the number expected next (clean's
+# fix_numbering); "§ 2º", "§ 2°" and "§ 2o" are spellings the grammar reads as they are.
+PARAGRAPH_OCR_RE = re.compile(r"^(?:[$S8]\s?([1-9])\s?(?:[º°oO0]|\.º)|§\s?([1-9])\s?[0O])\.?(?=\s+[A-ZÀ-Ý])")
+PARAGRAPH_NUMBER_RE = re.compile(r"^§\s?(\d{1,3})")
+# An article label whose ordinal OCR read as a zero: "Art. 90 O PET" for "Art. 9º O PET" (group 2: 1-9).
+ARTICLE_OCR_ORDINAL_RE = re.compile(r"^(Art\.?)\s?([1-9])\s?[0O](?=\s+[A-ZÀ-Ý]|\s?[-–—])")
+# An inciso numeral OCR garbled at a line start ("IR pelo", "HI. representação", "Ê o Pró-Reitor", "J; elaborar",
+# "MI.", "XIL —", "Vil", "Mill"): up to 5 numeral-like glyphs, an optional separator, then a lower-case word.
+INCISO_OCR_RE = re.compile(rf"^([IVXLHWMlJRÊÍi1|!]{{1,5}})\s?([.;:,)]|\s?{DASH}{{1,2}})?\s+(?=[a-zà-ú])")
+# How those glyphs read as numeral strokes: "H" two bridged strokes, "M" a V with a stray stroke, "R" the period
+# after a numeral read together with the gap after it (tesseract: "I.     pelo" -> "IR pelo").
+OCR_ROMAN_GLYPHS = str.maketrans(
+    {"H": "II", "l": "I", "1": "I", "|": "I", "!": "I", "J": "I", "Í": "I", "Ê": "I", "i": "I", "W": "II",
+     "M": "V", "R": ""}
+)  # fmt: skip
+INCISO_STYLE_RE = re.compile(rf"^{ROMAN}(\.|\)|\s?{DASH})\s")
+# U+FFFD where legal text has a sign or an ordinal (a text layer whose font maps every non-ASCII glyph to U+FFFD):
+# "no \ufffd 2\ufffd do art." -> "no § 2º do art.", "art. 4\ufffd", "1\ufffd de dezembro", "194\ufffd da Independência",
+# "n\ufffd 9.394" -> "nº 9.394".
+FFFD = "\ufffd"
+FFFD_LEGAL = (
+    (re.compile(rf"(?<![\w{FFFD}]){FFFD}{FFFD}(?= ?\d)"), "§§"),
+    (re.compile(rf"(?<![\w{FFFD}]){FFFD}(?= ?\d)"), "§"),
+    (re.compile(rf"(§ ?\d{{1,3}}){FFFD}"), r"\1º"),
+    (re.compile(rf"(\b[Aa]rt\.? ?\d{{1,3}}){FFFD}"), r"\1º"),
+    (re.compile(rf"(\d{{1,3}}){FFFD}(?= d[aeo]s? )"), r"\1º"),
+    (re.compile(rf"\b([nN]){FFFD}(?= ?\d)"), r"\1º"),
+)
+
+
+def fix_signs(line: str) -> str:
+    """ "$ 1º" -> "§ 1º" (never R$), "§ 2 o Os" -> "§ 2º Os", "n o 9.394" -> "nº 9.394"."""
+    line = DOLLAR_PARAGRAPH_RE.sub(lambda m: "§" * len(m.group(1)), line)
+    line = SUPERSCRIPT_ORDINAL_RE.sub(r"\1º", line)
+    return SUPERSCRIPT_NUMERO_RE.sub(r"\1º ", line)
+
+
+def inciso_separator(lines: list[str]) -> str:
+    """How a document writes an inciso's separator: ".", ")" or " -" (its most frequent; " -" when none)."""
+    seps: dict[str, int] = {}
+    for line in lines:
+        if m := INCISO_STYLE_RE.match(line):
+            sep = m.group(1).strip()
+            seps[sep] = seps.get(sep, 0) + 1
+    sep = max(seps, key=lambda k: seps[k]) if seps else "-"
+    return sep if sep in ".)" else f" {sep}"
+
+
+def misread_inciso(token: str, expected: int) -> bool:
+    """Is `token` (an INCISO_OCR_RE group 1) the numeral `expected` misread, within one OCR error?"""
+    return Levenshtein.distance(token.translate(OCR_ROMAN_GLYPHS), to_roman(expected)) <= 1
+
+
+# ---------------------------------------------------------------------------------------------
 # Sentences. A sentence ends at . ! ? ; followed by space and a capital, digit, § or quote — except
 # after abbreviations common in legal text ("Art.", "nº.", "Prof.") and single initials ("J.").
 # ---------------------------------------------------------------------------------------------

@@ -1,22 +1,43 @@
 """ocr stage: every *.pdf in `ocr.input_dir` -> data/ocr/<stem>.json (one record per page) + metrics/ocr.json.
 
-A page whose own text layer has at least `ocr.min_text_chars` letters is read directly (pypdfium2), never OCR'd.
-Every other page is rendered alone by pdf2image (pdftoppm, grayscale PPM/PGM, never PNG) at `ocr.dpi` and read
-by tesseract (`--oem 1`: Debian's por model is LSTM-only) through pytesseract, in a pool of `ocr.workers`
-processes over the pages of all documents, each tesseract single-threaded (OMP_THREAD_LIMIT=1; on 2 cores a
-self-threading tesseract made a page twice as slow).
+A page whose own text layer has at least `ocr.min_text_chars` letters and passes the quality check (stages/
+quality.py: no U+FFFD or private-use glyphs inside words, enough words a Portuguese lexicon knows, no words that
+lost a ligature) is read directly (pypdfium2). Every other page is rendered alone by pdf2image (pdftoppm,
+grayscale PGM) at `ocr.dpi` and read by tesseract (`--oem 1`) through pytesseract, in a pool of `ocr.workers`
+processes over the pages of all documents, each tesseract single-threaded (OMP_THREAD_LIMIT=1).
+
+Reading a rendered page (`read_page`):
+  1. its ink and lighting are measured on a quarter-size copy (~15 ms). Paper whose brightness varies by more
+     than `ocr.adaptive_light_spread` grey levels (a phone photo: grey paper, light falling off to one side,
+     white margins around the photo) is binarized locally (tesseract's Sauvola, `thresholding_method=2`;
+     tesseract 4 has none, so there the page is divided by its own paper brightness first), and the white
+     margins around the photo are cut off (tesseract took the photo's edge for a column border and read its
+     lines in pieces: 2.9% -> 0.5% CER on rendered photos); an ordinary scan keeps tesseract's global Otsu
+     threshold, as before (the two differ by <0.2% of characters there, and Sauvola costs ~5% more CPU).
+  2. the reading is judged (stages/quality.py). A suspect one (empty or little text for the ink, low mean
+     confidence, few words the lexicon knows) is read again when `ocr.retry_suspect`: turned the way
+     tesseract's orientation detection says when its text is garbage (a page scanned sideways or upside down),
+     then with the other binarization. The reading with the most known words is kept.
+A text layer that failed the check is OCR'd the same way, and kept only when OCR reads no more known words
+(a layer whose font maps accents to U+FFFD, with the page drawn the same way, stays: clean repairs it).
+
+Every page record (stages/records.py: OcrPage) carries its quality signals (confidence, chars, lexicon share,
+broken glyphs, ink) and a verdict; metrics/ocr.json lists the suspect pages (file, page, reason), each also
+warned about in one line, so a page with ink never comes out empty unnoticed. metrics/ocr_quality.json holds
+one row per document for `dvc plots show`.
+
+Duplicates: a PDF with the same bytes as an earlier one (sha256), or whose whole text is `ocr.duplicate_
+similarity`% like another's, is processed once; the copy gets no output and is listed under `duplicates`.
 
 Incremental: data/cache/ocr/<pdf sha256>.<params key>.json holds each finished document (`persist: true` in
-dvc.yaml). The key covers what changes the OCR result (dpi, lang, psm, min_text_chars, tesseract version), so
-after one PDF of fifty changes only its pages are OCR'd. Entries are written atomically as soon as a document's
-last page is done (a killed run keeps them) and pruned when no current input uses them.
+dvc.yaml). The key covers every param that changes the result, the tesseract version and the lexicon's word
+lists, so after one PDF of fifty changes only its pages are OCR'd. Entries are written atomically as soon as a
+document's last page is done (a killed run keeps them) and pruned when no current input uses them.
 
-Output: data/ocr/<stem>.json = {doc, source, sha256, pages: [{page, method: text|ocr, text, confidence}],
-failed_pages} (stages/records.py: OcrDocument, OcrPage); confidence is tesseract's mean word confidence (0-100)
-for OCR'd pages, null for text-layer ones. metrics/ocr.json (results only): documents, pages, pages_ocr,
-pages_text (over all outputs, cached or not), failures [{file, reason}]. metrics/timings/ocr.json (this run):
-cached_documents, cached_pages, pages_ocr_run / pages_text_run (done in this run), seconds, pages_per_s (pages
-done in this run per second), workers.
+metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
+pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, suspect_pages [{file, page, reason}], duplicates
+[{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents,
+cached_pages, pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
 
 Tesseract and pdftoppm are checked up front, before any work, even when everything is cached (the tesseract
 version is part of the cache key). A bad PDF (empty, truncated, not a PDF, encrypted) or a page tesseract fails
@@ -26,6 +47,7 @@ on is skipped with one warning line, listed under `failures` in the metrics, and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -34,15 +56,19 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pypdfium2 as pdfium
 import pytesseract
 from pdf2image import convert_from_path
 from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+from PIL import Image
+from rapidfuzz import fuzz
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -55,9 +81,12 @@ from stages.common import (
     write_json,
     write_timings,
 )
+from stages.lexicon import REPLACEMENT, known_count, load_lexicon
+from stages.quality import Quality, QualityParams, assess, measure_image
 from stages.records import (
     OCR_CACHE_DIR,
     OCR_DIR,
+    OCR_QUALITY_PLOT,
     OcrDocument,
     OcrPage,
     RecordError,
@@ -68,13 +97,14 @@ from stages.records import (
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1  # bump when a cache entry's layout or the way text is produced changes
+CACHE_FORMAT = 2  # bump when a cache entry's layout or the way text is produced changes (2: quality, passes)
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
     "cached_pages",
     "pages_ocr_run",
     "pages_text_run",
+    "pages_retried",
     "seconds",
     "pages_per_s",
     "workers",
@@ -94,6 +124,17 @@ class OcrParams:
     workers: int = 0  # OCR processes; 0 = all cores
     min_text_chars: int = 40  # letters a page's own text layer needs to be used instead of OCR
     strict: bool = False  # exit non-zero when any document or page failed
+    # Paper brightness varying by more grey levels than this: local (Sauvola) binarization at once. Measured:
+    # ordinary scans 0-5, phone photos 98-159 (docs/benchmarks/real.md).
+    adaptive_light_spread: float = 40.0
+    retry_suspect: bool = True  # read a suspect page again (OSD rotation, the other binarization); best kept
+    check_text_layers: bool = True  # OCR a text layer that fails the quality check; the better reading kept
+    osd_min_confidence: float = 2.0  # tesseract OSD orientation confidence needed to turn a suspect page
+    quality_min_confidence: float = 70.0  # mean word confidence below this: suspect (ordinary pages 82-96)
+    quality_min_lexicon_share: float = 0.6  # known-word share below this: suspect (ordinary pages 0.78-0.98)
+    quality_min_ink_cm2: float = 3.0  # a rendered page with this much ink has something printed on it
+    quality_min_letters_per_ink_cm2: float = 3.0  # fewer letters per cm² of ink: text lost (pages: 11-180)
+    duplicate_similarity: float = 98.0  # rapidfuzz ratio of two documents' whole texts that makes them one
 
     def problems(self) -> list[str]:
         out = []
@@ -109,7 +150,33 @@ class OcrParams:
             out.append(f"ocr.workers must be >= 0 (0 = all cores), got {self.workers}")
         if self.min_text_chars < 1:
             out.append(f"ocr.min_text_chars must be >= 1, got {self.min_text_chars}")
+        if not 0 <= self.adaptive_light_spread <= 255:
+            out.append(f"ocr.adaptive_light_spread must be in [0, 255], got {self.adaptive_light_spread}")
+        if self.osd_min_confidence < 0:
+            out.append(f"ocr.osd_min_confidence must be >= 0, got {self.osd_min_confidence}")
+        if not 0 <= self.quality_min_confidence <= 100:
+            out.append(f"ocr.quality_min_confidence must be in [0, 100], got {self.quality_min_confidence}")
+        if not 0 <= self.quality_min_lexicon_share <= 1:
+            out.append(
+                f"ocr.quality_min_lexicon_share must be in [0, 1], got {self.quality_min_lexicon_share}"
+            )
+        if self.quality_min_ink_cm2 <= 0:
+            out.append(f"ocr.quality_min_ink_cm2 must be > 0, got {self.quality_min_ink_cm2}")
+        if self.quality_min_letters_per_ink_cm2 < 0:
+            out.append(
+                f"ocr.quality_min_letters_per_ink_cm2 must be >= 0, got {self.quality_min_letters_per_ink_cm2}"
+            )
+        if not 50 <= self.duplicate_similarity <= 100:
+            out.append(f"ocr.duplicate_similarity must be in [50, 100], got {self.duplicate_similarity}")
         return out
+
+    def quality(self) -> QualityParams:
+        return QualityParams(
+            min_confidence=self.quality_min_confidence,
+            min_lexicon_share=self.quality_min_lexicon_share,
+            min_ink_cm2=self.quality_min_ink_cm2,
+            min_letters_per_ink_cm2=self.quality_min_letters_per_ink_cm2,
+        )
 
 
 class OcrSetupError(RuntimeError):
@@ -125,9 +192,9 @@ class PageTask:
     doc: int  # index into the run's document list
     path: str
     page: int  # 1-based
-    dpi: int
-    lang: str
-    psm: int
+    params: OcrParams
+    adaptive: str  # the local binarization this tesseract has: "sauvola" (>= 5) or "normalized"
+    layer_text: str | None = None  # the page's own text layer, when it failed the quality check
 
 
 @dataclass
@@ -160,6 +227,10 @@ def preflight(lang: str) -> str:
         problems.append("pdftoppm (poppler-utils) is not on PATH")
     if problems:
         raise OcrSetupError("OCR cannot start: " + "; ".join(problems) + f"; {INSTALL_HINT}")
+    if "osd" not in listed:
+        log.warning(
+            "tesseract has no orientation data (apt package tesseract-ocr-osd): sideways pages stay sideways"
+        )
     return version
 
 
@@ -234,13 +305,160 @@ def _init_worker() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"  # one tesseract thread per process; parallelism comes from the pool
 
 
-def ocr_page(task: PageTask) -> tuple[int, int, str | None, float | None, str | None]:
-    """Render one page and OCR it: (doc, page, text, confidence, error). Runs in a worker process."""
+# tesseract's -c thresholding_method: 0 = global Otsu (its default), 2 = Sauvola (local; tesseract >= 5).
+# "normalized": Otsu on the page divided by its own paper brightness, for tesseract 4, which has no Sauvola.
+THRESHOLDING = {"otsu": 0, "sauvola": 2, "normalized": 0}
+RETRY_REASONS = frozenset({"empty_with_ink", "little_text_for_ink", "low_confidence", "few_known_words"})
+GARBLED_REASONS = frozenset({"low_confidence", "few_known_words"})  # text, but not words: maybe sideways
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One tesseract pass over a page."""
+
+    text: str
+    confidence: float | None
+    binarization: str
+    rotation: int  # degrees the page image was turned (clockwise) before this reading
+    quality: Quality
+    known_words: int  # words the lexicon knows: what picks the best of several readings
+
+
+def normalize_light(src: str, dst: str) -> None:
+    """Divide a page by its paper brightness (the brightest pixel of each ~3 mm block): uneven light -> flat."""
+    with Image.open(src) as img:
+        grey = img.convert("L")
+    a = np.asarray(grey, dtype=np.float32)
+    b = 32
+    h, w = (a.shape[0] // b) * b, (a.shape[1] // b) * b
+    blocks = a[:h, :w].reshape(h // b, b, w // b, b).max(axis=(1, 3))
+    paper = np.asarray(Image.fromarray(blocks.astype(np.uint8)).resize(grey.size, Image.BILINEAR), np.float32)
+    flat = np.clip(a / np.maximum(paper, 1.0) * 255.0, 0, 255).astype(np.uint8)
+    Image.fromarray(flat).save(dst)
+
+
+def crop_to_photo(src: str, dst: str) -> bool:
+    """Cut the white margins around a photo pasted on a page (what phone scanner apps export): tesseract's layout
+    analysis takes the photo's edge for a column border and reads lines in pieces. Rows and columns count as
+    photo when most of their pixels are darker than white; nothing is cut when the photo fills the page. True
+    when `dst` was written."""
+    with Image.open(src) as img:
+        grey = np.asarray(img.convert("L"))
+    rows = np.flatnonzero((grey < 245).mean(axis=1) > 0.5)
+    cols = np.flatnonzero((grey < 245).mean(axis=0) > 0.5)
+    if not len(rows) or not len(cols):
+        return False
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    h, w = grey.shape
+    if (bottom - top) * (right - left) < 0.5 * h * w or (bottom - top > 0.98 * h and right - left > 0.98 * w):
+        return False
+    Image.fromarray(grey[top:bottom, left:right]).save(dst)
+    return True
+
+
+def tesseract_read(image: str, base: str, p: OcrParams, binarization: str) -> tuple[str, float | None]:
+    """Text and mean word confidence from one tesseract call (text and TSV written together)."""
+    if binarization == "normalized":
+        normalize_light(image, base + "-flat.pgm")
+        image = base + "-flat.pgm"
+    pytesseract.pytesseract.run_tesseract(
+        image,
+        base,
+        extension="txt tsv",
+        lang=p.lang,
+        config=f"--oem 1 --psm {p.psm} --dpi {p.dpi} -c tessedit_create_tsv=1 "
+        f"-c thresholding_method={THRESHOLDING[binarization]}",
+        timeout=PAGE_TIMEOUT_S,
+    )
+    with open(base + ".txt", encoding="utf-8") as f:
+        text = f.read()
+    with open(base + ".tsv", encoding="utf-8") as f:
+        return text, mean_confidence(f.read())
+
+
+_ROTATE_RE = re.compile(r"^Rotate:\s*(\d+)", re.MULTILINE)
+_ORIENTATION_CONF_RE = re.compile(r"^Orientation confidence:\s*([\d.]+)", re.MULTILINE)
+
+
+def osd_rotation(image: str, p: OcrParams) -> int:
+    """Degrees (clockwise) tesseract's orientation detection says the page must be turned; 0 when unsure."""
+    try:
+        osd = pytesseract.image_to_osd(image, config=f"--psm 0 --dpi {p.dpi}", timeout=PAGE_TIMEOUT_S)
+    except pytesseract.TesseractError:  # "Too few characters": nothing to orient by
+        return 0
+    rotate, conf = _ROTATE_RE.search(osd), _ORIENTATION_CONF_RE.search(osd)
+    if not rotate or not conf or float(conf.group(1)) < p.osd_min_confidence:
+        return 0
+    return int(rotate.group(1)) % 360
+
+
+def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
+    """The best reading of a rendered page and how many tesseract readings it took (see the module docstring)."""
+    p, lexicon = task.params, load_lexicon()
+    stats = measure_image(image, p.dpi)
+    first = task.adaptive if stats.light_spread > p.adaptive_light_spread else "otsu"
+    if first != "otsu" and crop_to_photo(image, os.path.join(tmp, "photo.pgm")):
+        image = os.path.join(tmp, "photo.pgm")  # a photo on a white page: its margins cut off
+
+    def read(img: str, binarization: str, rotation: int) -> Reading:
+        base = os.path.join(tmp, f"read-{binarization}-{rotation}")
+        text, conf = tesseract_read(img, base, p, binarization)
+        quality = assess(text, conf, stats.ink_cm2, lexicon, p.quality())
+        return Reading(text, conf, binarization, rotation, quality, known_count(text, lexicon))
+
+    readings = [read(image, first, 0)]
+
+    def best() -> Reading:
+        return max(readings, key=lambda r: (r.known_words, r.quality.letters, r.confidence or 0.0))
+
+    if not p.retry_suspect or not RETRY_REASONS & set(readings[0].quality.reasons):
+        return readings[0], 1
+    upright = image
+    if readings[0].quality.letters and GARBLED_REASONS & set(readings[0].quality.reasons):
+        rotation = osd_rotation(image, p)
+        if rotation:
+            upright = os.path.join(tmp, f"turned-{rotation}.pgm")
+            with Image.open(image) as img:
+                img.rotate(-rotation, expand=True).save(upright)  # PIL turns counter-clockwise
+            readings.append(read(upright, first, rotation))
+    if RETRY_REASONS & set(best().quality.reasons):
+        other = task.adaptive if first == "otsu" else "otsu"
+        readings.append(read(upright, other, best().rotation))
+    return best(), len(readings)
+
+
+def page_record(page: int, method: str, text: str, q: Quality, **how: Any) -> OcrPage:
+    """One page of data/ocr/<doc>.json with its quality signals and verdict; `how`: how it was read."""
+    return OcrPage(
+        page=page,
+        method=method,
+        text=text,
+        confidence=q.confidence,
+        chars=sum(not c.isspace() for c in text),
+        lexicon_share=q.lexicon_share,
+        broken_glyphs=q.broken_glyphs,
+        ink_cm2=q.ink_cm2,
+        verdict=q.verdict,
+        reasons=list(q.reasons),
+        **how,
+    )
+
+
+def layer_score(text: str) -> int:
+    """Known words of a text layer, counting a word with U+FFFD as known (clean repairs it where it can)."""
+    return known_count(text, load_lexicon()) + sum(REPLACEMENT in w for w in _BROKEN_WORD_RE.findall(text))
+
+
+_BROKEN_WORD_RE = re.compile(rf"[^\W\d_]*{REPLACEMENT}[{REPLACEMENT}\w]*")
+
+
+def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
+    """Render one page and read it: (doc, page, record, error). Runs in a worker process."""
     with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
         try:
             images = convert_from_path(
                 task.path,
-                dpi=task.dpi,
+                dpi=task.params.dpi,
                 first_page=task.page,
                 last_page=task.page,
                 output_folder=tmp,
@@ -249,19 +467,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, str | None, float | None, str | 
             )
             if not images:
                 raise PDFPageCountError("pdftoppm produced no image")
-            base = os.path.join(tmp, "out")
-            pytesseract.pytesseract.run_tesseract(
-                images[0],
-                base,
-                extension="txt tsv",  # text and word confidences from one tesseract call
-                lang=task.lang,
-                config=f"--oem 1 --psm {task.psm} -c tessedit_create_tsv=1",
-                timeout=PAGE_TIMEOUT_S,
-            )
-            with open(base + ".txt", encoding="utf-8") as f:
-                text = f.read()
-            with open(base + ".tsv", encoding="utf-8") as f:
-                tsv = f.read()
+            reading, passes = read_page(images[0], tmp, task)
         except (
             pytesseract.TesseractError,
             PDFPageCountError,
@@ -271,13 +477,32 @@ def ocr_page(task: PageTask) -> tuple[int, int, str | None, float | None, str | 
             RuntimeError,  # pytesseract's timeout
         ) as e:
             reason = " ".join(str(getattr(e, "message", "") or e).split()) or type(e).__name__
-            return task.doc, task.page, None, None, f"{type(e).__name__}: {reason}"
-    return task.doc, task.page, text, mean_confidence(tsv), None
+            return task.doc, task.page, None, f"{type(e).__name__}: {reason}"
+    how: dict[str, Any] = {
+        "binarization": reading.binarization,
+        "rotation": reading.rotation,
+        "passes": passes,
+    }
+    if task.layer_text is not None:
+        if layer_score(task.layer_text) >= reading.known_words:  # OCR reads no better: the layer stays
+            layer_q = assess(
+                task.layer_text, None, None, load_lexicon(), task.params.quality(), text_layer=True
+            )
+            layer_how = {**how, "binarization": None, "rotation": 0}
+            return (
+                task.doc,
+                task.page,
+                page_record(task.page, "text", task.layer_text, layer_q, **layer_how),
+                None,
+            )
+        how["text_layer_rejected"] = True
+    return task.doc, task.page, page_record(task.page, "ocr", reading.text, reading.quality, **how), None
 
 
-def cache_key(p: OcrParams, tesseract_version: str) -> str:
+def cache_key(p: OcrParams, tesseract_version: str, lexicon_sources: tuple[str, ...]) -> str:
     """Hash of everything besides the PDF bytes that changes a document's OCR result."""
-    return stable_hash(CACHE_FORMAT, p.dpi, p.lang, p.psm, p.min_text_chars, tesseract_version)
+    settings = {k: v for k, v in dataclasses.asdict(p).items() if k not in ("input_dir", "workers", "strict")}
+    return stable_hash(CACHE_FORMAT, settings, tesseract_version, lexicon_sources)
 
 
 def read_cache_entry(entry: Path) -> list[OcrPage] | None:
@@ -301,18 +526,53 @@ def doc_record(state: DocState) -> OcrDocument:
     )
 
 
+_WS_RE = re.compile(r"\s+")
+
+
+def same_text_duplicates(docs: dict[str, list[OcrPage]], min_ratio: float) -> dict[str, str]:
+    """stem -> the stem it duplicates, for documents whose whole text is (nearly) another's.
+
+    Compared with whitespace and case folded; only pairs whose lengths are within 2% are scored. Of two alike,
+    the one with fewer suspect pages stays, then the first by name."""
+    norm = {s: _WS_RE.sub(" ", " ".join(r.text for r in pages)).strip().lower() for s, pages in docs.items()}
+    suspect = {s: sum(r.verdict == "suspect" for r in pages) for s, pages in docs.items()}
+    order = sorted(docs, key=lambda s: (suspect[s], s))
+    dup: dict[str, str] = {}
+    for i, a in enumerate(order):
+        if a in dup or len(norm[a]) < 200:  # a near-empty document is not "the same text" as another
+            continue
+        for b in order[i + 1 :]:
+            if b not in dup and abs(len(norm[a]) - len(norm[b])) <= 0.02 * len(norm[a]):
+                if fuzz.ratio(norm[a], norm[b], score_cutoff=min_ratio):
+                    dup[b] = a
+    return dup
+
+
 def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path) -> dict[str, Any]:
     """OCR `pdf_paths` into out_dir/<stem>.json using cache_dir; return the metrics (the caller writes them)."""
     started = time.monotonic()
-    key = cache_key(p, preflight(p.lang))
+    version = preflight(p.lang)
+    adaptive = "sauvola" if tesseract_major(version) >= 5 else "normalized"
+    lexicon = load_lexicon()  # before the pool: the forked workers share it
+    key = cache_key(p, version, lexicon.sources)
     out_dir.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
     failures: list[dict[str, str]] = []
+    duplicates: list[dict[str, str]] = []
     docs: list[DocState] = []
     tasks: list[PageTask] = []
     written: dict[str, list[OcrPage]] = {}  # stem -> page records of the outputs written
+    names: dict[str, str] = {}  # stem -> the PDF's file name
     used_entries: set[str] = set()
-    counts = {"cached_documents": 0, "cached_pages": 0, "pages_ocr_run": 0, "pages_text_run": 0}
+    counts: Counter[str] = Counter(
+        {
+            "cached_documents": 0,
+            "cached_pages": 0,
+            "pages_ocr_run": 0,
+            "pages_text_run": 0,
+            "pages_retried": 0,
+        }
+    )
 
     def fail(path: Path, reason: str) -> None:
         log.warning("%s: skipped: %s", path, reason)
@@ -324,14 +584,21 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
             write_json(cache_dir / f"{state.sha256}.{state.key}.json", {"pages": to_dict(record)["pages"]})
         write_json(out_dir / f"{state.path.stem}.json", to_dict(record))
         written[state.path.stem] = record.pages
+        names[state.path.stem] = state.path.name
 
     stems: set[str] = set()
+    first_of: dict[str, Path] = {}  # sha256 -> the first PDF with those bytes
     for path in pdf_paths:
         if path.stem in stems:
             fail(path, f"another PDF has the same name stem {path.stem!r}; rename one of them")
             continue
         stems.add(path.stem)
         sha = sha256_file(path)
+        if sha in first_of:
+            log.warning("%s: the same bytes as %s: processed once", path, first_of[sha].name)
+            duplicates.append({"file": path.name, "same_as": first_of[sha].name, "by": "same bytes"})
+            continue
+        first_of[sha] = path
         entry = cache_dir / f"{sha}.{key}.json"
         used_entries.add(entry.name)
         pages = read_cache_entry(entry)
@@ -347,12 +614,16 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
             continue
         state = DocState(path, sha, key)
         for n, text in enumerate(texts, 1):
+            layer_text = None
             if letter_count(text) >= p.min_text_chars:
-                state.pages[n] = OcrPage(page=n, method="text", text=text, confidence=None)
-                counts["pages_text_run"] += 1
-            else:
-                tasks.append(PageTask(len(docs), str(path), n, p.dpi, p.lang, p.psm))
-                state.pending += 1
+                q = assess(text, None, None, lexicon, p.quality(), text_layer=True)
+                if not q.reasons or not p.check_text_layers:
+                    state.pages[n] = page_record(n, "text", text, q)
+                    counts["pages_text_run"] += 1
+                    continue
+                layer_text = text  # a layer that fails the check is OCR'd; the better reading is kept
+            tasks.append(PageTask(len(docs), str(path), n, p, adaptive, layer_text))
+            state.pending += 1
         docs.append(state)
         if state.pending == 0:
             finish(state)
@@ -373,19 +644,24 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         ):
             futures = [pool.submit(ocr_page, t) for t in tasks]
             for fut in as_completed(futures):
-                doc, page, text, confidence, error = fut.result()
+                doc, page, record, error = fut.result()
                 state = docs[doc]
-                if error is None:
-                    state.pages[page] = OcrPage(page=page, method="ocr", text=text, confidence=confidence)
-                    counts["pages_ocr_run"] += 1
+                if record is not None:
+                    state.pages[page] = record
+                    counts["pages_ocr_run" if record.method == "ocr" else "pages_text_run"] += 1
+                    counts["pages_retried"] += record.passes > 1
                 else:
-                    state.failed[page] = error
+                    state.failed[page] = error or "unknown error"
                     fail(state.path, f"page {page}: {error}")
                 state.pending -= 1
                 if state.pending == 0:
                     finish(state)
                 bar.update(1)
 
+    for stem, original in sorted(same_text_duplicates(written, p.duplicate_similarity).items()):
+        log.warning("%s: the same text as %s: processed once", names[stem], names[original])
+        duplicates.append({"file": names[stem], "same_as": names[original], "by": "same text"})
+        del written[stem]
     for stale in out_dir.glob("*.json"):
         if stale.stem not in written:
             stale.unlink()
@@ -393,6 +669,13 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         if entry.is_file() and entry.name not in used_entries:  # incl. temp files of a killed write
             entry.unlink()
 
+    suspects = []
+    for stem in sorted(written):
+        for r in written[stem]:
+            if r.verdict == "suspect":
+                reason = ", ".join(r.reasons)
+                log.warning("%s page %d: suspect (%s)", names[stem], r.page, reason)
+                suspects.append({"file": names[stem], "page": r.page, "reason": reason})
     pages_all = [r for pages in written.values() for r in pages]
     seconds = time.monotonic() - started
     pages_run = counts["pages_ocr_run"] + counts["pages_text_run"]
@@ -401,12 +684,48 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         "pages": len(pages_all),
         "pages_ocr": sum(r.method == "ocr" for r in pages_all),
         "pages_text": sum(r.method == "text" for r in pages_all),
-        **counts,
+        "pages_suspect": len(suspects),
+        "pages_adaptive": sum(r.binarization not in (None, "otsu") for r in pages_all),
+        "pages_rotated": sum(r.rotation != 0 for r in pages_all),
+        "pages_empty_with_ink": sum("empty_with_ink" in r.reasons for r in pages_all),
+        # layers that failed the quality check (then OCR'd), and those the OCR text replaced
+        "text_layers_failed": sum(
+            r.text_layer_rejected or (r.method == "text" and r.passes > 0) for r in pages_all
+        ),
+        "text_layers_rejected": sum(r.text_layer_rejected for r in pages_all),
+        "suspect_pages": suspects,
+        "duplicates": sorted(duplicates, key=lambda d: d["file"]),
         "failures": sorted(failures, key=lambda f: (f["file"], f["reason"])),  # completion order varies
+        **counts,
         "seconds": round(seconds, 2),
         "pages_per_s": round(pages_run / seconds, 3) if pages_run else 0.0,
         "workers": workers,
     }
+
+
+def quality_table(ocr_dir: Path) -> list[dict[str, Any]]:
+    """One row per document of `ocr_dir`: mean confidence and lexicon share of its pages, suspect pages."""
+    rows = []
+    for path in sorted(ocr_dir.glob("*.json")):
+        document = from_dict(OcrDocument, json.loads(path.read_text(encoding="utf-8")))
+        confs = [r.confidence for r in document.pages if r.confidence is not None]
+        shares = [r.lexicon_share for r in document.pages if r.lexicon_share is not None]
+        rows.append(
+            {
+                "doc": document.doc,
+                "pages": len(document.pages),
+                "mean_confidence": round(sum(confs) / len(confs), 2) if confs else None,
+                "lexicon_share": round(sum(shares) / len(shares), 3) if shares else None,
+                "suspect_pages": sum(r.verdict == "suspect" for r in document.pages),
+            }
+        )
+    return rows
+
+
+def tesseract_major(version_line: str) -> int:
+    """4 for "tesseract 4.1.1", 5 for "tesseract 5.3.0" (0 when unreadable)."""
+    m = re.search(r"(\d+)\.\d", version_line)
+    return int(m.group(1)) if m else 0
 
 
 def main() -> None:
@@ -419,14 +738,18 @@ def main() -> None:
         log.error("%s", e)
         raise SystemExit(3) from None
     write_json(metrics_file("ocr"), {k: v for k, v in metrics.items() if k not in RUN_FACTS})
+    write_json(OCR_QUALITY_PLOT, quality_table(OCR_DIR))
     write_timings("ocr", {k: metrics[k] for k in RUN_FACTS})
     log.info(
-        "ocr: %d documents, %d pages (%d OCR'd now, %d from cache, %d text layer), %d failures, %.1f s",
+        "ocr: %d documents, %d pages (%d OCR'd now, %d from cache, %d text layer), %d suspect, "
+        "%d duplicates, %d failures, %.1f s",
         metrics["documents"],
         metrics["pages"],
         metrics["pages_ocr_run"],
         metrics["cached_pages"],
         metrics["pages_text"],
+        metrics["pages_suspect"],
+        len(metrics["duplicates"]),
         len(metrics["failures"]),
         metrics["seconds"],
     )

@@ -34,6 +34,7 @@ CHECKPOINT_ROOT = Path("models/checkpoints")  # train's resumable checkpoints (n
 LIVE_DIR = Path("dvclive")  # train's loss curves (DVC metrics + plots)
 PREDICTIONS_FILE = Path("data/eval/predictions.jsonl")  # evaluate: answers beside the references
 METRICS_DIR = Path("metrics")  # metrics/<stage>.json: results only, what `dvc metrics diff` compares
+OCR_QUALITY_PLOT = METRICS_DIR / "ocr_quality.json"  # ocr: one row per document (a DVC plot)
 TIMINGS_DIR = METRICS_DIR / "timings"  # metrics/timings/<stage>.json: seconds, rates, cache hits (untracked)
 
 
@@ -108,6 +109,17 @@ class OcrPage:
     method: str  # "text" (the page's own text layer) | "ocr" (tesseract)
     text: str
     confidence: float | None  # tesseract's mean word confidence (0-100); None for text-layer pages
+    # Quality signals (stages/quality.py) and the verdict drawn from them
+    chars: int = 0  # non-space characters of `text`
+    lexicon_share: float | None = None  # share of its words (3+ letters) a Portuguese lexicon knows
+    broken_glyphs: int = 0  # U+FFFD and private-use characters inside words
+    ink_cm2: float | None = None  # ink on the rendered page; None when the page was not rendered
+    verdict: str = "ok"  # "ok" | "suspect"
+    reasons: list[str] = field(default_factory=list)  # why suspect: empty_with_ink, low_confidence, ...
+    binarization: str | None = None  # tesseract's: "otsu" | "sauvola" | "normalized"; None if not OCR'd
+    rotation: int = 0  # degrees the page was turned (clockwise) before it was read (tesseract's OSD)
+    passes: int = 0  # tesseract readings made (a suspect page is read again; the best one is kept)
+    text_layer_rejected: bool = False  # its text layer failed the quality check and OCR read it better
 
 
 @dataclass(frozen=True)

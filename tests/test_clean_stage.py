@@ -62,7 +62,7 @@ def test_bad_files_skipped_with_a_warning_others_cleaned(
         assert any(name in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     assert json.loads(metrics_file.read_text(encoding="utf-8")) == metrics
     assert metrics["documents"] == 1
-    assert metrics["lines_dropped"] == {"header_footer": 2, "page_number": 2, "junk": 0}
+    assert metrics["lines_dropped"] == {"header_footer": 2, "page_number": 2, "letterhead": 0, "junk": 0}
     assert metrics["chars_out"] == len("Art. 1º Texto.\n\nArt. 2º Fim.\n")
     assert metrics["chars_in"] > metrics["chars_out"]
     assert metrics["per_document"]["boa"]["hyphen_joined"] == 1

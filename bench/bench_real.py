@@ -1,0 +1,342 @@
+"""Benchmark on real layouts: born-digital real acts rendered as scans and as phone photos, read by the ocr stage
+with today's settings and with the new ones in the same run, cleaned, chunked, and compared with the born-digital
+text itself.
+
+    python bench/bench_real.py --corpus ../shared/real-corpus/ufam                 # print the tables
+    python bench/bench_real.py --corpus ../shared/real-corpus/ufam --write docs/benchmarks/real.md
+
+Reference documents: the corpus's born-digital PDFs whose every page has a text layer that passes the ocr
+stage's quality check and whose text has article labels (a broken layer is no ground truth: LEI_CARTEIRA's
+U+FFFD, PORT_05's lost ligatures; a calendar table has no articles); one of two identical files. The first
+`--max-pages` pages of each. Held out: HELD_OUT below, chosen before any tuning and never looked at while tuning;
+the rest is the development set the rules were tuned on. Targets are judged on the held-out set.
+
+Renderings (each page at 300 dpi in grey by pdfium, then, seeded by document, page and profile):
+  flatbed  skew within ±0.8°, blur 0.4-0.8 px, paper 225-245, Gaussian noise σ 7, stored at 200 or 300 dpi as
+           JPEG quality 40-75 (an office scanner)
+  photo    skew within ±1.5°, blur 0.8-1.3 px, grey paper 180-205 and ink 55-80, light falling off by 30-45%
+           towards one side and the bottom, noise σ 9, 200 dpi, JPEG 60, pasted on a white page with margins
+           (what phone scanner apps export; tesseract's global threshold blackens such a page whole)
+Each rendering is an image-only PDF; the ocr stage reads it from an empty cache.
+
+Settings: today = OcrParams(adaptive_light_spread=255, retry_suspect=False, check_text_layers=False) (global
+Otsu, one reading per page, as before this change); new = OcrParams() (the defaults). Both are cleaned by the
+current clean stage, so the difference between them is the OCR's alone.
+
+Measures, per rendering profile, setting and document set:
+  CER       Levenshtein(cleaned OCR text, cleaned born-digital text) / len(cleaned born-digital text), whitespace
+            normalized, summed over the documents (character-weighted)
+  articles  share of the article labels in the born-digital text's chunks that are in the rendering's chunks
+  empty     rendered pages (every one has text) whose OCR text is empty
+  pages/s   pages the ocr stage read per second of wall time (best of --rounds, settings interleaved); CPU
+            s/page: user+system time of the stage and its worker processes per page
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import platform
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pypdfium2 as pdfium
+from PIL import Image, ImageFilter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.textmetrics import cer  # noqa: E402
+from stages.chunk import ChunkParams, chunk_document  # noqa: E402
+from stages.clean import CleanParams, clean_document, corpus_vocabulary  # noqa: E402
+from stages.common import sha256_file  # noqa: E402
+from stages.lexicon import load_lexicon  # noqa: E402
+from stages.ocr import OcrParams, letter_count, read_text_layers, run_ocr  # noqa: E402
+from stages.quality import assess  # noqa: E402
+from stages.records import OcrDocument, from_dict  # noqa: E402
+from stages.textutil import approx_token_count  # noqa: E402
+
+# Chosen before tuning (Phase A of issue 9), never looked at while tuning.
+HELD_OUT = (
+    "LEI__9.394_1996_DIRET_BASES_EDUC_NACIONAL",
+    "LEI_Nº_12.089_2009",
+    "PORTARIA_1.632_2006_PET",
+    "RESOLUÇÃO_010_2004_CONSUNI",
+)
+SETTINGS = {
+    "today": OcrParams(adaptive_light_spread=255, retry_suspect=False, check_text_layers=False),
+    "new": OcrParams(),
+}
+RENDER_DPI = 300
+
+
+# --- renderings ---------------------------------------------------------------------------------------
+def _jpeg(img: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    return Image.open(buf).convert("L")
+
+
+def flatbed(img: Image.Image, rng: random.Random, noise: np.random.Generator) -> tuple[Image.Image, int]:
+    img = img.rotate(rng.uniform(-0.8, 0.8), resample=Image.BICUBIC, fillcolor=255)
+    img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 0.8)))
+    a = np.asarray(img, dtype=np.float32) / 255.0
+    paper = rng.uniform(225, 245)
+    a = 25 + a * (paper - 25) + noise.normal(0, 7, a.shape)
+    out = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    dpi = rng.choice([200, 300])
+    if dpi != RENDER_DPI:
+        out = out.resize((out.width * dpi // RENDER_DPI, out.height * dpi // RENDER_DPI), Image.LANCZOS)
+    return _jpeg(out, rng.choice([40, 60, 75])), dpi
+
+
+def photo(img: Image.Image, rng: random.Random, noise: np.random.Generator) -> tuple[Image.Image, int]:
+    img = img.rotate(rng.uniform(-1.5, 1.5), resample=Image.BICUBIC, fillcolor=255)
+    img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 1.3)))
+    a = np.asarray(img, dtype=np.float32) / 255.0
+    h, w = a.shape
+    paper, ink = rng.uniform(180, 205), rng.uniform(55, 80)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    across = x / w if rng.random() < 0.5 else 1 - x / w
+    light = 1.0 - rng.uniform(0.3, 0.45) * (0.6 * across + 0.4 * y / h) ** 1.5  # a lamp or window to one side
+    a = (ink + a * (paper - ink)) * light + noise.normal(0, 9, a.shape)
+    shot = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    shot = shot.resize((shot.width * 2 // 3, shot.height * 2 // 3), Image.LANCZOS)  # 200 dpi
+    page = Image.new("L", (int(shot.width * 1.1), int(shot.height * 1.06)), 255)
+    page.paste(shot, ((page.width - shot.width) // 2, (page.height - shot.height) // 2))
+    return _jpeg(page, 60), 200
+
+
+PROFILES = {"flatbed": flatbed, "photo": photo}
+
+
+def render_pdf(src: Path, pages: int, profile: str, dst: Path) -> None:
+    """The first `pages` pages of `src` rendered, degraded by `profile`, as an image-only PDF."""
+    pdf = pdfium.PdfDocument(src)
+    images, dpi = [], RENDER_DPI
+    for n in range(pages):
+        clean = pdf[n].render(scale=RENDER_DPI / 72, grayscale=True).to_pil().convert("L")
+        seed = zlib.crc32(f"{src.stem}|{n}|{profile}".encode())
+        degraded, dpi = PROFILES[profile](clean, random.Random(seed), np.random.default_rng(seed))
+        images.append(degraded)
+    images[0].save(dst, "PDF", save_all=True, append_images=images[1:], resolution=dpi)
+
+
+# --- reference documents ------------------------------------------------------------------------------
+@dataclass
+class Reference:
+    path: Path
+    pages: int  # how many of its pages are used
+    text: str  # cleaned born-digital text
+    articles: list[str]
+
+
+def article_labels(stem: str, text: str) -> list[str]:
+    chunks = chunk_document(stem, text, ChunkParams(), approx_token_count)
+    return list(dict.fromkeys(a for chunk in chunks for a in chunk.articles))
+
+
+def references(corpus: Path, max_pages: int) -> tuple[dict[str, Reference], dict[str, str]]:
+    """Born-digital documents usable as ground truth, and the others with the reason they are not."""
+    lexicon, qp = load_lexicon(), OcrParams().quality()
+    refs: dict[str, Reference] = {}
+    skipped: dict[str, str] = {}
+    seen: set[str] = set()
+    for path in sorted(corpus.glob("*.pdf")):
+        sha = sha256_file(path)
+        if sha in seen:
+            skipped[path.stem] = "the same bytes as another document"
+            continue
+        seen.add(sha)
+        layers = read_text_layers(path)
+        if any(letter_count(t) < OcrParams().min_text_chars for t in layers):
+            skipped[path.stem] = "not born-digital (pages without a text layer)"
+            continue
+        failing = {r for t in layers for r in assess(t, None, None, lexicon, qp, text_layer=True).reasons}
+        if failing:
+            skipped[path.stem] = f"text layer fails the quality check ({', '.join(sorted(failing))})"
+            continue
+        n = min(max_pages, len(layers))
+        text = clean_document(layers[:n], CleanParams())[0]
+        labels = article_labels(path.stem, text)
+        if not labels:
+            skipped[path.stem] = "no article labels"
+            continue
+        refs[path.stem] = Reference(path, n, text, labels)
+    return refs, skipped
+
+
+# --- one run of the ocr stage -------------------------------------------------------------------------
+def cpu_seconds() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def read_rendering(
+    pdfs: list[Path], p: OcrParams, work: Path, tag: str
+) -> tuple[float, float, dict[str, OcrDocument]]:
+    """(wall s, CPU s, documents) of the ocr stage on `pdfs` from an empty cache (outputs in work/ocr-<tag>)."""
+    out, cache = work / f"ocr-{tag}", work / f"cache-{tag}"
+    for old in (out, cache):
+        if old.exists():
+            shutil.rmtree(old)
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    metrics = run_ocr(pdfs, p, out, cache)
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    assert not metrics["failures"], metrics["failures"]
+    docs = {
+        f.stem: from_dict(OcrDocument, json.loads(f.read_text(encoding="utf-8"))) for f in out.glob("*.json")
+    }
+    return wall, cpu, docs
+
+
+def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[str]) -> dict[str, float]:
+    """CER, article recall, empty pages and leftover U+FFFD over `stems`."""
+    corpus = corpus_vocabulary([page.text for doc in docs.values() for page in doc.pages])
+    errors = length = found = wanted = empty = fffd = pages = 0
+    per_doc = {}
+    for stem in stems:
+        doc, ref = docs[stem], refs[stem]
+        text = clean_document([page.text for page in doc.pages], CleanParams(), corpus)[0]
+        n = len(" ".join(ref.text.split()))
+        errors += cer(text, ref.text) * n
+        length += n
+        got = set(article_labels(stem, text))
+        found += len(got & set(ref.articles))
+        wanted += len(ref.articles)
+        empty += sum(not page.text.strip() for page in doc.pages)
+        pages += len(doc.pages)
+        fffd += text.count("\ufffd")
+        per_doc[stem] = cer(text, ref.text)
+    return {
+        "cer": errors / max(1, length),
+        "articles": found / max(1, wanted),
+        "articles_found": found,
+        "articles_wanted": wanted,
+        "empty": empty,
+        "pages": pages,
+        "fffd": fffd,
+        "per_doc": per_doc,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--corpus", type=Path, required=True, help="folder of real PDFs (e.g. ../shared/real-corpus/ufam)"
+    )
+    ap.add_argument("--max-pages", type=int, default=10, help="pages per document (default 10)")
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each setting, interleaved; best time kept")
+    ap.add_argument("--write", type=Path, help="also write the report (Markdown) here")
+    ap.add_argument("--dev-only", action="store_true", help="leave the held-out documents out (while tuning)")
+    ap.add_argument("--docs", nargs="*", help="only these development documents (stems)")
+    ap.add_argument("--keep", type=Path, help="keep the renderings and the OCR outputs in this folder")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    refs, skipped = references(args.corpus, args.max_pages)
+    if args.dev_only or args.docs:
+        refs = {s: r for s, r in refs.items() if s not in HELD_OUT and (not args.docs or s in args.docs)}
+    held = [s for s in refs if s in HELD_OUT]
+    dev = [s for s in refs if s not in HELD_OUT]
+    print(
+        f"{len(refs)} reference documents ({len(dev)} dev, {len(held)} held out), {sum(r.pages for r in refs.values())} pages"
+    )
+    results: dict[tuple[str, str], dict] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-real-") as tmp:
+        work = Path(tmp)
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            work = args.keep
+        renderings: dict[str, list[Path]] = {}
+        for profile in PROFILES:
+            (work / profile).mkdir(exist_ok=True)
+            renderings[profile] = []
+            for stem, ref in refs.items():
+                dst = work / profile / f"{stem}.pdf"
+                render_pdf(ref.path, ref.pages, profile, dst)
+                renderings[profile].append(dst)
+        for rnd in range(args.rounds):
+            for profile, pdfs in renderings.items():
+                for name, p in SETTINGS.items():
+                    wall, cpu, docs = read_rendering(pdfs, p, work, f"{profile}-{name}-{rnd}")
+                    pages = sum(len(d.pages) for d in docs.values())
+                    print(
+                        f"round {rnd + 1} {profile:8s} {name:6s}: {pages} pages, {wall:.1f} s wall, {cpu:.1f} s CPU",
+                        flush=True,
+                    )
+                    best = results.get((profile, name))
+                    if best is None or wall < best["wall"]:
+                        results[(profile, name)] = {
+                            "wall": wall,
+                            "cpu": cpu,
+                            "pages": pages,
+                            "dev": score(docs, refs, dev),
+                            "held": score(docs, refs, held),
+                        }
+    report = render_report(args, refs, skipped, dev, held, results)
+    print(report)
+    if args.write:
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(report, encoding="utf-8")
+
+
+def render_report(args, refs, skipped, dev, held, results) -> str:  # noqa: ANN001
+    import pytesseract
+
+    lines = [
+        "# OCR and cleaning on real layouts",
+        "",
+        f"Command: `python bench/bench_real.py {' '.join(sys.argv[1:])}`",
+        f"Machine: {len(os.sched_getaffinity(0))} cores, {platform.machine()}, Python {platform.python_version()}, "
+        f"tesseract {pytesseract.get_tesseract_version()}; lexicon: {', '.join(load_lexicon().sources)}.",
+        "",
+        f"Reference documents (born-digital, first {args.max_pages} pages): "
+        + "; ".join(f"{s} ({refs[s].pages} p.)" for s in dev)
+        + " (development set); held out: "
+        + "; ".join(f"{s} ({refs[s].pages} p.)" for s in held)
+        + ".",
+        "Not used: " + "; ".join(f"{s}: {why}" for s, why in sorted(skipped.items())) + ".",
+        "",
+        "| rendering | documents | setting | CER | articles in chunks | empty pages | U+FFFD left | pages/s | CPU s/page |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (profile, name), r in results.items():
+        for subset, label in (("held", "held out"), ("dev", "dev")):
+            s = r[subset]
+            if not s["pages"]:
+                continue
+            lines.append(
+                f"| {profile} | {label} ({s['pages']} p.) | {name} | {100 * s['cer']:.2f}% | "
+                f"{100 * s['articles']:.1f}% ({s['articles_found']}/{s['articles_wanted']}) | {s['empty']} | {s['fffd']} | "
+                f"{r['pages'] / r['wall']:.3f} | {r['cpu'] / r['pages']:.2f} |"
+            )
+    lines += [
+        "",
+        "Per document (CER, new setting):",
+        "",
+        "| document | set | flatbed | photo |",
+        "|---|---|---:|---:|",
+    ]
+    for stem in [*held, *dev]:
+        subset = "held" if stem in held else "dev"
+        cells = [f"{100 * results[(p, 'new')][subset]['per_doc'][stem]:.2f}%" for p in PROFILES]
+        lines.append(f"| {stem} | {'held out' if subset == 'held' else 'dev'} | {' | '.join(cells)} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""clean on real layouts (issue 9), rule by rule on small inputs shaped like what the real UFAM corpus produced:
+§ read as $, superscript ordinals of text layers, misread paragraph/article/inciso numerals, letterheads that OCR
+reads differently on every page, browser print margins, words split or glued by text layers, U+FFFD."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from stages.clean import (
+    CleanParams,
+    clean_document,
+    corpus_vocabulary,
+    find_letterhead_lines,
+    fix_numbering,
+    keep_hyphen,
+    normalize_whitespace,
+    repair_replacement_chars,
+    repair_words,
+)
+from stages.legis import fix_signs, inciso_separator
+from stages.lexicon import load_lexicon
+
+P = CleanParams()
+LEX = load_lexicon()
+
+
+# --- § and ordinals ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "fixed"),
+    [
+        ("$ 1º O prazo será de 30 dias.", "§ 1º O prazo será de 30 dias."),
+        ("$3º Fica vedado", "§3º Fica vedado"),
+        ("conforme o $ 2º do art. 5º desta Resolução", "conforme o § 2º do art. 5º desta Resolução"),
+        ("nos $$ 1º e 2º do art. 3º", "nos §§ 1º e 2º do art. 3º"),
+        ("a bolsa de R$ 400,00 (quatrocentos reais)", "a bolsa de R$ 400,00 (quatrocentos reais)"),
+        ("valor de US$ 5 por dia e $ 1.000,00 de multa", "valor de US$ 5 por dia e $ 1.000,00 de multa"),
+        ("§ 2 o Os representantes", "§ 2º Os representantes"),  # a superscript "o" a text layer split off
+        ("Art. 4 o A bolsa", "Art. 4º A bolsa"),
+        ("Lei n o 9.394, de 1996", "Lei nº 9.394, de 1996"),
+        ("Art 1o Fica instituído", "Art 1o Fica instituído"),  # a spelling the grammar reads as it is
+        ("o aluno n o aprovado", "o aluno n o aprovado"),
+    ],
+)
+def test_paragraph_sign_and_superscript_ordinals(line: str, fixed: str) -> None:
+    assert fix_signs(line) == fixed
+
+
+def test_misread_paragraph_and_article_numbers_follow_the_sequence() -> None:
+    lines = [
+        "Art. 8º O programa tem duração de dois anos.",
+        "Art. 90 O PET organizar-se-á academicamente.",  # "Art. 9º" with a zero for the ordinal
+        "$ 1 0 O grupo PET deverá realizar atividades.",  # "§ 1º"
+        "8 20 Os representantes serão indicados.",  # "§ 2º"
+        "820 A extinção de um grupo não faculta nada.",  # "§ 3º"? no: 2 is not 3, left alone
+        "Art. 10. Compete ao tutor:",
+        "§ 10 Os casos omissos.",  # no § 10 comes right after an article's caput: "§ 1º" with a zero
+    ]
+    out, fixed = fix_numbering(lines)
+    assert out[1].startswith("Art. 9º O PET") and out[2].startswith("§ 1º O grupo")
+    assert out[3].startswith("§ 2º Os representantes") and out[4] == lines[4]
+    assert out[5] == lines[5] and out[6] == "§ 1º Os casos omissos." and fixed == 4
+    assert fix_numbering(["Art. 10 - O estudante"])[0] == ["Art. 10 - O estudante"]  # nothing before it
+    # the first two articles misread, known by the article that follows them (PORTARIA 3.385/2005)
+    first = [
+        "Art. 10 O Programa reger-se-á.",
+        "Art. 20 O PET constitui-se.",
+        "Art. 3º O grupo será.",
+        "Art. 4º Fim.",
+    ]
+    assert [line[:7] for line in fix_numbering(first)[0]] == ["Art. 1º", "Art. 2º", "Art. 3º", "Art. 4º"]
+    cardinal = ["Art. 10 - O prazo.", "Art. 11 - O recurso."]  # an excerpt from article 10 on
+    assert fix_numbering(cardinal)[0] == cardinal
+
+
+def test_garbled_inciso_numerals_inside_an_enumeration() -> None:
+    """What tesseract made of "I.", "II.", "III." set apart from their text by a wide gap (REGIMENTO_UFAM)."""
+    lines = [
+        "Art. 3º A Administração Superior será exercida:",
+        "IR pelo Conselho Universitário - CONSUNI;",
+        "IR pelo Conselho de Administração - CONSAD;",
+        "HI. pelo Conselho de Ensino, Pesquisa e Extensão;",
+        "IV. pela Reitoria, com função executiva.",
+        "Art. 4º Compete às Câmaras:",
+        "Ê à Câmara de Administração e Finanças:",
+        "a) deliberar sobre o orçamento;",
+        "Art. 5º Compete ao Departamento:",
+        "I. elaborar seus planos de trabalho;",
+        "II. atribuir encargos de ensino;",
+        "MI. elaborar projetos de pesquisa;",  # III. wait: 3 expected, "MI" reads VI: two errors, left alone
+        "IV. elaborar a lista de ofertas;",
+        "V. elaborar o calendário;",
+        "MI. elaborar projetos de extensão;",
+        "VIl. examinar as questões;",
+        "Mill. opinar sobre aproveitamento;",
+    ]
+    out, _ = fix_numbering(lines)
+    assert [line.split(" ", 1)[0] for line in out[1:5]] == ["I.", "II.", "III.", "IV."]
+    assert out[6].startswith("I. à Câmara")
+    assert out[11] == lines[11]
+    assert [line.split(" ", 1)[0] for line in out[12:]] == ["IV.", "V.", "VI.", "VII.", "VIII."]
+    outside = ["O conselho decidirá.", "IR ao local indicado pelo edital."]  # no enumeration: no inciso
+    assert fix_numbering(outside)[0] == outside
+    assert inciso_separator(["I - um", "II - dois", "III. três"]) == " -"
+
+
+# --- letterheads and print margins ------------------------------------------------------------------
+
+
+def page(top: list[str], body: list[str], bottom: list[str]) -> list[str]:
+    return normalize_whitespace("\n".join([*top, "", *body, "", *bottom]))
+
+
+def test_letterhead_read_differently_on_every_page_is_dropped() -> None:
+    """The letterhead of RES_15_2018 as tesseract read it on three pages: junk before and between its lines,
+    then a running footer with the page number."""
+    tops = [
+        [
+            "é. Poder Executivo",
+            '"4 Ministério da Educação',
+            "Universidade Federal do Amazonas",
+            "Conselho de Administração",
+        ],
+        [
+            "E Ministério da Educação",
+            "Universidade Federal do Amazonas",
+            "Conselho de Administração",
+            "RO",
+            "ES e “a (1",
+            "y -",
+        ],
+        [
+            "Hi Poder Executivo",
+            "* Ministério da Educação",
+            "Universidade Federal do Amazonas",
+            "&” Conselho de Administração",
+        ],
+    ]
+    bodies = [
+        ["RESOLUÇÃO Nº 015/2018", "Art. 1º - APROVAR o Regulamento do Programa de Trabalho Voluntário."],
+        ["Art. 7º - O Termo de Adesão poderá ter o seu efeito cessado por iniciativa do credenciado."],
+        ["Parágrafo Único - O voluntário poderá exercer atividades de ensino.", "Presidente"],
+    ]
+    bottoms = [[f"{n} RESOLUÇÃO Nº. 015/2018 - CONSAD, DE 21.06.2018"] for n in (1, 2, 3)]
+    pages = [page(t, b, f) for t, b, f in zip(tops, bodies, bottoms, strict=True)]
+    drop = find_letterhead_lines(pages, P, LEX)
+    kept = [
+        line
+        for pi, lines in enumerate(pages)
+        for li, line in enumerate(lines)
+        if line and (pi, li) not in drop
+    ]
+    assert kept == [line for body in bodies for line in body]
+    text, counts = clean_document(
+        ["\n".join([*t, "", *b, "", *f]) for t, b, f in zip(tops, bodies, bottoms, strict=True)], P
+    )
+    assert "Poder Executivo" not in text and "CONSAD, DE 21.06.2018" not in text and "RO" not in text.split()
+    assert counts["dropped_letterhead"] >= 8
+
+
+def test_letterhead_zone_keeps_the_title_that_repeats_it_and_misread_headings() -> None:
+    header = ["CÂMARA MUNICIPAL DE PEDRA BRANCA DO SUL", "Edital de Chamamento Público nº 4/2025"]
+    pages = [
+        page(
+            header,
+            ["EDITAL DE CHAMAMENTO PÚBLICO Nº 4/2025", "Art. 1º Texto do primeiro artigo."],
+            ["CAPÍTULO HI"],
+        ),
+        page(header, ["Art. 2º Texto do segundo artigo."], ["CAPÍTULO IV"]),
+        page(header, ["Art. 3º Texto do terceiro artigo."], ["Praça da Matriz, 120"]),
+    ]
+    drop = find_letterhead_lines(pages, P, LEX)
+    kept = {pages[pi][li] for pi, lines in enumerate(pages) for li in range(len(lines))} - {
+        pages[pi][li] for pi, li in drop
+    }
+    assert {"EDITAL DE CHAMAMENTO PÚBLICO Nº 4/2025", "CAPÍTULO HI", "CAPÍTULO IV"} <= kept
+    assert not kept & set(header)
+
+
+def test_browser_print_margins_are_dropped_even_on_a_single_page() -> None:
+    text = (
+        "DEL 1044 http://www.planalto.gov.br/CCIVIL/Decreto-Lei/Del1044.htm\n"
+        "DECRETO-LEI Nº 1.044, DE 21 DE OUTUBRO DE 1969.\n"
+        "Art. 1º São considerados merecedores de tratamento excepcional os alunos.\n"
+        "Os interessados podem consultar http://www.planalto.gov.br para o texto integral da norma legal vigente.\n"
+        "http://www.planalto.gov.br/CCIVIL/Decreto-Lei/Del1044.htm 1 de 1 13/04/2010 13:14\n"
+    )
+    cleaned, _ = clean_document([text], P)
+    assert "Del1044.htm" not in cleaned and "13/04/2010" not in cleaned
+    assert "consultar http://www.planalto.gov.br para o texto" in cleaned  # a URL inside the text stays
+
+
+# --- words ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "fixed"),
+    [
+        ("as dis ciplinas optativas", "as disciplinas optativas"),
+        ("os cr éditos exigidos", "os créditos exigidos"),
+        ("o Sistema Int egrado de Ensino", "o Sistema Integrado de Ensino"),
+        ("o coordenador dev e encaminhar", "o coordenador deve encaminhar"),
+        ("sob a responsabilidad e da PROEG", "sob a responsabilidade da PROEG"),
+        ("para ministrá -las e cursá -la(s)", "para ministrá-las e cursá-la(s)"),
+        ("R E S O L V E:", "RESOLVE:"),
+        ("de R$ 100,00 a o aluno e de um", "de R$ 100,00 a o aluno e de um"),  # words stay words
+        ("da UFAM e do CONSEPE", "da UFAM e do CONSEPE"),
+    ],
+)
+def test_words_split_by_a_text_layer_are_joined(line: str, fixed: str) -> None:
+    assert repair_words(line, LEX, Counter(), Counter()) == fixed
+
+
+def test_a_lost_hyphen_comes_back_when_the_document_writes_it() -> None:
+    counts: Counter[str] = Counter()
+    vocab = Counter({"técnico-administrativo": 2})
+    assert (
+        repair_words("do pessoal técnicoadministrativo e", LEX, vocab, counts)
+        == "do pessoal técnico-administrativo e"
+    )
+    assert counts["hyphens_restored"] == 1
+    assert keep_hyphen("técnico", "administrativo", Counter(), LEX)  # two words: the hyphen is real
+    assert not keep_hyphen("avalia", "ção", Counter(), LEX)  # layout hyphenation: joined
+
+
+def test_replacement_characters_repaired_only_where_certain() -> None:
+    counts: Counter[str] = Counter()
+    corpus = corpus_vocabulary(["documento físico ou eletrônico", "o benefício"])
+    text = (
+        "no \ufffd 2\ufffd do art. 4\ufffd da Lei n\ufffd 12.933, o servi\ufffdo p\ufffdblico, "
+        "certifica\ufffd\ufffdo eletr\ufffdnico at\ufffd 1\ufffd de dezembro, \ufffds vezes, ter\ufffdo"
+    )
+    fixed = repair_replacement_chars(text, LEX, corpus, counts)
+    assert fixed == (
+        "no § 2º do art. 4º da Lei nº 12.933, o serviço público, "
+        "certificação eletrônico até 1º de dezembro, \ufffds vezes, ter\ufffdo"
+    )
+    assert counts["fffd_kept"] == 2  # "às"/"és"/"ás" and "terão"/"terço": no single word fits
+    assert counts["fffd_repaired"] == 11
+    cleaned, doc_counts = clean_document(["Art. 1\ufffd O servi\ufffdo \ufffd p\ufffdblico."], P)
+    assert cleaned == "Art. 1º O serviço \ufffd público.\n" and doc_counts["fffd_kept"] == 1

@@ -1,0 +1,86 @@
+"""Real pages (tests/data/real/, from the UFAM corpus) through the real ocr, clean and chunk code, default params:
+no page with ink comes out empty, the chunks carry the article labels printed on the pages, no "$" stands for a
+"§", and a U+FFFD survives only where no single word fits (counted, and named in clean's metrics)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from stages.chunk import ChunkParams, chunk_document
+from stages.clean import CleanParams, clean_document, corpus_vocabulary
+from stages.ocr import OcrParams, list_pdfs, run_ocr
+from stages.records import OcrDocument, from_dict
+from stages.textutil import approx_token_count
+
+REAL = Path(__file__).resolve().parent / "data/real"
+EXPECTED_ARTICLES = {
+    "res23_2017_photo_p2": ["Art. 1º", "Art. 2º"],
+    "res15_2018_letterhead_p1_p6": ["Art. 1º", "Art. 2º", "Art. 3º"],
+    "port05_2020_lost_ligatures_p1": ["Art. 1º", "Art. 2º"],
+    "lei_carteira_broken_layer_p5": ["Art. 3º"],
+}
+# The broken layer's words with U+FFFD that more than one word fits, even with the lexicon and the corpus:
+# "c?nicas" (cênicas, cínicas, cônicas...), "ba?as" (baías, baças), "ter?o" (terão, terço).
+AMBIGUOUS = {"c\ufffdnicas", "ba\ufffdas", "ter\ufffdo"}
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("real")
+    metrics = run_ocr(list_pdfs(REAL), OcrParams(), root / "ocr", root / "cache")
+    docs = {
+        p.stem: from_dict(OcrDocument, json.loads(p.read_text(encoding="utf-8")))
+        for p in (root / "ocr").glob("*.json")
+    }
+    pages = {stem: [page.text for page in doc.pages] for stem, doc in docs.items()}
+    corpus = corpus_vocabulary([text for texts in pages.values() for text in texts])
+    cleaned = {stem: clean_document(texts, CleanParams(), corpus) for stem, texts in pages.items()}
+    return {"metrics": metrics, "docs": docs, "cleaned": cleaned}
+
+
+def test_every_fixture_is_read(real: dict) -> None:
+    assert sorted(real["docs"]) == sorted(EXPECTED_ARTICLES) and real["metrics"]["failures"] == []
+
+
+def test_no_page_with_ink_is_empty(real: dict) -> None:
+    for stem, doc in real["docs"].items():
+        for page in doc.pages:
+            assert page.chars > 300, (stem, page.page)
+            assert "empty_with_ink" not in page.reasons and "little_text_for_ink" not in page.reasons
+    assert real["metrics"]["pages_empty_with_ink"] == 0
+
+
+def test_chunks_carry_the_printed_article_labels(real: dict) -> None:
+    for stem, (text, _) in real["cleaned"].items():
+        chunks = chunk_document(stem, text, ChunkParams(), approx_token_count)
+        labels = list(dict.fromkeys(a for chunk in chunks for a in chunk.articles))
+        assert labels == EXPECTED_ARTICLES[stem], stem
+
+
+def test_no_dollar_for_a_paragraph_sign(real: dict) -> None:
+    for stem, (text, _) in real["cleaned"].items():
+        assert not re.search(r"(?<![A-Z])\$\s?\d", text), stem
+
+
+def test_replacement_characters_only_where_no_single_word_fits(real: dict) -> None:
+    for stem, (text, counts) in real["cleaned"].items():
+        left = set(re.findall(r"[^\W\d_]*\ufffd[\w\ufffd]*", text))
+        if stem == "lei_carteira_broken_layer_p5":
+            assert left == AMBIGUOUS and counts["fffd_kept"] == len(AMBIGUOUS)
+            assert counts["fffd_repaired"] > 60  # serviço, público, título, nº, § ...
+            assert "servi\ufffdo" not in text and "serviço" in text and "Título V da Lei nº 9.394" in text
+        else:
+            assert not left, stem
+
+
+def test_letterhead_and_running_footer_are_gone(real: dict) -> None:
+    text, counts = real["cleaned"]["res15_2018_letterhead_p1_p6"]
+    assert text.startswith("RESOLUÇÃO Nº 015/2018")
+    assert "Poder Executivo" not in text and "Conselho de Administração\n" not in text
+    assert "CONSAD, DE 21.06.2018" not in text
+    assert counts["dropped_letterhead"] + counts.get("dropped_header_footer", 0) >= 8
+    assert "XII - os casos omissos" in text  # "XIl" read for XII, put back in sequence
