@@ -10,8 +10,9 @@ Two eval sets (written by `dataset`): `seen`, held-out phrasings of facts whose 
 Each answer is scored with token F1, ROUGE-L, exact match and key-fact recall (stages/metrics_text.py), and
 each reference answer's loss under the system (same masking as training). Every mean has a 95% bootstrap
 interval over pairs, and adapter - base and adapter - open_book differences a paired one: an interval that
-excludes 0 is a difference this many pairs can show. Optionally (evaluate.judge) an OpenAI-compatible
-server grades each answer against the reference and the source chunk (stages/judge.py).
+excludes 0 is a difference this many pairs can show. Optionally (evaluate.judge) the OpenAI-compatible
+server synth uses grades each answer against the reference and the source chunk (stages/judge.py):
+judge_score (correct 1, partial 0.5, wrong 0) gets intervals like the rest.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from stages.common import (
     write_jsonl,
     write_timings,
 )
+from stages.judge import GRADES, Judge, JudgeServerParams, judge_summary
+from stages.llm_client import ServerUnavailable
 from stages.metrics_text import bootstrap_ci, exact_match, key_fact_recall, paired_delta_ci, rouge_l, token_f1
 from stages.modeling import (
     ModelParams,
@@ -83,6 +86,9 @@ class EvaluateParams:
         0  # evaluate only the first N pairs of each set (0 = all), for quick looks at a large eval set
     )
     open_book: bool = True  # also answer with the base model + the best-matching chunk (retrieval baseline)
+    judge: bool = (
+        False  # grade answers with the LLM server of [synth] (base_url, model): correct/partial/wrong
+    )
 
     def problems(self) -> list[str]:
         out = [
@@ -124,11 +130,15 @@ def reference_losses(
     return out
 
 
+def _metric_names(scores: list[dict[str, Any]]) -> tuple[str, ...]:
+    return ANSWER_METRICS + (("judge_score",) if scores and "judge_score" in scores[0] else ())
+
+
 def summarize(scores: list[dict[str, Any]]) -> dict[str, float]:
     """Mean and 95% interval of each metric over the pairs (key-fact recall over pairs that have key facts;
     answer loss weighted by answer tokens); perplexity = exp(answer loss)."""
     out: dict[str, float] = {}
-    for name in ANSWER_METRICS:
+    for name in _metric_names(scores):
         values = [s[name] for s in scores if s[name] is not None]
         mean, low, high = bootstrap_ci(values)
         out.update({name: mean, f"{name}_low": low, f"{name}_high": high})
@@ -143,8 +153,8 @@ def summarize(scores: list[dict[str, Any]]) -> dict[str, float]:
 def compare(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, float]:
     """a - b on the same pairs, with paired-bootstrap 95% intervals."""
     out: dict[str, float] = {}
-    for name in ANSWER_METRICS:
-        pairs = [(x[name], y[name]) for x, y in zip(a, b, strict=True) if x[name] is not None]
+    for name in _metric_names(a):
+        pairs = [(x[name], y[name]) for x, y in zip(a, b, strict=True) if None not in (x[name], y[name])]
         mean, low, high = paired_delta_ci([x for x, _ in pairs], [y for _, y in pairs])
         out.update({name: mean, f"{name}_low": low, f"{name}_high": high})
     losses = [(x, y) for x, y in zip(a, b, strict=True) if x["loss_tokens"] and y["loss_tokens"]]
@@ -167,6 +177,8 @@ def set_metrics(records: list[SplitPair], scores: dict[str, list[dict[str, Any]]
         entry["retrieval_top1"] = sum(hits) / len(hits)  # the retrieved chunk is the pair's own chunk
     for system, rows in scores.items():
         entry[system] = summarize(rows)
+        if rows and "judge_grade" in rows[0]:
+            entry[system].update(judge_summary([s["judge_grade"] for s in rows]))
     for a, b in COMPARISONS:
         if a in scores and b in scores:
             entry[f"{a}_vs_{b}"] = compare(scores[a], scores[b])
@@ -224,10 +236,19 @@ def predictions_report(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def load_setup(cuda: bool) -> tuple[EvaluateParams, TrainSharedParams, ModelParams, ModelSource]:
-    """[evaluate], [model] and the two [train] keys evaluate shares, checked together; then the inputs."""
+def load_setup(
+    cuda: bool,
+) -> tuple[EvaluateParams, TrainSharedParams, ModelParams, ModelSource, Judge | None]:
+    """[evaluate], [model] and the two [train] keys evaluate shares (and [synth]'s server for the judge),
+    checked together; then the inputs; then the judge's server, before any answer is generated."""
     parsed, problems = load_sections(
-        {"evaluate": EvaluateParams, "model": ModelParams, "train": TrainSharedParams}, partial=("train",)
+        {
+            "evaluate": EvaluateParams,
+            "model": ModelParams,
+            "train": TrainSharedParams,
+            "synth": JudgeServerParams,
+        },
+        partial=("train", "synth"),
     )
     if parsed["train"] is not None:
         problems += quantization_problems(parsed["train"].quantization, cuda)
@@ -240,10 +261,17 @@ def load_setup(cuda: bool) -> tuple[EvaluateParams, TrainSharedParams, ModelPara
     raise_problems("cannot evaluate", problems)
     require_input(EVAL_FILE, "dataset")
     require_input(ADAPTER_DIR / "adapter_config.json", "train")
-    if parsed["evaluate"].open_book:
+    p = parsed["evaluate"]
+    if p.open_book or p.judge:
         require_input(CHUNKS_FILE, "chunk")
+    judge = None
+    if p.judge:
+        try:
+            judge = Judge(parsed["synth"])
+        except ServerUnavailable as e:
+            raise_problems("cannot evaluate", [str(e)])
     assert source is not None
-    return parsed["evaluate"], parsed["train"], parsed["model"], source
+    return p, parsed["train"], parsed["model"], source, judge
 
 
 def retrieve(records: list[SplitPair]) -> tuple[list[str], list[str], list[bool]]:
@@ -265,7 +293,7 @@ def main() -> None:
     from peft import PeftModel
 
     cuda = torch.cuda.is_available()
-    p, t, model_p, source = load_setup(cuda)
+    p, t, model_p, source, judge = load_setup(cuda)
     sets = by_eval_set([from_dict(SplitPair, r) for r in read_jsonl(EVAL_FILE)])
     if p.limit:
         sets = {name: rows[: p.limit] for name, rows in sets.items()}
@@ -306,6 +334,21 @@ def main() -> None:
         ]
         for system in answers
     }
+    if judge is not None:
+        chunk_texts = {c["id"]: passage_text(from_dict(Chunk, c)) for c in read_jsonl(CHUNKS_FILE)}
+        for system in answers:
+            items = [
+                {
+                    "question": r.question,
+                    "reference": r.answer,
+                    "chunk": chunk_texts.get(r.chunk_id, ""),
+                    "answer": a,
+                }
+                for r, a in zip(records, answers[system], strict=True)
+            ]
+            for row, grade in zip(scores[system], judge.grade(items), strict=True):
+                row.update(judge_grade=grade, judge_score=None if grade is None else GRADES[grade])
+        judge.close()
     start = 0
     metrics: dict[str, Any] = {"sets": {}}
     for name, rows in sets.items():
@@ -328,6 +371,8 @@ def main() -> None:
             row[f"{system}_f1"] = round(scores[system][i]["f1"], 4)
             recall = scores[system][i]["key_fact_recall"]
             row[f"{system}_key_fact_recall"] = None if recall is None else round(recall, 4)
+            if "judge_grade" in scores[system][i]:
+                row[f"{system}_judge"] = scores[system][i]["judge_grade"]
         if retrieved_ids:
             row["retrieved_chunk"], row["retrieval_hit"] = retrieved_ids[i], hits[i]
         predictions.append(row)

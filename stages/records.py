@@ -24,6 +24,7 @@ CLEAN_DIR = Path("data/clean")  # clean -> chunk, base: <doc>.txt, one paragraph
 CHUNKS_FILE = Path("data/chunks/chunks.jsonl")  # chunk -> synth: one Chunk per line
 QA_FILE = Path("data/qa/qa.jsonl")  # synth -> dataset: one QAPair per line
 REJECTED_FILE = Path("data/qa/rejected.jsonl")  # synth: every pair or chunk it dropped, with the reason
+JUDGE_CACHE_FILE = Path("data/cache/judge/grades.jsonl")  # evaluate's LLM-judge grades (persist: true)
 SYNTH_CACHE_FILE = Path("data/cache/synth/replies.jsonl")  # synth's own server-reply cache (persist: true)
 DATASET_DIR = Path("data/dataset")
 TRAIN_FILE = DATASET_DIR / "train.jsonl"  # dataset -> train: QAPair lines

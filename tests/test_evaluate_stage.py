@@ -122,3 +122,26 @@ def test_stage_writes_sets_systems_intervals_and_readable_predictions(
     first = Path("metrics/eval.json").read_bytes()
     ev.main()
     assert Path("metrics/eval.json").read_bytes() == first  # deterministic: `dvc metrics diff` stays empty
+
+
+def test_stage_with_the_llm_judge(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fake_openai_server import FakeOpenAIServer
+
+    monkeypatch.chdir(workdir)
+    saved = Path("params.yaml").read_text()
+    params = yaml.safe_load(saved)
+    params["evaluate"].update(judge=True, open_book=False)
+    with FakeOpenAIServer(reply=lambda prompt: '{"nota": "parcial"}') as server:
+        params["synth"] = {"base_url": server.url, "max_retries": 0}
+        Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+        try:
+            ev.main()
+        finally:
+            Path("params.yaml").write_text(saved, encoding="utf-8")
+        assert len(server.chat_requests()) == 20  # 10 pairs x base and adapter
+    entry = json.loads(Path("metrics/eval.json").read_text())["sets"]["seen"]
+    assert "open_book" not in entry
+    assert entry["adapter"]["judge_score"] == 0.5 and entry["adapter"]["judge_partial"] == 1.0
+    assert entry["adapter_vs_base"]["judge_score"] == 0.0
+    row = json.loads(Path("data/eval/predictions.jsonl").read_text().splitlines()[0])
+    assert row["adapter_judge"] == "parcial"
