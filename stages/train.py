@@ -225,10 +225,26 @@ def encode_split(tokenizer: Any, records: list[SplitPair], max_len: int) -> tupl
     return kept, len(encoded) - len(kept)
 
 
+def attach_lora(model: Any, lora: LoraParams, seed: int) -> Any:
+    """`model` wrapped with a fresh LoRA adapter (A matrices seeded)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import set_seed
+
+    set_seed(seed)
+    config = LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.peft_targets(),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
 def prepare_model(source: ModelSource, cfg: TrainConfig, device: str) -> Any:
     """Base model (float32 on CPU, bf16/fp16 or NF4 on GPU) wrapped with a fresh LoRA adapter."""
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import set_seed
+    from peft import prepare_model_for_kbit_training
 
     t = cfg.train
     model = load_causal_lm(source, pick_dtype(device), t.quantization)
@@ -239,16 +255,7 @@ def prepare_model(source: ModelSource, cfg: TrainConfig, device: str) -> Any:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()  # frozen embeddings: checkpointed blocks still need input grads
     model.config.use_cache = False
-    set_seed(t.seed)  # LoRA A matrices are initialized randomly
-    lora = LoraConfig(
-        r=cfg.lora.r,
-        lora_alpha=cfg.lora.alpha,
-        lora_dropout=cfg.lora.dropout,
-        target_modules=cfg.lora.peft_targets(),
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora)
+    return attach_lora(model, cfg.lora, t.seed)
 
 
 def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str) -> Any:
