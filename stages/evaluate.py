@@ -286,11 +286,95 @@ def retrieve(records: list[SplitPair]) -> tuple[list[str], list[str], list[bool]
     )
 
 
-def main() -> None:
+def answer_all(
+    model: Any,
+    tokenizer: Any,
+    prompts: dict[str, list[str]],
+    records: list[SplitPair],
+    p: EvaluateParams,
+    t: TrainSharedParams,
+    quantized: bool,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[str]], dict[str, float]]:
+    """Every system's answers and per-pair scores (answer metrics + the reference's loss), and seconds taken.
+    The adapter comes last: it is merged into the base weights (same function, base-model speed), except
+    over 4-bit weights, which stay unmerged."""
     import time
 
-    import torch
     from peft import PeftModel
+
+    scores: dict[str, list[dict[str, Any]]] = {}
+    answers: dict[str, list[str]] = {}
+    seconds: dict[str, float] = {}
+    for system in [s for s in SYSTEMS if s in prompts]:
+        if system == "adapter":
+            model = PeftModel.from_pretrained(model, str(ADAPTER_DIR))
+            model = (model if quantized else model.merge_and_unload()).eval()
+        started = time.perf_counter()
+        answers[system] = generate_answers(
+            model, tokenizer, prompts[system], p.max_new_tokens, p.batch_size, system
+        )
+        # closed book: pairs as long as training allowed; open book: the prompt holds a chunk, no limit
+        max_len = NO_LIMIT if system == "open_book" else t.max_seq_len
+        losses = reference_losses(model, tokenizer, prompts[system], records, max_len, p.batch_size)
+        scores[system] = [
+            {**answer_scores(r, a), "loss_sum": loss[0], "loss_tokens": loss[1]}
+            for r, a, loss in zip(records, answers[system], losses, strict=True)
+        ]
+        seconds[f"{system}_s"] = round(time.perf_counter() - started, 1)
+    return scores, answers, seconds
+
+
+def add_judge_grades(
+    judge: Judge, records: list[SplitPair], answers: dict[str, list[str]], scores: dict
+) -> None:
+    """judge_grade / judge_score on every scored answer (None where the server gave no readable grade)."""
+    chunk_texts = {c["id"]: passage_text(from_dict(Chunk, c)) for c in read_jsonl(CHUNKS_FILE)}
+    for system in answers:
+        items = [
+            {
+                "question": r.question,
+                "reference": r.answer,
+                "chunk": chunk_texts.get(r.chunk_id, ""),
+                "answer": a,
+            }
+            for r, a in zip(records, answers[system], strict=True)
+        ]
+        for row, grade in zip(scores[system], judge.grade(items), strict=True):
+            row.update(judge_grade=grade, judge_score=None if grade is None else GRADES[grade])
+
+
+def prediction_rows(
+    records: list[SplitPair],
+    answers: dict[str, list[str]],
+    scores: dict,
+    retrieved: list[str],
+    hits: list[bool],
+) -> list[dict[str, Any]]:
+    """data/eval/predictions.jsonl: each pair's reference beside every system's answer and its scores."""
+    rows = []
+    for i, r in enumerate(records):
+        row: dict[str, Any] = {
+            "id": r.id,
+            "eval_set": r.eval_set or "unseen",
+            "question": r.question,
+            "reference": r.answer,
+        }
+        for system in answers:
+            score = scores[system][i]
+            row[system] = answers[system][i]
+            row[f"{system}_f1"] = round(score["f1"], 4)
+            recall = score["key_fact_recall"]
+            row[f"{system}_key_fact_recall"] = None if recall is None else round(recall, 4)
+            if "judge_grade" in score:
+                row[f"{system}_judge"] = score["judge_grade"]
+        if retrieved:
+            row["retrieved_chunk"], row["retrieval_hit"] = retrieved[i], hits[i]
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    import torch
 
     cuda = torch.cuda.is_available()
     p, t, model_p, source, judge = load_setup(cuda)
@@ -307,81 +391,31 @@ def main() -> None:
         model.to("cuda")
     questions = [r.question for r in records]
     prompts = {"base": questions, "adapter": questions}
-    retrieved_ids: list[str] = []
+    retrieved: list[str] = []
     hits: list[bool] = []
     if p.open_book:
-        contexts, retrieved_ids, hits = retrieve(records)
+        contexts, retrieved, hits = retrieve(records)
         prompts["open_book"] = [with_context(q, c) for q, c in zip(questions, contexts, strict=True)]
-    answers: dict[str, list[str]] = {}
-    losses: dict[str, list[tuple[float, int]]] = {}
-    timings: dict[str, float] = {}
-    for system in [s for s in SYSTEMS if s in prompts]:
-        if system == "adapter":  # merged: the same function as base + adapter, at the base model's speed
-            model = PeftModel.from_pretrained(model, str(ADAPTER_DIR)).merge_and_unload().eval()
-        started = time.perf_counter()
-        answers[system] = generate_answers(
-            model, tokenizer, prompts[system], p.max_new_tokens, p.batch_size, system
-        )
-        # closed book: pairs as long as training allowed; open book: the prompt holds a chunk, no limit
-        max_len = NO_LIMIT if system == "open_book" else t.max_seq_len
-        losses[system] = reference_losses(model, tokenizer, prompts[system], records, max_len, p.batch_size)
-        timings[f"{system}_s"] = round(time.perf_counter() - started, 1)
-
-    scores = {
-        system: [
-            {**answer_scores(r, a), "loss_sum": loss[0], "loss_tokens": loss[1]}
-            for r, a, loss in zip(records, answers[system], losses[system], strict=True)
-        ]
-        for system in answers
-    }
+    scores, answers, seconds = answer_all(model, tokenizer, prompts, records, p, t, t.quantization == "4bit")
     if judge is not None:
-        chunk_texts = {c["id"]: passage_text(from_dict(Chunk, c)) for c in read_jsonl(CHUNKS_FILE)}
-        for system in answers:
-            items = [
-                {
-                    "question": r.question,
-                    "reference": r.answer,
-                    "chunk": chunk_texts.get(r.chunk_id, ""),
-                    "answer": a,
-                }
-                for r, a in zip(records, answers[system], strict=True)
-            ]
-            for row, grade in zip(scores[system], judge.grade(items), strict=True):
-                row.update(judge_grade=grade, judge_score=None if grade is None else GRADES[grade])
+        add_judge_grades(judge, records, answers, scores)
         judge.close()
-    start = 0
+
     metrics: dict[str, Any] = {"sets": {}}
+    start = 0
     for name, rows in sets.items():
         span = slice(start, start + len(rows))
         start += len(rows)
         metrics["sets"][name] = set_metrics(rows, {s: v[span] for s, v in scores.items()}, hits[span])
     write_json(metrics_file("eval"), metrics)
     atomic_write_text(EVAL_SCORES_FILE, plot_rows(metrics))
-
-    predictions = []
-    for i, r in enumerate(records):
-        row: dict[str, Any] = {
-            "id": r.id,
-            "eval_set": r.eval_set or "unseen",
-            "question": r.question,
-            "reference": r.answer,
-        }
-        for system in answers:
-            row[system] = answers[system][i]
-            row[f"{system}_f1"] = round(scores[system][i]["f1"], 4)
-            recall = scores[system][i]["key_fact_recall"]
-            row[f"{system}_key_fact_recall"] = None if recall is None else round(recall, 4)
-            if "judge_grade" in scores[system][i]:
-                row[f"{system}_judge"] = scores[system][i]["judge_grade"]
-        if retrieved_ids:
-            row["retrieved_chunk"], row["retrieval_hit"] = retrieved_ids[i], hits[i]
-        predictions.append(row)
+    predictions = prediction_rows(records, answers, scores, retrieved, hits)
     write_jsonl(PREDICTIONS_FILE, predictions)
     atomic_write_text(PREDICTIONS_REPORT, predictions_report(predictions))
-    write_timings("evaluate", timings)
+    write_timings("evaluate", seconds)
     for name, entry in metrics["sets"].items():
         log.info(
-            "evaluate %s (%d pairs): F1 base %.3f / open book %s / adapter %.3f; key-fact recall %s -> %s",
+            "evaluate %s (%d pairs): F1 base %s / open book %s / adapter %s; key-fact recall base %s / adapter %s",
             name,
             entry["pairs"],
             entry["base"]["f1"],
