@@ -5,17 +5,17 @@ In: `model.gguf_file` names a .gguf file (`~` expanded) or `pkg:<module>`, a Pyt
 (`from_pretrained(folder, gguf_file=name)`); the result still says it is GGUF-quantized, which the Trainer
 refuses and `save_pretrained` mishandles, so the weights are moved into a model rebuilt from the plain config
 and saved once, as float32 safetensors + tokenizer, in a cache folder keyed by the file's sha256 (loading that
-folder takes seconds; converting takes 30-60 s for the 270M Gemma on 2 cores).
+folder takes seconds; converting took 50-90 s for the 270M Gemma on 2 busy cores).
 
-Out: tensor names from transformers' own GGUF name map (`get_gguf_hf_weights_map`, inverted), values undoing
-what transformers' GGUF loader undoes (Gemma norms +1, Llama q/k row order), F16 or Q8_0 with the gguf package.
+Out: tensor names from transformers' own GGUF name map (`get_gguf_hf_weights_map`, inverted), values put back
+the way llama.cpp stores them, i.e. the inverse of what transformers' GGUF loader does (Gemma norms +1, Llama
+q/k rows interleaved), F16 or Q8_0 with the gguf package.
 Metadata: copied from the base's GGUF when there is one (tokenizer, hyperparameters, licence), else derived from
 the config (transformers' GGUF_CONFIG_MAPPING, inverted) and a byte-level BPE tokenizer.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import logging
@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from stages.common import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +103,6 @@ def resolve_gguf(spec: str) -> Path:
     return path
 
 
-def sha256_of(path: Path, block: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def gguf_architecture(path: Path) -> str:
     from gguf import GGUFReader
 
@@ -160,7 +154,7 @@ def read_source(model_dir: Path) -> GgufSource | None:
 def ensure_converted(spec: str) -> tuple[Path, GgufSource]:
     """The converted (float32 safetensors) folder for `spec`, converting once per file content."""
     path = resolve_gguf(spec)
-    sha = sha256_of(path)
+    sha = sha256_file(path)
     folder = cache_root() / "gguf" / f"{sha[:16]}-v{CONVERTER_VERSION}"
     source = read_source(folder)
     if source is not None and source.sha256 == sha:

@@ -91,6 +91,7 @@ def test_gguf_base_is_converted_once_and_named_by_its_hash(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from stages import gguf_io
+    from stages.common import sha256_file
 
     monkeypatch.setenv(gguf_io.CACHE_ENV, str(tmp_path / "cache"))
     gguf_file = tmp_path / "lmstudio" / "toy.gguf"
@@ -102,7 +103,7 @@ def test_gguf_base_is_converted_once_and_named_by_its_hash(
     monkeypatch.chdir(work)
     base.main()
     marker = (work / "models/base/NOT_BUILT.txt").read_text()
-    sha = gguf_io.sha256_of(gguf_file)
+    sha = sha256_file(gguf_file)
     assert sha in marker and str(tmp_path / "cache") not in marker  # no machine-specific path in the output
     metrics = json.loads((work / "metrics/base.json").read_text())
     assert metrics == {"built": False, "gguf_architecture": "llama", "gguf_sha256": sha}

@@ -120,7 +120,8 @@ def test_exp_run_with_new_rank_reruns_only_train_and_evaluate(tmp_path: Path, re
     # a GGUF file as the base (here the built-in model exported to GGUF, as LM Studio would hold it)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from stages.gguf_io import export_gguf, sha256_of
+    from stages.common import sha256_file
+    from stages.gguf_io import export_gguf
 
     gguf_file = tmp_path / "lmstudio-models" / "toy.gguf"
     built = repo / "models/base"
@@ -130,7 +131,7 @@ def test_exp_run_with_new_rank_reruns_only_train_and_evaluate(tmp_path: Path, re
     ran = {s for s in STAGES if f"Running stage '{s}'" in exp}
     assert ran == {"base", "train", "evaluate"}, exp
     recorded = json.loads((repo / "models/adapter/base_model.json").read_text())
-    assert recorded == {"base": str(gguf_file), "gguf_sha256": sha256_of(gguf_file)}
+    assert recorded == {"base": str(gguf_file), "gguf_sha256": sha256_file(gguf_file)}
     assert json.loads((repo / "models/adapter/adapter_config.json").read_text())[
         "base_model_name_or_path"
     ] == str(gguf_file)
