@@ -413,7 +413,12 @@ def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
         + (f" (GGUF, sha256 {stats['gguf_sha256'][:12]})" if stats.get("gguf_sha256") else ""),
         f"- Data: {stats['train_pairs']} training pairs / {stats['eval_pairs']} evaluation pairs from "
         f"`{TRAIN_FILE}` (sha256 {stats['train_sha256'][:12]}), synthesized from the cleaned legislation corpus",
-        f"  ({stats['skipped_too_long']} pairs longer than train.max_seq_len skipped)",
+        f"  ({stats['skipped_too_long']} pairs longer than train.max_seq_len skipped)"
+        + (
+            f", + {stats['passage_windows']} passage windows of their chunks"
+            if stats.get("passage_windows")
+            else ""
+        ),
         f"- LoRA: {json.dumps(asdict(cfg.lora), ensure_ascii=False)}",
         f"- Training: {json.dumps(asdict(cfg.train), ensure_ascii=False)}",
         f"- Software: {', '.join(f'{name} {version}' for name, version in library_versions().items())}",
@@ -454,6 +459,7 @@ def main() -> None:
 
     tokenizer = load_tokenizer(source)
     train_rows, train_skipped = encode_split(tokenizer, train_records, t.max_seq_len)
+    n_pairs, n_passages = len(train_rows), 0
     if t.passages:
         from datasets import concatenate_datasets
 
@@ -461,6 +467,7 @@ def main() -> None:
         if passages is not None:
             log.info("train: + %d passage windows from the training pairs' chunks", len(passages))
             train_rows = concatenate_datasets([train_rows, passages])
+            n_passages = len(passages)
     eval_rows, eval_skipped = {}, 0
     for name, rows in by_eval_set(eval_records).items():
         encoded, skipped = encode_split(tokenizer, rows, t.max_seq_len)
@@ -528,7 +535,8 @@ def main() -> None:
         tokenizer.save_pretrained(ADAPTER_DIR)
         (ADAPTER_DIR / ADAPTER_BASE_FILE).write_text(json.dumps(base, indent=2) + "\n", encoding="utf-8")
         stats = {
-            "train_pairs": len(train_rows),
+            "train_pairs": n_pairs,
+            "passage_windows": n_passages,
             "eval_pairs": sum(len(rows) for rows in eval_rows.values()),
             "skipped_too_long": train_skipped + eval_skipped,
             "train_sha256": sha256_file(TRAIN_FILE),

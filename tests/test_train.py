@@ -191,3 +191,25 @@ def test_adapter_saves_and_reloads_to_same_logits(source, tokenizer, tmp_path: P
     torch.testing.assert_close(
         again, trained, atol=1e-5, rtol=1e-5
     )  # ... and the saved adapter reproduces it
+
+
+def test_passages_come_only_from_training_chunks_in_windows(
+    tokenizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import make_chunk_records
+
+    from stages.common import write_jsonl
+
+    chunks = make_chunk_records(sample_texts())
+    write_jsonl(tmp_path / "data/chunks/chunks.jsonl", chunks)
+    monkeypatch.chdir(tmp_path)
+    records = [from_dict(SplitPair, r) for r in make_qa_records(sample_texts())[:6]]
+    texts = tr.training_passages(records)
+    wanted = {r.chunk_id for r in records}
+    assert len(texts) == len(wanted) and texts
+    assert all(any(c["text"] in t for c in chunks if c["id"] in wanted) for t in texts)
+    windows = tr.encode_passages(tokenizer, texts, max_len=48)
+    assert all(len(w["input_ids"]) <= 48 and w["labels"] == w["input_ids"] for w in windows)
+    assert windows[0]["input_ids"][0] == tokenizer.bos_token_id
+    total = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
+    assert sum(len(w["input_ids"]) - 2 for w in windows) == total  # every token once, BOS/EOS per window
