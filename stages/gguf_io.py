@@ -50,12 +50,15 @@ _NORM_PLUS_ONE = {"gemma2", "gemma3"}  # llama.cpp stores Gemma's RMSNorm weight
 _PERMUTED_QK = {"llama"}  # llama.cpp interleaves q/k rows for its rotary embedding
 OUT_TYPES = ("f16", "q8_0")
 # Reload check of an exported file against the merged float32 model, over every position of a few prompts:
-# the largest |logit difference| and the mean KL divergence of the next-token distributions. Measured on
-# gemma-3-270m + a LoRA adapter (logit std ~6): F16 max 0.02-0.04, KL <= 5e-5; Q8_0 max 0.5-0.9, KL <= 0.015.
-# The limits leave 2-20x margin. Top-1 agreement is reported, not checked: a near-tie flips under any rounding.
+# the mean KL divergence of the next-token distributions, and the largest |logit difference| (one value among
+# positions x 262k logits for Gemma, so it gets a wide margin). Measured on gemma-3-270m (logit std ~6):
+# + a small random LoRA: F16 max 0.02-0.04, KL <= 5e-5; + the sample's trained all-linear adapter: F16 max 0.13,
+# mean KL 9e-6; Q8_0 max 2.8, mean KL 0.0067 (top-1 agreement 97%). A layout error (q/k rows not interleaved,
+# Gemma norms without +1) gives KL > 0.1 and differences of several logits. Top-1 agreement is reported, not
+# checked: a near-tie flips under any rounding.
 LOGIT_TOLERANCE = {
-    "f16": {"max_abs_diff": 0.1, "mean_kl": 1e-3},
-    "q8_0": {"max_abs_diff": 3.0, "mean_kl": 0.02},
+    "f16": {"max_abs_diff": 0.5, "mean_kl": 1e-3},
+    "q8_0": {"max_abs_diff": 5.0, "mean_kl": 0.02},
 }
 
 

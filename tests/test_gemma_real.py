@@ -94,7 +94,7 @@ def test_gemma_trains_evaluates_answers_and_exports(repo: tuple[Path, dict[str, 
     export = _stage(["stages.ask", "--merge-to", str(out)], root, env)  # exits 1 if the reload check fails
     assert "reload check" in export.stderr
     check = json.loads(export.stderr.split("reload check: ")[1].splitlines()[0])
-    assert check["max_abs_diff"] < 0.1 and check["mean_kl"] < 1e-3
+    assert check["max_abs_diff"] < 0.5 and check["mean_kl"] < 1e-3
 
     from gguf import GGUFReader
 
