@@ -5,12 +5,17 @@ LlamaForCausalLM pretrained briefly on the same text, so that the pipeline and i
 CPU in minutes. It is a small domain LM, not a useful assistant: set model.name_or_path to a real model
 (e.g. sharpbai/Llama-2-7b-hf) for that. When model.name_or_path is not models/base the stage only writes a
 small marker file, so a Hub model never waits on (or reruns because of) the built-in one.
+
+With model.gguf_file set, the stage converts that GGUF into a trainable copy once (cached by the file's
+sha256, see stages/gguf_io.py) and writes a marker naming the file and its hash: a different file, or the
+same path with new contents after `dvc repro -f base`, changes models/base and so reruns train.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +29,9 @@ from stages.common import (
     require_input,
     run_main,
     write_json,
+    write_timings,
 )
+from stages.gguf_io import GgufError, ensure_converted
 from stages.modeling import ModelParams
 from stages.records import BASE_MODEL_DIR, metrics_file
 
@@ -230,19 +237,44 @@ def build_base(p: BaseParams, out_dir: Path) -> dict[str, Any]:
     }
 
 
+def write_marker(text: str) -> None:
+    """models/base holds only NOT_BUILT.txt: a valid, tiny, stable output, so train's dependency on it
+    changes (and reruns train) only when the text does."""
+    for stale in BASE_MODEL_DIR.glob("*"):
+        if stale.is_file():
+            stale.unlink()
+    atomic_write_text(BASE_MODEL_DIR / "NOT_BUILT.txt", text)
+
+
+def convert_gguf_base(spec: str) -> None:
+    """Convert (or find converted) the GGUF base; the marker names its content hash, not the machine's paths."""
+    started = time.perf_counter()
+    try:
+        folder, source = ensure_converted(spec)
+    except GgufError as e:
+        raise_problems("cannot use model.gguf_file", [str(e)])
+        return
+    write_marker(
+        f"model.gguf_file is {spec} (architecture {source.architecture}, sha256 {source.sha256}): the built-in "
+        "model was not built; train, evaluate and ask load the converted copy.\n"
+    )
+    write_json(
+        metrics_file("base"),
+        {"built": False, "gguf_architecture": source.architecture, "gguf_sha256": source.sha256},
+    )
+    write_timings("base", {"gguf_ready_s": round(time.perf_counter() - started, 2)})
+    log.info("base: %s (%s) ready in %s", spec, source.architecture, folder)
+
+
 def main() -> None:
     parsed, problems = load_sections({"model": ModelParams, "base": BaseParams})
     raise_problems("cannot build the base model", problems)
     model_p, p = parsed["model"], parsed["base"]
+    if model_p.gguf_file.strip():
+        convert_gguf_base(model_p.gguf_file)
+        return
     if model_p.name_or_path.rstrip("/") != str(BASE_MODEL_DIR):
-        # Keeps models/base a valid (tiny, stable) output so train's dependency on it never reruns train.
-        for stale in BASE_MODEL_DIR.glob("*"):
-            if stale.is_file():
-                stale.unlink()
-        atomic_write_text(
-            BASE_MODEL_DIR / "NOT_BUILT.txt",
-            f"model.name_or_path is {model_p.name_or_path}: the built-in model was not built.\n",
-        )
+        write_marker(f"model.name_or_path is {model_p.name_or_path}: the built-in model was not built.\n")
         write_json(metrics_file("base"), {"built": False})
         log.info("base: skipped (model.name_or_path = %s)", model_p.name_or_path)
         return

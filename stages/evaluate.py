@@ -1,17 +1,32 @@
-"""Stage `evaluate`: base vs base + adapter on data/dataset/eval.jsonl -> metrics/eval.json, predictions.
+"""Stage `evaluate`: did the adapter learn the regulations? -> metrics/eval.json, predictions, a DVC plot.
 
-Greedy answers scored with exact match / token F1 / ROUGE-L (Portuguese normalization, see
-stages/metrics_text.py), plus loss and perplexity on the reference answer tokens (same masking as training).
+Two eval sets (written by `dataset`): `seen`, held-out phrasings of facts whose chunk was trained, and
+`unseen`, pairs from chunks no training pair comes from. Per set, three systems answer greedily:
+- `base`: the base model, closed-book;
+- `open_book`: the base model with the best BM25 match among data/chunks in its prompt (stages/retrieval.py;
+  the index holds every chunk, eval chunks included: retrieval reads the documents, fine-tuning learns from
+  the training pairs);
+- `adapter`: base + LoRA adapter, closed-book.
+Each answer is scored with token F1, ROUGE-L, exact match and key-fact recall (stages/metrics_text.py), and
+each reference answer's loss under the system (same masking as training). Every mean has a 95% bootstrap
+interval over pairs, and adapter - base and adapter - open_book differences a paired one: an interval that
+excludes 0 is a difference this many pairs can show. Optionally (evaluate.judge) the OpenAI-compatible
+server synth uses grades each answer against the reference and the source chunk (stages/judge.py):
+judge_score (correct 1, partial 0.5, wrong 0) gets intervals like the rest.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from stages.answer_loss import answer_losses
 from stages.common import (
+    atomic_write_text,
     load_sections,
     raise_problems,
     read_jsonl,
@@ -19,10 +34,12 @@ from stages.common import (
     run_main,
     write_json,
     write_jsonl,
+    write_timings,
 )
-from stages.metrics_text import rouge_l, score_answers, token_f1
+from stages.judge import GRADES, Judge, JudgeServerParams, judge_summary
+from stages.llm_client import ServerUnavailable
+from stages.metrics_text import bootstrap_ci, exact_match, key_fact_recall, paired_delta_ci, rouge_l, token_f1
 from stages.modeling import (
-    IGNORE_INDEX,
     ModelParams,
     ModelSource,
     ModelUnavailableError,
@@ -36,16 +53,42 @@ from stages.modeling import (
     pick_dtype,
     quantization_problems,
 )
-from stages.records import ADAPTER_DIR, EVAL_FILE, PREDICTIONS_FILE, QAPair, from_dict, metrics_file
+from stages.prompt_format import passage_text, with_context
+from stages.records import (
+    ADAPTER_DIR,
+    CHUNKS_FILE,
+    EVAL_FILE,
+    EVAL_SCORES_FILE,
+    PREDICTIONS_FILE,
+    PREDICTIONS_REPORT,
+    Chunk,
+    SplitPair,
+    by_eval_set,
+    from_dict,
+    metrics_file,
+)
+from stages.retrieval import BM25
 
 log = logging.getLogger(__name__)
+
+SYSTEMS = ("base", "open_book", "adapter")
+ANSWER_METRICS = ("f1", "rouge_l", "exact_match", "key_fact_recall")
+COMPARISONS = (("adapter", "base"), ("adapter", "open_book"))
+PLOTTED = ("key_fact_recall", "f1")
+NO_LIMIT = 10**9
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    max_new_tokens: int = 64  # greedy answer budget
+    max_new_tokens: int = 96  # greedy answer budget (the sample's answers: median ~40 gemma tokens)
     batch_size: int = 8
-    limit: int = 0  # evaluate only the first N pairs (0 = all), for quick looks at a large eval set
+    limit: int = (
+        0  # evaluate only the first N pairs of each set (0 = all), for quick looks at a large eval set
+    )
+    open_book: bool = True  # also answer with the base model + the best-matching chunk (retrieval baseline)
+    judge: bool = (
+        False  # grade answers with the LLM server of [synth] (base_url, model): correct/partial/wrong
+    )
 
     def problems(self) -> list[str]:
         out = [
@@ -58,124 +101,329 @@ class EvaluateParams:
         return out
 
 
-def answer_loss(
-    model: Any, tokenizer: Any, records: list[QAPair], max_len: int, batch_size: int
-) -> dict[str, float]:
-    """Mean loss over the reference answer tokens (+EOS) and its perplexity."""
+def answer_scores(record: SplitPair, answer: str) -> dict[str, float | None]:
+    """The answer metrics of one answer (key_fact_recall None when the reference states no key fact)."""
+    return {
+        "f1": token_f1(answer, record.answer),
+        "rouge_l": rouge_l(answer, record.answer),
+        "exact_match": exact_match(answer, record.answer),
+        "key_fact_recall": key_fact_recall(answer, record.answer, record.question),
+    }
+
+
+def reference_losses(
+    model: Any, tokenizer: Any, prompts: list[str], records: list[SplitPair], max_len: int, batch_size: int
+) -> list[tuple[float, int]]:
+    """(summed loss, tokens) of each reference answer (+EOS) after its prompt; (nan, 0) when too long."""
     import torch
 
-    rows = [encode_example(tokenizer, r.question, r.answer, max_len) for r in records]
-    rows = [r for r in rows if r is not None]
-    total, count = 0.0, 0
-    for start in range(0, len(rows), batch_size):
-        batch = {
-            k: v.to(model.device)
-            for k, v in pad_batch(rows[start : start + batch_size], tokenizer.pad_token_id).items()
-        }
+    rows = [encode_example(tokenizer, q, r.answer, max_len) for q, r in zip(prompts, records, strict=True)]
+    fitting = [i for i, row in enumerate(rows) if row is not None]
+    out: list[tuple[float, int]] = [(float("nan"), 0)] * len(rows)
+    for start in range(0, len(fitting), batch_size):
+        idx = fitting[start : start + batch_size]
+        batch = pad_batch([rows[i] for i in idx], tokenizer.pad_token_id)
         with torch.no_grad():
-            logits = model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).logits.float()
-        labels = batch["labels"][:, 1:]
-        losses = torch.nn.functional.cross_entropy(
-            logits[:, :-1].reshape(-1, logits.shape[-1]),
-            labels.reshape(-1),
-            ignore_index=IGNORE_INDEX,
-            reduction="sum",
-        )
-        total += float(losses)
-        count += int((labels != IGNORE_INDEX).sum())
-    mean = total / max(1, count)
-    return {"answer_loss": mean, "perplexity": math.exp(min(mean, 50.0))}
+            sums, counts = answer_losses(model, {k: v.to(model.device) for k, v in batch.items()})
+        for i, s, n in zip(idx, sums.tolist(), counts.tolist(), strict=True):
+            out[i] = (s, n)
+    return out
 
 
-def score_model(
-    model: Any, tokenizer: Any, records: list[QAPair], p: EvaluateParams, max_len: int
-) -> tuple[list[str], dict[str, float]]:
-    """Greedy answers and their metrics for one model."""
-    model.eval()
-    answers = generate_answers(
-        model, tokenizer, [r.question for r in records], p.max_new_tokens, p.batch_size
+def _metric_names(scores: list[dict[str, Any]]) -> tuple[str, ...]:
+    return ANSWER_METRICS + (("judge_score",) if scores and "judge_score" in scores[0] else ())
+
+
+def summarize(scores: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean and 95% interval of each metric over the pairs (key-fact recall over pairs that have key facts;
+    answer loss weighted by answer tokens); perplexity = exp(answer loss)."""
+    out: dict[str, float] = {}
+    for name in _metric_names(scores):
+        values = [s[name] for s in scores if s[name] is not None]
+        mean, low, high = bootstrap_ci(values)
+        out.update({name: mean, f"{name}_low": low, f"{name}_high": high})
+    losses = [(s["loss_sum"], s["loss_tokens"]) for s in scores if s["loss_tokens"]]
+    mean, low, high = bootstrap_ci([a / n for a, n in losses], weights=[n for _, n in losses])
+    out.update({"answer_loss": mean, "answer_loss_low": low, "answer_loss_high": high})
+    out["perplexity"] = math.exp(min(mean, 50.0)) if losses else float("nan")
+    out["answer_loss_pairs"] = len(losses)  # pairs longer than train.max_seq_len have no loss
+    return out
+
+
+def compare(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, float]:
+    """a - b on the same pairs, with paired-bootstrap 95% intervals."""
+    out: dict[str, float] = {}
+    for name in _metric_names(a):
+        pairs = [(x[name], y[name]) for x, y in zip(a, b, strict=True) if None not in (x[name], y[name])]
+        mean, low, high = paired_delta_ci([x for x, _ in pairs], [y for _, y in pairs])
+        out.update({name: mean, f"{name}_low": low, f"{name}_high": high})
+    losses = [(x, y) for x, y in zip(a, b, strict=True) if x["loss_tokens"] and y["loss_tokens"]]
+    mean, low, high = paired_delta_ci(
+        [x["loss_sum"] / x["loss_tokens"] for x, _ in losses],
+        [y["loss_sum"] / y["loss_tokens"] for _, y in losses],
+        weights=[x["loss_tokens"] for x, _ in losses],
     )
-    metrics = score_answers(answers, [r.answer for r in records])
-    metrics.update(answer_loss(model, tokenizer, records, max_len, p.batch_size))
-    return answers, {k: round(v, 6) for k, v in metrics.items()}
+    out.update({"answer_loss": mean, "answer_loss_low": low, "answer_loss_high": high})
+    return out
 
 
-def delta(adapter: dict[str, float], base: dict[str, float]) -> dict[str, float]:
-    return {k: round(adapter[k] - base[k], 6) for k in adapter}
+def set_metrics(records: list[SplitPair], scores: dict[str, list[dict[str, Any]]], hits: list[bool]) -> dict:
+    """metrics/eval.json's entry for one eval set."""
+    entry: dict[str, Any] = {
+        "pairs": len(records),
+        "pairs_with_key_facts": sum(s["key_fact_recall"] is not None for s in scores["base"]),
+    }
+    if hits:
+        entry["retrieval_top1"] = sum(hits) / len(hits)  # the retrieved chunk is the pair's own chunk
+    for system, rows in scores.items():
+        entry[system] = summarize(rows)
+        if rows and "judge_grade" in rows[0]:
+            entry[system].update(judge_summary([s["judge_grade"] for s in rows]))
+    for a, b in COMPARISONS:
+        if a in scores and b in scores:
+            entry[f"{a}_vs_{b}"] = compare(scores[a], scores[b])
+    return _rounded(entry)
 
 
-def load_setup(cuda: bool) -> tuple[EvaluateParams, TrainSharedParams, ModelSource]:
-    """[evaluate], [model] and the two [train] keys evaluate shares, checked together; then the inputs."""
+def _rounded(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 4)
+    return value
+
+
+def plot_rows(metrics: dict[str, Any]) -> str:
+    """data/eval/scores.csv: one bar per set x system x plotted metric (DVC plot `bar_horizontal`)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["label", "value", "low", "high"])
+    for eval_set, entry in metrics["sets"].items():
+        for metric in PLOTTED:
+            for system in SYSTEMS:
+                if system in entry and entry[system][metric] is not None:
+                    s = entry[system]
+                    writer.writerow(
+                        [f"{eval_set} {metric} {system}", s[metric], s[f"{metric}_low"], s[f"{metric}_high"]]
+                    )
+    return buffer.getvalue()
+
+
+def predictions_report(rows: list[dict[str, Any]]) -> str:
+    """data/eval/predictions.md: each question with the reference and every system's answer, side by side."""
+    lines = [
+        "# Predictions",
+        "",
+        "Scores per answer: F1 / key-fact recall (— when the reference has no key fact).",
+        "",
+    ]
+    for eval_set in dict.fromkeys(r["eval_set"] for r in rows):
+        lines += [f"## {eval_set}", ""]
+        for r in (r for r in rows if r["eval_set"] == eval_set):
+            lines += [f"### {r['question']}", "", f"- **reference**: {r['reference']}"]
+            for system in SYSTEMS:
+                if system in r:
+                    recall = r[f"{system}_key_fact_recall"]
+                    recall_text = "—" if recall is None else f"{recall:.2f}"
+                    lines.append(
+                        f"- **{system}** ({r[f'{system}_f1']:.2f} / {recall_text}): {r[system] or '(empty)'}"
+                    )
+            if "retrieved_chunk" in r:
+                lines.append(
+                    f"- retrieved chunk: `{r['retrieved_chunk']}` ({'its own' if r['retrieval_hit'] else 'another'})"
+                )
+            lines.append("")
+    return "\n".join(lines)
+
+
+def load_setup(
+    cuda: bool,
+) -> tuple[EvaluateParams, TrainSharedParams, ModelParams, ModelSource, Judge | None]:
+    """[evaluate], [model] and the two [train] keys evaluate shares (and [synth]'s server for the judge),
+    checked together; then the inputs; then the judge's server, before any answer is generated."""
     parsed, problems = load_sections(
-        {"evaluate": EvaluateParams, "model": ModelParams, "train": TrainSharedParams}, partial=("train",)
+        {
+            "evaluate": EvaluateParams,
+            "model": ModelParams,
+            "train": TrainSharedParams,
+            "synth": JudgeServerParams,
+        },
+        partial=("train", "synth"),
     )
     if parsed["train"] is not None:
         problems += quantization_problems(parsed["train"].quantization, cuda)
     source = None
     if parsed["model"] is not None:
         try:
-            source = locate_model(parsed["model"].name_or_path)
+            source = locate_model(parsed["model"].base)
         except ModelUnavailableError as e:
             problems.append(str(e))
     raise_problems("cannot evaluate", problems)
     require_input(EVAL_FILE, "dataset")
     require_input(ADAPTER_DIR / "adapter_config.json", "train")
+    p = parsed["evaluate"]
+    if p.open_book or p.judge:
+        require_input(CHUNKS_FILE, "chunk")
+    judge = None
+    if p.judge:
+        try:
+            judge = Judge(parsed["synth"])
+        except ServerUnavailable as e:
+            raise_problems("cannot evaluate", [str(e)])
     assert source is not None
-    return parsed["evaluate"], parsed["train"], source
+    return p, parsed["train"], parsed["model"], source, judge
+
+
+def retrieve(records: list[SplitPair]) -> tuple[list[str], list[str], list[bool]]:
+    """For each pair: the best BM25 chunk's text (with its act's title), its id, and whether it is the pair's own."""
+    chunks = [from_dict(Chunk, c) for c in read_jsonl(CHUNKS_FILE)]
+    index = BM25([passage_text(c) for c in chunks])
+    best = [chunks[index.best(r.question)] for r in records]
+    return (
+        [passage_text(c) for c in best],
+        [c.id for c in best],
+        [c.id == r.chunk_id for c, r in zip(best, records, strict=True)],
+    )
+
+
+def answer_all(
+    model: Any,
+    tokenizer: Any,
+    prompts: dict[str, list[str]],
+    records: list[SplitPair],
+    p: EvaluateParams,
+    t: TrainSharedParams,
+    quantized: bool,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[str]], dict[str, float]]:
+    """Every system's answers and per-pair scores (answer metrics + the reference's loss), and seconds taken.
+    The adapter comes last: it is merged into the base weights (same function, base-model speed), except
+    over 4-bit weights, which stay unmerged."""
+    import time
+
+    from peft import PeftModel
+
+    scores: dict[str, list[dict[str, Any]]] = {}
+    answers: dict[str, list[str]] = {}
+    seconds: dict[str, float] = {}
+    for system in [s for s in SYSTEMS if s in prompts]:
+        if system == "adapter":
+            model = PeftModel.from_pretrained(model, str(ADAPTER_DIR))
+            model = (model if quantized else model.merge_and_unload()).eval()
+        started = time.perf_counter()
+        answers[system] = generate_answers(
+            model, tokenizer, prompts[system], p.max_new_tokens, p.batch_size, system
+        )
+        # closed book: pairs as long as training allowed; open book: the prompt holds a chunk, no limit
+        max_len = NO_LIMIT if system == "open_book" else t.max_seq_len
+        losses = reference_losses(model, tokenizer, prompts[system], records, max_len, p.batch_size)
+        scores[system] = [
+            {**answer_scores(r, a), "loss_sum": loss[0], "loss_tokens": loss[1]}
+            for r, a, loss in zip(records, answers[system], losses, strict=True)
+        ]
+        seconds[f"{system}_s"] = round(time.perf_counter() - started, 1)
+    return scores, answers, seconds
+
+
+def add_judge_grades(
+    judge: Judge, records: list[SplitPair], answers: dict[str, list[str]], scores: dict
+) -> None:
+    """judge_grade / judge_score on every scored answer (None where the server gave no readable grade)."""
+    chunk_texts = {c["id"]: passage_text(from_dict(Chunk, c)) for c in read_jsonl(CHUNKS_FILE)}
+    for system in answers:
+        items = [
+            {
+                "question": r.question,
+                "reference": r.answer,
+                "chunk": chunk_texts.get(r.chunk_id, ""),
+                "answer": a,
+            }
+            for r, a in zip(records, answers[system], strict=True)
+        ]
+        for row, grade in zip(scores[system], judge.grade(items), strict=True):
+            row.update(judge_grade=grade, judge_score=None if grade is None else GRADES[grade])
+
+
+def prediction_rows(
+    records: list[SplitPair],
+    answers: dict[str, list[str]],
+    scores: dict,
+    retrieved: list[str],
+    hits: list[bool],
+) -> list[dict[str, Any]]:
+    """data/eval/predictions.jsonl: each pair's reference beside every system's answer and its scores."""
+    rows = []
+    for i, r in enumerate(records):
+        row: dict[str, Any] = {
+            "id": r.id,
+            "eval_set": r.eval_set or "unseen",
+            "question": r.question,
+            "reference": r.answer,
+        }
+        for system in answers:
+            score = scores[system][i]
+            row[system] = answers[system][i]
+            row[f"{system}_f1"] = round(score["f1"], 4)
+            recall = score["key_fact_recall"]
+            row[f"{system}_key_fact_recall"] = None if recall is None else round(recall, 4)
+            if "judge_grade" in score:
+                row[f"{system}_judge"] = score["judge_grade"]
+        if retrieved:
+            row["retrieved_chunk"], row["retrieval_hit"] = retrieved[i], hits[i]
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
     import torch
-    from peft import PeftModel
 
     cuda = torch.cuda.is_available()
-    p, t, source = load_setup(cuda)
-    records = [from_dict(QAPair, r) for r in read_jsonl(EVAL_FILE)]
+    p, t, model_p, source, judge = load_setup(cuda)
+    sets = by_eval_set([from_dict(SplitPair, r) for r in read_jsonl(EVAL_FILE)])
     if p.limit:
-        records = records[: p.limit]
-    log.info("evaluate: %d pairs, base %s", len(records), source.path)
+        sets = {name: rows[: p.limit] for name, rows in sets.items()}
+    records = [r for rows in sets.values() for r in rows]
+    log.info(
+        "evaluate: %s pairs, base %s", " + ".join(f"{len(v)} {k}" for k, v in sets.items()), model_p.base
+    )
     tokenizer = load_tokenizer(ModelSource(str(ADAPTER_DIR), local_files_only=True))
-    model = load_causal_lm(source, pick_dtype("cuda" if cuda else "cpu"), t.quantization)
+    model = load_causal_lm(source, pick_dtype("cuda" if cuda else "cpu"), t.quantization).eval()
     if cuda and t.quantization != "4bit":
         model.to("cuda")
-    base_answers, base_metrics = score_model(model, tokenizer, records, p, t.max_seq_len)
-    model = PeftModel.from_pretrained(model, str(ADAPTER_DIR))
-    adapter_answers, adapter_metrics = score_model(model, tokenizer, records, p, t.max_seq_len)
+    questions = [r.question for r in records]
+    prompts = {"base": questions, "adapter": questions}
+    retrieved: list[str] = []
+    hits: list[bool] = []
+    if p.open_book:
+        contexts, retrieved, hits = retrieve(records)
+        prompts["open_book"] = [with_context(q, c) for q, c in zip(questions, contexts, strict=True)]
+    scores, answers, seconds = answer_all(model, tokenizer, prompts, records, p, t, t.quantization == "4bit")
+    if judge is not None:
+        add_judge_grades(judge, records, answers, scores)
+        judge.close()
 
-    write_jsonl(
-        PREDICTIONS_FILE,
-        (
-            {
-                "id": r.id,
-                "question": r.question,
-                "reference": r.answer,
-                "base": b,
-                "adapter": a,
-                "base_f1": round(token_f1(b, r.answer), 4),
-                "adapter_f1": round(token_f1(a, r.answer), 4),
-                "adapter_rouge_l": round(rouge_l(a, r.answer), 4),
-            }
-            for r, b, a in zip(records, base_answers, adapter_answers, strict=True)
-        ),
-    )
-    write_json(
-        metrics_file("eval"),
-        {
-            "pairs": len(records),
-            "base": base_metrics,
-            "adapter": adapter_metrics,
-            "delta": delta(adapter_metrics, base_metrics),
-        },
-    )
-    log.info(
-        "evaluate: F1 %.3f -> %.3f, answer loss %.3f -> %.3f",
-        base_metrics["f1"],
-        adapter_metrics["f1"],
-        base_metrics["answer_loss"],
-        adapter_metrics["answer_loss"],
-    )
+    metrics: dict[str, Any] = {"sets": {}}
+    start = 0
+    for name, rows in sets.items():
+        span = slice(start, start + len(rows))
+        start += len(rows)
+        metrics["sets"][name] = set_metrics(rows, {s: v[span] for s, v in scores.items()}, hits[span])
+    write_json(metrics_file("eval"), metrics)
+    atomic_write_text(EVAL_SCORES_FILE, plot_rows(metrics))
+    predictions = prediction_rows(records, answers, scores, retrieved, hits)
+    write_jsonl(PREDICTIONS_FILE, predictions)
+    atomic_write_text(PREDICTIONS_REPORT, predictions_report(predictions))
+    write_timings("evaluate", seconds)
+    for name, entry in metrics["sets"].items():
+        log.info(
+            "evaluate %s (%d pairs): F1 base %s / open book %s / adapter %s; key-fact recall base %s / adapter %s",
+            name,
+            entry["pairs"],
+            entry["base"]["f1"],
+            entry.get("open_book", {}).get("f1", "-"),
+            entry["adapter"]["f1"],
+            entry["base"]["key_fact_recall"],
+            entry["adapter"]["key_fact_recall"],
+        )
 
 
 if __name__ == "__main__":

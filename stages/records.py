@@ -24,15 +24,19 @@ CLEAN_DIR = Path("data/clean")  # clean -> chunk, base: <doc>.txt, one paragraph
 CHUNKS_FILE = Path("data/chunks/chunks.jsonl")  # chunk -> synth: one Chunk per line
 QA_FILE = Path("data/qa/qa.jsonl")  # synth -> dataset: one QAPair per line
 REJECTED_FILE = Path("data/qa/rejected.jsonl")  # synth: every pair or chunk it dropped, with the reason
+JUDGE_CACHE_FILE = Path("data/cache/judge/grades.jsonl")  # evaluate's LLM-judge grades (persist: true)
 SYNTH_CACHE_FILE = Path("data/cache/synth/replies.jsonl")  # synth's own server-reply cache (persist: true)
 DATASET_DIR = Path("data/dataset")
 TRAIN_FILE = DATASET_DIR / "train.jsonl"  # dataset -> train: QAPair lines
 EVAL_FILE = DATASET_DIR / "eval.jsonl"  # dataset -> train, evaluate: QAPair lines
 BASE_MODEL_DIR = Path("models/base")  # base -> train, evaluate: the built-in model (or a marker file)
 ADAPTER_DIR = Path("models/adapter")  # train -> evaluate, ask: the LoRA adapter (safetensors)
+ADAPTER_BASE_FILE = "base_model.json"  # in an adapter folder: its base as params named it, a GGUF's sha256
 CHECKPOINT_ROOT = Path("models/checkpoints")  # train's resumable checkpoints (not a DVC output)
 LIVE_DIR = Path("dvclive")  # train's loss curves (DVC metrics + plots)
 PREDICTIONS_FILE = Path("data/eval/predictions.jsonl")  # evaluate: answers beside the references
+PREDICTIONS_REPORT = Path("data/eval/predictions.md")  # evaluate: the same, for reading
+EVAL_SCORES_FILE = Path("data/eval/scores.csv")  # evaluate: per set and system, the DVC bar plot's data
 METRICS_DIR = Path("metrics")  # metrics/<stage>.json: results only, what `dvc metrics diff` compares
 OCR_QUALITY_PLOT = METRICS_DIR / "ocr_quality.json"  # ocr: one row per document (a DVC plot)
 TIMINGS_DIR = METRICS_DIR / "timings"  # metrics/timings/<stage>.json: seconds, rates, cache hits (untracked)
@@ -161,3 +165,25 @@ class QAPair:
     model: str  # the rules generator's version or the server's model id
     fact_id: str = ""  # the phrasings of one fact share it (synth); "" = the pair is its own fact
     kind: str = ""  # what the question asks (rules backend: prazo, competencia, ...; see stages/qa_rules.py)
+
+
+EVAL_SETS = ("seen", "unseen")
+
+
+@dataclass(frozen=True)
+class SplitPair(QAPair):
+    """One line of data/dataset/{train,eval}.jsonl: the pair, which eval set holds it, and its chat form.
+
+    `messages` is the pair as system/user/assistant turns, the format LLaMA-Factory, axolotl and TRL read.
+    """
+
+    eval_set: str = ""  # "" in train.jsonl; in eval.jsonl "seen" (a held-out phrasing of a trained fact) or
+    # "unseen" (a pair from a chunk no training pair comes from)
+    messages: list[dict] = field(default_factory=list)  # [{"role": ..., "content": ...}, ...]
+
+
+def by_eval_set(records: list[SplitPair]) -> dict[str, list[SplitPair]]:
+    """Eval pairs grouped by set in EVAL_SETS order, empty sets left out (an eval.jsonl from before the
+    two sets existed has no eval_set: all its pairs are from held-out chunks, i.e. unseen)."""
+    groups = {name: [r for r in records if (r.eval_set or "unseen") == name] for name in EVAL_SETS}
+    return {name: rows for name, rows in groups.items() if rows}

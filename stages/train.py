@@ -1,7 +1,11 @@
-"""Stage `train`: LoRA (or QLoRA) fine-tuning of model.name_or_path on data/dataset -> models/adapter/.
+"""Stage `train`: LoRA (or QLoRA) fine-tuning of the base model on data/dataset -> models/adapter/.
 
+The base is model.name_or_path, or model.gguf_file (a GGUF converted once into a cached trainable copy).
 Every parameter problem (in model, lora and train, plus an empty split or an unknown target module) is
-reported in one error before any weights are loaded. Loss curves go to dvclive/ (DVC metrics + plots).
+reported in one error before any weights are loaded. The splits are tokenized with `datasets`; with
+train.packed each batch is packed into one row and the output layer runs only at answer positions
+(stages/answer_loss.py: same loss, about twice the tokens/s on CPU for a 262k-token vocabulary). Loss
+curves, on the `seen` and `unseen` eval sets, go to dvclive/ (DVC metrics + plots).
 Multi-GPU: `accelerate launch -m stages.train` or `torchrun --nproc_per_node N -m stages.train`.
 """
 
@@ -16,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from stages.answer_loss import PackCollator, answer_only_loss, supports_answer_only
 from stages.common import (
     MissingInputError,
     ParamsError,
@@ -27,6 +32,7 @@ from stages.common import (
     sha256_file,
     stable_hash,
 )
+from stages.gguf_io import is_gguf_spec, read_source
 from stages.modeling import (
     ModelParams,
     ModelSource,
@@ -41,7 +47,20 @@ from stages.modeling import (
     pick_dtype,
     quantization_problems,
 )
-from stages.records import ADAPTER_DIR, CHECKPOINT_ROOT, EVAL_FILE, LIVE_DIR, TRAIN_FILE, QAPair, from_dict
+from stages.prompt_format import passage_text
+from stages.records import (
+    ADAPTER_BASE_FILE,
+    ADAPTER_DIR,
+    CHECKPOINT_ROOT,
+    CHUNKS_FILE,
+    EVAL_FILE,
+    LIVE_DIR,
+    TRAIN_FILE,
+    Chunk,
+    SplitPair,
+    by_eval_set,
+    from_dict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +106,12 @@ class TrainParams(TrainSharedParams):  # + max_seq_len and quantization, shared 
     gradient_checkpointing: bool | str = "auto"  # auto = on for CUDA, off on CPU
     logging_steps: int = 5  # optimizer steps between loss points in dvclive/plots
     save_steps: int = 0  # checkpoint every N optimizer steps (resume a killed run); 0 = each epoch's end
+    # pack each batch into one row (no padding) and compute logits only at answer positions: the same loss,
+    # about 2x the tokens/s on CPU with gemma-3-270m (docs/benchmarks.md); false = padded batches, model's loss
+    packed: bool = True
+    # also train on the text of the chunks the training pairs come from (plain language modelling of the
+    # passage), so each fact is learnt in its context and not only as the answer to one wording
+    passages: bool = False
 
     def problems(self) -> list[str]:
         out = super().problems()
@@ -141,7 +166,7 @@ def load_config(cuda: bool, path: Path | None = None) -> tuple[TrainConfig, Mode
     source = None
     if model_p is not None:
         try:
-            source = locate_model(model_p.name_or_path)
+            source = locate_model(model_p.base)
         except ModelUnavailableError as e:
             problems.append(str(e))
     if source is not None and lora_p is not None:
@@ -159,17 +184,67 @@ def warmup_and_total_steps(n_examples: int, t: TrainParams, world_size: int) -> 
     return warmup, total
 
 
-def encode_split(tokenizer: Any, records: list[QAPair], max_len: int) -> tuple[list[dict], int]:
-    """Encoded examples and how many were too long for max_seq_len."""
-    encoded = [encode_example(tokenizer, r.question, r.answer, max_len) for r in records]
-    kept = [e for e in encoded if e is not None]
+def encode_passages(tokenizer: Any, texts: list[str], max_len: int) -> Any:
+    """Passages as language-modelling examples (every token a label), in windows of at most max_len tokens."""
+    from datasets import Dataset
+
+    rows = []
+    for text in texts:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        body = max_len - 2  # BOS ... EOS
+        for start in range(0, len(ids), body):
+            window = [tokenizer.bos_token_id, *ids[start : start + body], tokenizer.eos_token_id]
+            window = [i for i in window if i is not None]
+            rows.append({"input_ids": window, "labels": window, "length": len(window)})
+    return Dataset.from_list(rows) if rows else None
+
+
+def training_passages(train_records: list[SplitPair]) -> list[str]:
+    """The texts of the chunks that training pairs come from (never an `unseen` chunk: none has a training pair)."""
+    wanted = {r.chunk_id for r in train_records}
+    chunks = [from_dict(Chunk, c) for c in read_jsonl(require_input(CHUNKS_FILE, "chunk"))]
+    return [passage_text(c) for c in chunks if c.id in wanted]
+
+
+def encode_split(tokenizer: Any, records: list[SplitPair], max_len: int) -> tuple[Any, int]:
+    """A `datasets.Dataset` of input_ids/labels (+ length), and how many pairs were too long for max_seq_len."""
+    from datasets import Dataset
+
+    def encode(row: dict[str, Any]) -> dict[str, Any]:
+        example = encode_example(tokenizer, row["question"], row["answer"], max_len)
+        ids, labels = (example["input_ids"], example["labels"]) if example else ([], [])
+        return {"input_ids": ids, "labels": labels, "length": len(ids)}
+
+    raw = Dataset.from_list([{"question": r.question, "answer": r.answer} for r in records])
+    # an explicit fingerprint: hashing the closure (a 262k-token tokenizer inside) would take ~17 s
+    key = stable_hash(
+        [(r.question, r.answer) for r in records], tokenizer.name_or_path, len(tokenizer), max_len
+    )
+    encoded = raw.map(encode, remove_columns=raw.column_names, new_fingerprint=key, desc="tokenize")
+    kept = encoded.filter(lambda row: row["length"] > 0, new_fingerprint=key + "-fits")
     return kept, len(encoded) - len(kept)
+
+
+def attach_lora(model: Any, lora: LoraParams, seed: int) -> Any:
+    """`model` wrapped with a fresh LoRA adapter (A matrices seeded)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import set_seed
+
+    set_seed(seed)
+    config = LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.peft_targets(),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
 
 
 def prepare_model(source: ModelSource, cfg: TrainConfig, device: str) -> Any:
     """Base model (float32 on CPU, bf16/fp16 or NF4 on GPU) wrapped with a fresh LoRA adapter."""
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import set_seed
+    from peft import prepare_model_for_kbit_training
 
     t = cfg.train
     model = load_causal_lm(source, pick_dtype(device), t.quantization)
@@ -180,16 +255,7 @@ def prepare_model(source: ModelSource, cfg: TrainConfig, device: str) -> Any:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()  # frozen embeddings: checkpointed blocks still need input grads
     model.config.use_cache = False
-    set_seed(t.seed)  # LoRA A matrices are initialized randomly
-    lora = LoraConfig(
-        r=cfg.lora.r,
-        lora_alpha=cfg.lora.alpha,
-        lora_dropout=cfg.lora.dropout,
-        target_modules=cfg.lora.peft_targets(),
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora)
+    return attach_lora(model, cfg.lora, t.seed)
 
 
 def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str) -> Any:
@@ -223,6 +289,7 @@ def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str
         use_cpu=device != "cuda",  # also what makes torchrun on CPU run DDP (gloo) instead of N copies
         disable_tqdm=False,
         ddp_find_unused_parameters=False,
+        prediction_loss_only=True,  # eval loss only: gathering logits would hold eval pairs x length x vocab floats
     )
 
 
@@ -278,6 +345,36 @@ def dvclive_callback(world_rank: int, resume: bool = False) -> Any | None:
     return ResultsOnly(live=Live(str(LIVE_DIR), save_dvc_exp=False, dvcyaml=False, resume=resume))
 
 
+def trainer_class(packed: bool, model: Any) -> Any:
+    """The Trainer, or (train.packed) one whose loss computes logits only at answer positions."""
+    from transformers import Trainer
+
+    if not packed:
+        return Trainer
+    if not supports_answer_only(model):
+        log.warning("%s scales its logits: training with the model's own loss", type(model).__name__)
+        return Trainer
+
+    class AnswerOnlyTrainer(Trainer):
+        def compute_loss(
+            self,
+            model: Any,
+            inputs: dict[str, Any],
+            return_outputs: bool = False,
+            num_items_in_batch: Any = None,
+        ) -> Any:
+            loss = answer_only_loss(model, inputs, num_items_in_batch)
+            return (loss, {"loss": loss}) if return_outputs else loss
+
+    return AnswerOnlyTrainer
+
+
+def base_record(cfg: TrainConfig, source: ModelSource) -> dict[str, Any]:
+    """What the adapter was trained on: the base as params.yaml names it, and a GGUF base's content hash."""
+    gguf = read_source(Path(source.path)) if is_gguf_spec(cfg.model.base) else None
+    return {"base": cfg.model.base, "gguf_sha256": gguf.sha256 if gguf else None}
+
+
 def sort_target_modules(config_file: Path) -> None:
     """peft writes target_modules from a set, in an order that changes with Python's string hashing from run
     to run; sorted, two identical trainings give byte-identical adapter folders (DVC sees no change)."""
@@ -305,25 +402,32 @@ def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
     lines = [
         "---",
         "library_name: peft",
-        f"base_model: {cfg.model.name_or_path}",
+        f"base_model: {cfg.model.base}",
         "language: [pt]",
         "tags: [lora, legislation, portuguese]",
         "---",
         "# LoRA adapter: Portuguese legislation Q&A",
         "",
-        f"- Base model: `{cfg.model.name_or_path}`"
-        + (" (the pipeline's built-in tiny Llama)" if cfg.model.name_or_path == "models/base" else ""),
+        f"- Base model: `{cfg.model.base}`"
+        + (" (the pipeline's built-in tiny Llama)" if cfg.model.base == "models/base" else "")
+        + (f" (GGUF, sha256 {stats['gguf_sha256'][:12]})" if stats.get("gguf_sha256") else ""),
         f"- Data: {stats['train_pairs']} training pairs / {stats['eval_pairs']} evaluation pairs from "
         f"`{TRAIN_FILE}` (sha256 {stats['train_sha256'][:12]}), synthesized from the cleaned legislation corpus",
-        f"  ({stats['skipped_too_long']} pairs longer than train.max_seq_len skipped)",
+        f"  ({stats['skipped_too_long']} pairs longer than train.max_seq_len skipped)"
+        + (
+            f", + {stats['passage_windows']} passage windows of their chunks"
+            if stats.get("passage_windows")
+            else ""
+        ),
         f"- LoRA: {json.dumps(asdict(cfg.lora), ensure_ascii=False)}",
         f"- Training: {json.dumps(asdict(cfg.train), ensure_ascii=False)}",
         f"- Software: {', '.join(f'{name} {version}' for name, version in library_versions().items())}",
-        f"- Final metrics: train loss {stats.get('train_loss', float('nan')):.4f}, "
-        f"eval loss {stats.get('eval_loss', float('nan')):.4f}; answer-level scores in `metrics/eval.json`",
+        f"- Final metrics: train loss {stats.get('train_loss', float('nan')):.4f}, eval loss "
+        + ", ".join(f"{name} {loss:.4f}" for name, loss in stats.get("eval_loss", {}).items())
+        + "; answer-level scores in `metrics/eval.json`",
         "",
         "Load with `PeftModel.from_pretrained(base, 'models/adapter')` or `python -m stages.ask \"pergunta\"`;",
-        "`python -m stages.ask --merge-to DIR` writes a merged 16-bit model.",
+        "`python -m stages.ask --merge-to DIR` writes a merged 16-bit model, `--merge-to FILE.gguf` a GGUF file.",
         "",
     ]
     return "\n".join(lines)
@@ -331,14 +435,13 @@ def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
 
 def main() -> None:
     import torch
-    from transformers import Trainer
     from transformers.trainer_utils import get_last_checkpoint
 
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
     cfg, source = load_config(cuda)
-    train_records = [from_dict(QAPair, r) for r in read_jsonl(require_input(TRAIN_FILE, "dataset"))]
-    eval_records = [from_dict(QAPair, r) for r in read_jsonl(require_input(EVAL_FILE, "dataset"))]
+    train_records = [from_dict(SplitPair, r) for r in read_jsonl(require_input(TRAIN_FILE, "dataset"))]
+    eval_records = [from_dict(SplitPair, r) for r in read_jsonl(require_input(EVAL_FILE, "dataset"))]
     for path, records in ((TRAIN_FILE, train_records), (EVAL_FILE, eval_records)):
         if not records:
             raise MissingInputError(path, "dataset", what="holds no pairs")
@@ -347,7 +450,7 @@ def main() -> None:
     t = cfg.train
     log.info(
         "train: %s on %s (x%d), quantization=%s, lora r=%d",
-        cfg.model.name_or_path,
+        cfg.model.base,
         device,
         world,
         t.quantization,
@@ -356,7 +459,21 @@ def main() -> None:
 
     tokenizer = load_tokenizer(source)
     train_rows, train_skipped = encode_split(tokenizer, train_records, t.max_seq_len)
-    eval_rows, eval_skipped = encode_split(tokenizer, eval_records, t.max_seq_len)
+    n_pairs, n_passages = len(train_rows), 0
+    if t.passages:
+        from datasets import concatenate_datasets
+
+        passages = encode_passages(tokenizer, training_passages(train_records), t.max_seq_len)
+        if passages is not None:
+            log.info("train: + %d passage windows from the training pairs' chunks", len(passages))
+            train_rows = concatenate_datasets([train_rows, passages])
+            n_passages = len(passages)
+    eval_rows, eval_skipped = {}, 0
+    for name, rows in by_eval_set(eval_records).items():
+        encoded, skipped = encode_split(tokenizer, rows, t.max_seq_len)
+        eval_skipped += skipped
+        if len(encoded):
+            eval_rows[name] = encoded
     if train_skipped or eval_skipped:
         log.warning(
             "skipped %d train / %d eval pairs longer than train.max_seq_len=%d",
@@ -364,7 +481,7 @@ def main() -> None:
             eval_skipped,
             t.max_seq_len,
         )
-    if not train_rows or not eval_rows:
+    if not len(train_rows) or not eval_rows:
         raise ParamsError(f"cannot train: no pair fits in train.max_seq_len={t.max_seq_len}; raise it")
 
     warmup, total = warmup_and_total_steps(len(train_rows), t, world)
@@ -387,41 +504,53 @@ def main() -> None:
     last_checkpoint = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if last_checkpoint:
         log.info("resuming the interrupted run from %s", last_checkpoint)
-    trainer = Trainer(
+    packed = t.packed and supports_answer_only(model)
+    trainer = trainer_class(t.packed, model)(
         model=model,
         args=training_arguments(t, device, warmup, output_dir=str(ckpt_dir)),
         train_dataset=train_rows,
         eval_dataset=eval_rows,
-        data_collator=PadCollator(tokenizer.pad_token_id),
+        data_collator=PackCollator(t.max_seq_len, tokenizer.pad_token_id)
+        if packed
+        else PadCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
         callbacks=[cb for cb in [dvclive_callback(rank, resume=bool(last_checkpoint))] if cb is not None],
     )
     result = trainer.train(resume_from_checkpoint=last_checkpoint)
-    eval_losses = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h]
-    eval_loss = eval_losses[-1] if eval_losses else trainer.evaluate()["eval_loss"]
+    logged: dict[str, float] = {}  # each eval set logs its own entry: keep the latest value of every key
+    for entry in trainer.state.log_history:
+        logged.update(entry)
+    if not any(f"eval_{name}_loss" in logged for name in eval_rows):
+        logged.update(trainer.evaluate())
+    eval_loss = {name: logged[f"eval_{name}_loss"] for name in eval_rows if f"eval_{name}_loss" in logged}
     if trainer.is_world_process_zero():
         ADAPTER_DIR.mkdir(parents=True, exist_ok=True)
         for stale in ADAPTER_DIR.iterdir():  # a manual rerun must not leave files of an older adapter
             if stale.is_file():
                 stale.unlink()
+        base = base_record(cfg, source)
+        model.peft_config["default"].base_model_name_or_path = base["base"]  # ask finds it from here
         model.save_pretrained(ADAPTER_DIR, safe_serialization=True)
         sort_target_modules(ADAPTER_DIR / "adapter_config.json")
         tokenizer.save_pretrained(ADAPTER_DIR)
+        (ADAPTER_DIR / ADAPTER_BASE_FILE).write_text(json.dumps(base, indent=2) + "\n", encoding="utf-8")
         stats = {
-            "train_pairs": len(train_rows),
-            "eval_pairs": len(eval_rows),
+            "train_pairs": n_pairs,
+            "passage_windows": n_passages,
+            "eval_pairs": sum(len(rows) for rows in eval_rows.values()),
             "skipped_too_long": train_skipped + eval_skipped,
             "train_sha256": sha256_file(TRAIN_FILE),
             "train_loss": result.training_loss,
             "eval_loss": eval_loss,
+            "gguf_sha256": base["gguf_sha256"],
         }
         (ADAPTER_DIR / "README.md").write_text(model_card(cfg, stats), encoding="utf-8")
         shutil.rmtree(CHECKPOINT_ROOT, ignore_errors=True)  # finished: this run's and any stale checkpoints
     log.info(
-        "train: %d steps, train loss %.4f, eval loss %.4f -> %s",
+        "train: %d steps, train loss %.4f, eval loss %s -> %s",
         total,
         result.training_loss,
-        eval_loss,
+        ", ".join(f"{name} {loss:.4f}" for name, loss in eval_loss.items()),
         ADAPTER_DIR,
     )
 

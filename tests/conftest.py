@@ -97,6 +97,30 @@ def make_qa_records(texts: dict[str, str], per_chunk: int = 2) -> list[dict]:
     return records
 
 
+def make_chunk_records(texts: dict[str, str]) -> list[dict]:
+    """Chunk records (data/chunks/chunks.jsonl lines) matching make_qa_records: one per article."""
+    import re
+
+    records = []
+    for doc, text in texts.items():
+        title = text.strip().splitlines()[0]
+        articles = [a.strip() for a in re.split(r"\n(?=Art\. )", text) if a.strip().startswith("Art.")]
+        for ci, article in enumerate(articles):
+            records.append(
+                {
+                    "id": f"{doc}#{ci}",
+                    "doc": doc,
+                    "index": ci,
+                    "text": article,
+                    "n_tokens": len(article.split()),
+                    "articles": [],
+                    "title": title,
+                    "overlap_chars": 0,
+                }
+            )
+    return records
+
+
 @pytest.fixture(scope="session")
 def torch_one_thread() -> Iterator[None]:
     """One torch thread for the tiny models: with 2 cores shared by other jobs, 2 OpenMP threads made the

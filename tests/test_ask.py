@@ -46,7 +46,7 @@ def test_merge_to_writes_16bit_model_matching_base_plus_adapter(
 
     ids = torch.tensor([[1, 20, 30, 40, 50, 60]])
     merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).eval()
-    adapted, _ = ask.load_adapted(adapter_dir, None, merge=False)
+    adapted, _ = ask.load_adapted(adapter_dir, ask.base_source(adapter_dir, None), merge=False)
     plain = AutoModelForCausalLM.from_pretrained(tiny_base_model, dtype=torch.float32).eval()
     with torch.no_grad():
         got, want, before = (m(input_ids=ids).logits for m in (merged, adapted.eval(), plain))
@@ -60,3 +60,31 @@ def test_missing_adapter_exits_with_message(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as e:
         ask.main(["Pergunta?", "--adapter", str(tmp_path / "none")])
     assert e.value.code == 66  # EXIT_NO_INPUT: "run `dvc repro train` first"
+
+
+@pytest.mark.parametrize("out_type", ["f16", "q8_0"])
+def test_merge_to_gguf_reloads_with_the_merged_logits(
+    adapter_dir: Path, tmp_path: Path, out_type: str
+) -> None:
+    from stages.gguf_io import compare_logits, load_gguf_model, within_tolerance
+
+    out = tmp_path / "legis.gguf"
+    ask.main(
+        ["--adapter", str(adapter_dir), "--merge-to", str(out), "--gguf-type", out_type]
+    )  # checks itself
+    ids = [[1, 20, 30, 40, 50, 60]]
+    adapted, _ = ask.load_adapted(adapter_dir, ask.base_source(adapter_dir, None), merge=False)
+    stats = compare_logits(adapted.merge_and_unload().eval(), load_gguf_model(out), ids)
+    assert within_tolerance(stats, out_type) == [], stats
+
+
+def test_gguf_check_failure_exits_1(
+    adapter_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stages import gguf_io
+
+    tight = {k: {**v, "max_abs_diff": 0.0} for k, v in gguf_io.LOGIT_TOLERANCE.items()}
+    monkeypatch.setattr(gguf_io, "LOGIT_TOLERANCE", tight)  # F16 rounding alone now exceeds the limit
+    with pytest.raises(SystemExit) as e:
+        ask.main(["--adapter", str(adapter_dir), "--merge-to", str(tmp_path / "x.gguf")])
+    assert e.value.code == 1

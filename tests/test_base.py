@@ -83,3 +83,34 @@ def test_stage_says_which_folder_is_empty(tmp_path: Path, monkeypatch: pytest.Mo
         MissingInputError, match=r"data/clean holds no \*.txt files: run `dvc repro clean` first"
     ):
         base.main()
+
+
+def test_gguf_base_is_converted_once_and_named_by_its_hash(
+    tiny_base_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from stages import gguf_io
+    from stages.common import sha256_file
+
+    monkeypatch.setenv(gguf_io.CACHE_ENV, str(tmp_path / "cache"))
+    gguf_file = tmp_path / "lmstudio" / "toy.gguf"
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base_model)
+    gguf_io.export_gguf(AutoModelForCausalLM.from_pretrained(tiny_base_model), tokenizer, gguf_file, "f16")
+    work = tmp_path / "repo"
+    work.mkdir()
+    (work / "params.yaml").write_text(f"model:\n  gguf_file: {gguf_file}\n", encoding="utf-8")
+    monkeypatch.chdir(work)
+    base.main()
+    marker = (work / "models/base/NOT_BUILT.txt").read_text()
+    sha = sha256_file(gguf_file)
+    assert sha in marker and str(tmp_path / "cache") not in marker  # no machine-specific path in the output
+    metrics = json.loads((work / "metrics/base.json").read_text())
+    assert metrics == {"built": False, "gguf_architecture": "llama", "gguf_sha256": sha}
+    monkeypatch.setattr(gguf_io, "convert_gguf", lambda *a: pytest.fail("converted twice"))
+    base.main()
+    assert (work / "models/base/NOT_BUILT.txt").read_text() == marker
+
+    (work / "params.yaml").write_text(f"model:\n  gguf_file: {tmp_path / 'none.gguf'}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="none.gguf does not exist"):
+        base.main()

@@ -109,3 +109,83 @@ def test_single_chunk_cannot_be_split(tmp_path: Path, monkeypatch: pytest.Monkey
     records = [_rec(i, "only#0", f"Pergunta {i}?") for i in range(5)]
     with pytest.raises(MissingInputError, match="too few for non-empty train and eval"):
         _run_stage(tmp_path, monkeypatch, records)
+
+
+def _facts_records() -> list[dict]:
+    """12 chunks; in each, a fact asked two ways (sharing fact_id) and a fact asked once."""
+    out = []
+    for c in range(12):
+        fact = f"chunk{c}-deadline"
+        out.append(
+            _phrased(f"{c}a", f"c{c}", f"Qual o prazo do pedido {c} no regulamento?", f"prazo {c}", fact)
+        )
+        out.append(
+            _phrased(
+                f"{c}b", f"c{c}", f"Em quantos dias se pede o item {c}, segundo a norma?", f"prazo {c}", fact
+            )
+        )
+        out.append(_phrased(f"{c}c", f"c{c}", f"Quem aprova o caso {c}?", f"o conselho {c}", f"chunk{c}-who"))
+    return out
+
+
+def _phrased(i: str, chunk: str, question: str, answer: str, fact_id: str) -> dict:
+    return {**to_dict(QAPair(f"q{i}", question, answer, chunk, "doc", [], "test", "", fact_id))}
+
+
+def test_seen_holds_one_phrasing_of_trained_facts_and_unseen_whole_chunks() -> None:
+    records = [from_dict(QAPair, r) for r in _facts_records()]
+    pool, unseen, _ = ds.split_records(records, ds.DatasetParams(eval_fraction=0.25))
+    train, seen, stats = ds.hold_out_phrasings(pool, ds.DatasetParams())
+    train_chunks = {r.chunk_id for r in train}
+    assert unseen and {r.chunk_id for r in unseen}.isdisjoint(train_chunks)
+    assert len(seen) == stats["multi_phrasing_facts"] == len(pool) // 3  # one per two-phrasing fact
+    for r in seen:
+        siblings = [t for t in train if t.fact_id == r.fact_id]
+        assert len(siblings) == 1 and siblings[0].question != r.question  # fact trained, wording not
+        assert r.chunk_id in train_chunks
+    assert not {r.id for r in seen} & {r.id for r in train}
+    half = ds.hold_out_phrasings(pool, ds.DatasetParams(seen_fraction=0.5))[1]
+    assert len(half) == round(len(seen) / 2)
+    assert ds.hold_out_phrasings(pool, ds.DatasetParams(seen_fraction=0.0))[1] == []
+
+
+def test_without_fact_id_pairs_of_one_chunk_with_the_same_answer_are_one_fact() -> None:
+    records = [from_dict(QAPair, {**r, "fact_id": ""}) for r in _facts_records()]
+    _, seen, stats = ds.hold_out_phrasings(records, ds.DatasetParams())
+    assert stats["facts"] == 24 and stats["multi_phrasing_facts"] == 12 and len(seen) == 12
+
+
+def test_a_near_duplicate_phrasing_is_not_held_out() -> None:
+    a = _phrased("1", "c1", "Qual é o prazo de renovação previsto no artigo 5.º?", "quinze dias", "f")
+    b = _phrased("2", "c1", "Qual e o prazo de renovacao previsto no artigo 5º", "quinze dias", "f")
+    train, seen, stats = ds.hold_out_phrasings([from_dict(QAPair, r) for r in (a, b)], ds.DatasetParams())
+    assert seen == [] and len(train) == 2 and stats["seen_skipped_near_duplicate"] == 1
+
+
+def test_split_files_carry_sets_and_chat_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stages.prompt_format import SYSTEM_PROMPT
+    from stages.records import SplitPair
+
+    out = _run_stage(tmp_path, monkeypatch, _facts_records())
+    train = [from_dict(SplitPair, json.loads(line)) for line in out["data/dataset/train.jsonl"].splitlines()]
+    evals = [from_dict(SplitPair, json.loads(line)) for line in out["data/dataset/eval.jsonl"].splitlines()]
+    assert {r.eval_set for r in train} == {""} and {r.eval_set for r in evals} == {"seen", "unseen"}
+    for r in train + evals:
+        assert r.messages == [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": r.question},
+            {"role": "assistant", "content": r.answer},
+        ]
+    metrics = json.loads((tmp_path / "metrics/dataset.json").read_text())
+    assert metrics["seen_pairs"] == sum(r.eval_set == "seen" for r in evals) > 0
+    assert metrics["train_pairs"] + metrics["eval_pairs"] == len(_facts_records())
+    # TRL / datasets read the messages column as is
+    from datasets import load_dataset
+
+    loaded = load_dataset(
+        "json",
+        data_files=str(tmp_path / "data/dataset/train.jsonl"),
+        split="train",
+        cache_dir=str(tmp_path / "hf"),
+    )
+    assert loaded[0]["messages"][2]["role"] == "assistant"

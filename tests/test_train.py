@@ -10,9 +10,9 @@ import yaml
 from conftest import make_qa_records, sample_texts
 
 from stages import train as tr
+from stages.answer_loss import PackCollator
 from stages.common import ParamsError
 from stages.modeling import (
-    FALLBACK_TEMPLATE,
     IGNORE_INDEX,
     ModelSource,
     PadCollator,
@@ -22,7 +22,8 @@ from stages.modeling import (
     pad_batch,
     prompt_ids,
 )
-from stages.records import QAPair, from_dict
+from stages.prompt_format import FALLBACK_TEMPLATE
+from stages.records import SplitPair, from_dict
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -134,26 +135,30 @@ def test_original_warmup_never_finishes() -> None:
 
 
 def _trainer(source, tokenizer, rows, tmp_path, **train):
-    from transformers import Trainer
-
     cfg = _config(source, **train)
     model = tr.prepare_model(source, cfg, "cpu")
     args = tr.training_arguments(cfg.train, "cpu", 0, str(tmp_path / "trainer"))
-    return model, Trainer(
+    packed = cfg.train.packed
+    return model, tr.trainer_class(packed, model)(
         model=model,
         args=args,
         train_dataset=rows,
         eval_dataset=rows,
-        data_collator=PadCollator(tokenizer.pad_token_id),
+        data_collator=PackCollator(64, tokenizer.pad_token_id)
+        if packed
+        else PadCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
     )
 
 
-def test_loss_drops_on_a_fixed_batch(source, tokenizer, tmp_path: Path) -> None:
-    records = [from_dict(QAPair, r) for r in make_qa_records(sample_texts())[:8]]
+@pytest.mark.parametrize("packed", [False, True])
+def test_loss_drops_on_a_fixed_batch(source, tokenizer, tmp_path: Path, packed: bool) -> None:
+    records = [from_dict(SplitPair, r) for r in make_qa_records(sample_texts())[:8]]
     rows, skipped = tr.encode_split(tokenizer, records, 256)
-    assert skipped == 0
-    _, trainer = _trainer(source, tokenizer, rows, tmp_path, epochs=12, batch_size=8, learning_rate=0.01)
+    assert skipped == 0 and len(rows) == 8
+    _, trainer = _trainer(
+        source, tokenizer, rows, tmp_path, epochs=12, batch_size=8, learning_rate=0.01, packed=packed
+    )
     before = trainer.evaluate()["eval_loss"]
     trainer.train()
     after = trainer.evaluate()["eval_loss"]
@@ -166,7 +171,7 @@ def test_adapter_saves_and_reloads_to_same_logits(source, tokenizer, tmp_path: P
     from stages.modeling import load_causal_lm
 
     rows, _ = tr.encode_split(
-        tokenizer, [from_dict(QAPair, r) for r in make_qa_records(sample_texts())[:8]], 256
+        tokenizer, [from_dict(SplitPair, r) for r in make_qa_records(sample_texts())[:8]], 256
     )
     model, trainer = _trainer(source, tokenizer, rows, tmp_path, epochs=3, batch_size=8, learning_rate=0.01)
     trainer.train()
@@ -174,7 +179,7 @@ def test_adapter_saves_and_reloads_to_same_logits(source, tokenizer, tmp_path: P
     assert (tmp_path / "adapter/adapter_model.safetensors").exists()
     assert not list((tmp_path / "adapter").glob("*.bin"))
 
-    batch = pad_batch(rows[:4], tokenizer.pad_token_id)
+    batch = pad_batch([rows[i] for i in range(4)], tokenizer.pad_token_id)
     model.eval()
     with torch.no_grad():
         trained = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
@@ -186,3 +191,25 @@ def test_adapter_saves_and_reloads_to_same_logits(source, tokenizer, tmp_path: P
     torch.testing.assert_close(
         again, trained, atol=1e-5, rtol=1e-5
     )  # ... and the saved adapter reproduces it
+
+
+def test_passages_come_only_from_training_chunks_in_windows(
+    tokenizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import make_chunk_records
+
+    from stages.common import write_jsonl
+
+    chunks = make_chunk_records(sample_texts())
+    write_jsonl(tmp_path / "data/chunks/chunks.jsonl", chunks)
+    monkeypatch.chdir(tmp_path)
+    records = [from_dict(SplitPair, r) for r in make_qa_records(sample_texts())[:6]]
+    texts = tr.training_passages(records)
+    wanted = {r.chunk_id for r in records}
+    assert len(texts) == len(wanted) and texts
+    assert all(any(c["text"] in t for c in chunks if c["id"] in wanted) for t in texts)
+    windows = tr.encode_passages(tokenizer, texts, max_len=48)
+    assert all(len(w["input_ids"]) <= 48 and w["labels"] == w["input_ids"] for w in windows)
+    assert windows[0]["input_ids"][0] == tokenizer.bos_token_id
+    total = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
+    assert sum(len(w["input_ids"]) - 2 for w in windows) == total  # every token once, BOS/EOS per window

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TINY_BASE_PARAMS, make_qa_records, run_ok, sample_texts
+from conftest import TINY_BASE_PARAMS, make_chunk_records, make_qa_records, run_ok, sample_texts
 
 STAGES = ("dataset", "base", "train", "evaluate")
 
@@ -50,6 +50,11 @@ def _make_repo(repo: Path, repo_root: Path) -> None:
     (repo / "data/qa").mkdir(parents=True)
     records = make_qa_records(texts)
     (repo / "data/qa/qa.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    (repo / "data/chunks").mkdir(parents=True)
+    chunks = make_chunk_records(texts)
+    (repo / "data/chunks/chunks.jsonl").write_text(
+        "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in chunks)
+    )
 
 
 @pytest.mark.slow
@@ -79,9 +84,11 @@ def test_exp_run_with_new_rank_reruns_only_train_and_evaluate(tmp_path: Path, re
 
     first = _run(["dvc", "repro"], repo, env)
     assert all(f"Running stage '{s}'" in first for s in STAGES), first
-    eval_metrics = json.loads((repo / "metrics/eval.json").read_text())
-    assert set(eval_metrics) >= {"base", "adapter", "delta"}
-    assert {"f1", "rouge_l", "exact_match", "perplexity"} <= set(eval_metrics["adapter"])
+    eval_metrics = json.loads((repo / "metrics/eval.json").read_text())["sets"]["unseen"]
+    assert set(eval_metrics) >= {"base", "open_book", "adapter", "adapter_vs_base", "adapter_vs_open_book"}
+    assert {"f1", "f1_low", "f1_high", "rouge_l", "key_fact_recall", "perplexity"} <= set(
+        eval_metrics["adapter"]
+    )
     assert (repo / "models/adapter/adapter_model.safetensors").exists()
     assert (repo / "models/adapter/README.md").read_text().startswith("---\nlibrary_name: peft")
     _run(["git", "add", "-A"], repo, env)
@@ -108,3 +115,24 @@ def test_exp_run_with_new_rank_reruns_only_train_and_evaluate(tmp_path: Path, re
 
     plots = json.loads(_run(["dvc", "plots", "show", "--json"], repo, env, stdout_only=True))
     assert any("dvclive/plots/metrics" in key for key in plots.get("data", plots))
+    assert any("data/eval/scores.csv" in key for key in plots.get("data", plots))
+
+    # a GGUF file as the base (here the built-in model exported to GGUF, as LM Studio would hold it)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from stages.common import sha256_file
+    from stages.gguf_io import export_gguf
+
+    gguf_file = tmp_path / "lmstudio-models" / "toy.gguf"
+    built = repo / "models/base"
+    export_gguf(AutoModelForCausalLM.from_pretrained(built), AutoTokenizer.from_pretrained(built), gguf_file)
+    env["LEGIS_LORA_CACHE"] = str(tmp_path / "gguf-cache")
+    exp = _run(["dvc", "exp", "run", "--set-param", f"model.gguf_file={gguf_file}"], repo, env)
+    ran = {s for s in STAGES if f"Running stage '{s}'" in exp}
+    assert ran == {"base", "train", "evaluate"}, exp
+    recorded = json.loads((repo / "models/adapter/base_model.json").read_text())
+    assert recorded == {"base": str(gguf_file), "gguf_sha256": sha256_file(gguf_file)}
+    assert json.loads((repo / "models/adapter/adapter_config.json").read_text())[
+        "base_model_name_or_path"
+    ] == str(gguf_file)
+    assert "sets" in json.loads((repo / "metrics/eval.json").read_text())
