@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.common import append_jsonl, read_jsonl, stable_hash
-from stages.llm_client import ChatClient, RequestFailed, ServerUnavailable, api_key_from_env
+from stages.llm_client import ChatClient, RequestFailed, ServerUnavailable, api_key_from_env, resolve_model
 from stages.records import JUDGE_CACHE_FILE
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,9 @@ class JudgeServerParams:
     concurrency: int = 4
     max_retries: int = 4
     retry_backoff_s: float = 1.0
-    timeout_s: float = 120.0
+    stream: bool = True
+    timeout_s: float = 120.0  # seconds without a byte from the server
+    budget_s: float = 1800.0  # seconds one reply may take in all
 
 
 def parse_grade(reply: str) -> str | None:
@@ -85,24 +87,19 @@ class Judge:
         self.client = ChatClient(
             server.base_url,
             timeout_s=server.timeout_s,
+            budget_s=server.budget_s,
             max_retries=server.max_retries,
             backoff_s=server.retry_backoff_s,
             pool_size=server.concurrency,
             structured=server.structured,
+            stream=server.stream,
             api_key=api_key_from_env(),
         )
         self.concurrency = server.concurrency
-        try:
-            models = self.client.list_models()
+        try:  # the same choice as synth's: synth.model if the server has it, else the loaded model
+            self.model = resolve_model(self.client, server.model, who="evaluate.judge")
         except ServerUnavailable as e:
-            raise ServerUnavailable(
-                f"evaluate.judge: {e}; start the server (LM Studio) or set evaluate.judge: false"
-            ) from None
-        if server.model and server.model not in models:
-            raise ServerUnavailable(f"evaluate.judge: model {server.model!r} not among the server's {models}")
-        if not models:
-            raise ServerUnavailable(f"evaluate.judge: {server.base_url} lists no model")
-        self.model = server.model or models[0]
+            raise ServerUnavailable(f"{e} (or set evaluate.judge: false)") from None
         self.cache_file = cache_file
         self.cache: dict[str, dict[str, Any]] = {}
         if cache_file.exists():

@@ -350,3 +350,56 @@ def _retry_after(response: requests.Response) -> float | None:
         return float(response.headers.get("Retry-After", ""))
     except ValueError:
         return None
+
+
+def resolve_model(client: ChatClient, wanted: str, who: str) -> str:
+    """The model id to send: `wanted` (synth.model) if the server has it, else the loaded model (LM Studio reports
+    type and load state at /api/v0/models; an OpenAI-style /models list is taken as it comes). `who` (the stage
+    asking) begins every error message and log line."""
+    start = (
+        "Start LM Studio's local server (Developer tab > Start server, or `lms server start`) and load a model, "
+        "or run the offline generator: dvc exp run --set-param synth.backend=rules"
+    )
+    try:
+        models = client.list_models()
+    except ServerUnavailable as e:
+        raise ServerUnavailable(f"{who}: {e}. {start}") from None
+    generators = [m for m in models if m.generates]
+    loaded = [m for m in generators if m.state == "loaded"]
+    known_state = any(m.state for m in models)
+
+    def names(ms: list[ModelInfo]) -> str:
+        return ", ".join(m.id for m in ms) or "none"
+
+    if wanted:
+        match = next((m for m in models if m.id == wanted), None)
+        if match is None:
+            listing = (
+                f"loaded: {names(loaded)}; downloaded: {names(generators)}" if known_state else names(models)
+            )
+            raise ServerUnavailable(
+                f"{who}: synth.model={wanted!r} is not on the server at {client.base_url} ({listing}). Set "
+                'synth.model to one of those, or to "" to use the loaded model'
+            )
+        if match.state and match.state != "loaded":
+            log.warning(
+                "%s: %s is not loaded; LM Studio loads it on the first request (just-in-time loading)",
+                who,
+                wanted,
+            )
+        return wanted
+    if loaded:
+        if len(loaded) > 1:
+            log.info("%s: %d models loaded (%s); using %s", who, len(loaded), names(loaded), loaded[0].id)
+        return loaded[0].id
+    if known_state:
+        raise ServerUnavailable(
+            f"{who}: no model is loaded on {client.base_url} (downloaded: {names(generators)}). Load one "
+            "(`lms load <model>` or LM Studio's Developer tab), or set synth.model to one of them to have it "
+            "loaded just in time"
+        )
+    if not generators:
+        raise ServerUnavailable(
+            f"{who}: {client.base_url}/models lists no text-generation model ({names(models)}). {start}"
+        )
+    return generators[0].id  # an OpenAI-style list without load states: LM Studio with JIT lists every model

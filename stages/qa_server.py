@@ -23,11 +23,10 @@ from tqdm import tqdm
 from stages.common import ParamsError, append_jsonl, read_jsonl, stable_hash
 from stages.llm_client import (
     ChatClient,
-    ModelInfo,
     RequestFailed,
-    ServerUnavailable,
     api_key_from_env,
     model_stops,
+    resolve_model,
 )
 from stages.qa_parse import normalize_question, parse_qa_pairs
 from stages.records import Chunk
@@ -133,57 +132,6 @@ def cache_key(prompt: str, model: str, s: ServerSettings, stops: tuple[str, ...]
     )
 
 
-def resolve_model(client: ChatClient, wanted: str) -> str:
-    """The model id to send: `wanted` if the server has it, else the loaded model (LM Studio reports type and
-    load state at /api/v0/models; an OpenAI-style /models list is taken as it comes)."""
-    start = (
-        "Start LM Studio's local server (Developer tab > Start server, or `lms server start`) and load a model, "
-        "or run the offline generator: dvc exp run --set-param synth.backend=rules"
-    )
-    try:
-        models = client.list_models()
-    except ServerUnavailable as e:
-        raise ServerUnavailable(f"synth: {e}. {start}") from None
-    generators = [m for m in models if m.generates]
-    loaded = [m for m in generators if m.state == "loaded"]
-    known_state = any(m.state for m in models)
-
-    def names(ms: list[ModelInfo]) -> str:
-        return ", ".join(m.id for m in ms) or "none"
-
-    if wanted:
-        match = next((m for m in models if m.id == wanted), None)
-        if match is None:
-            listing = (
-                f"loaded: {names(loaded)}; downloaded: {names(generators)}" if known_state else names(models)
-            )
-            raise ServerUnavailable(
-                f"synth: synth.model={wanted!r} is not on the server at {client.base_url} ({listing}). Set "
-                'synth.model to one of those, or to "" to use the loaded model'
-            )
-        if match.state and match.state != "loaded":
-            log.warning(
-                "synth: %s is not loaded; LM Studio loads it on the first request (just-in-time loading)",
-                wanted,
-            )
-        return wanted
-    if loaded:
-        if len(loaded) > 1:
-            log.info("synth: %d models loaded (%s); using %s", len(loaded), names(loaded), loaded[0].id)
-        return loaded[0].id
-    if known_state:
-        raise ServerUnavailable(
-            f"synth: no model is loaded on {client.base_url} (downloaded: {names(generators)}). Load one "
-            "(`lms load <model>` or LM Studio's Developer tab), or set synth.model to one of them to have it "
-            "loaded just in time"
-        )
-    if not generators:
-        raise ServerUnavailable(
-            f"synth: {client.base_url}/models lists no text-generation model ({names(models)}). {start}"
-        )
-    return generators[0].id  # an OpenAI-style list without load states: LM Studio with JIT lists every model
-
-
 def open_cache(path: Path) -> tuple[dict[str, dict[str, Any]], TextIO]:
     """Cached replies by key, and the file open for appending (a torn last line from a kill is cut off)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -247,7 +195,7 @@ def server_results(
         api_key=api_key_from_env(),
     )
     try:
-        model = resolve_model(client, s.model)
+        model = resolve_model(client, s.model, who="synth")
         stops = completion_stops(s, model, prompts.stops)
         keys = {cid: cache_key(prompt, model, s, stops) for cid, prompt in prompts.by_chunk.items()}
         cached, cache_file = open_cache(cache_path)
