@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import make_qa_records, sample_texts
 
-from stages.answer_loss import answer_only_loss, pack_batch, pack_rows, supports_answer_only
+from stages.answer_loss import answer_only_loss, balanced_rows, pack_batch, pack_rows, supports_answer_only
 from stages.modeling import ModelSource, encode_example, load_tokenizer, pad_batch
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -99,6 +99,27 @@ def test_rows_hold_at_most_max_len_tokens() -> None:
     assert pack_rows([50, 40, 30, 20, 10], 60) == [[0, 4], [1, 3], [2]]
     assert pack_rows([100, 10], 60) == [[0], [1]]  # a pair longer than a row gets one of its own
     assert sorted(i for row in pack_rows([5] * 9, 12) for i in row) == list(range(9))
+
+
+def test_balanced_rows_leave_less_padding_than_full_rows() -> None:
+    lengths = [
+        140,
+        120,
+        110,
+        105,
+        100,
+        95,
+        90,
+        80,
+    ]  # 840 tokens: rows of 512 hold 490 + 350 -> 1,024 positions
+    full = pack_rows(lengths, 512)
+    assert len(full) * max(sum(lengths[i] for i in r) for r in full) == 950
+    rows = balanced_rows(lengths, 512)
+    widest = max(sum(lengths[i] for i in r) for r in rows)
+    assert widest <= 512 and sorted(i for r in rows for i in r) == list(range(8))
+    assert len(rows) * widest <= 880  # at most ~5% padding (first-fit is not optimal: 4 rows of 220)
+    assert balanced_rows([30, 30], 512) == [[0], [1]]  # no padding either way: the narrower rows attend less
+    assert balanced_rows([600, 10], 512) == [[0], [1]]  # a pair over max_len gets a row of its own
 
 
 def test_pack_batch_layout() -> None:
