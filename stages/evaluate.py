@@ -59,6 +59,7 @@ from stages.records import (
     CHUNKS_FILE,
     EVAL_FILE,
     EVAL_SCORES_FILE,
+    JUDGE_CACHE_FILE,
     PREDICTIONS_FILE,
     PREDICTIONS_REPORT,
     Chunk,
@@ -378,6 +379,7 @@ def main() -> None:
 
     cuda = torch.cuda.is_available()
     p, t, model_p, source, judge = load_setup(cuda)
+    JUDGE_CACHE_FILE.parent.mkdir(parents=True, exist_ok=True)  # a DVC output even when evaluate.judge is off
     sets = by_eval_set([from_dict(SplitPair, r) for r in read_jsonl(EVAL_FILE)])
     if p.limit:
         sets = {name: rows[: p.limit] for name, rows in sets.items()}
