@@ -141,3 +141,22 @@ def tiny_base_model(tmp_path_factory: pytest.TempPathFactory, torch_one_thread: 
     out = tmp_path_factory.mktemp("base") / "model"
     build_base(BaseParams(corpus_dir=str(REPO_ROOT / "data/sample/src"), **TINY_BASE_PARAMS), out)
     return out
+
+
+def tiny_gemma3(vocab_size: int, **config: object):
+    """A random 2-layer Gemma 3 of the toy vocabulary (`config` overrides or adds Gemma3TextConfig fields)."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(0)
+    fields = dict(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=32,
+        sliding_window=16,
+    )
+    return Gemma3ForCausalLM(Gemma3TextConfig(**{**fields, **config}))

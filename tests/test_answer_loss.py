@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_qa_records, sample_texts
+from conftest import make_qa_records, sample_texts, tiny_gemma3
 
 from stages.answer_loss import answer_only_loss, balanced_rows, pack_batch, pack_rows, supports_answer_only
 from stages.modeling import ModelSource, encode_example, load_tokenizer, pad_batch
@@ -15,23 +15,10 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _tiny_gemma3(vocab_size: int) -> torch.nn.Module:
-    """A random 2-layer Gemma 3 (sliding + full attention, logit soft-capping on) of the toy vocabulary."""
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
-    torch.manual_seed(0)
-    config = Gemma3TextConfig(
-        vocab_size=vocab_size,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=32,
-        sliding_window=16,
-        layer_types=["sliding_attention", "full_attention"],
-        final_logit_softcapping=30.0,
+    """Sliding + full attention, logit soft-capping on."""
+    return tiny_gemma3(
+        vocab_size, layer_types=["sliding_attention", "full_attention"], final_logit_softcapping=30.0
     )
-    return Gemma3ForCausalLM(config)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import tiny_gemma3
 
 from stages import gguf_io
 from stages.gguf_io import GgufError, compare_logits, ensure_converted, export_gguf, load_gguf_model
@@ -48,21 +49,7 @@ def _toy(tiny_base_model: Path) -> torch.nn.Module:
 
 
 def _tiny_gemma3(vocab_size: int) -> torch.nn.Module:
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
-    torch.manual_seed(0)
-    config = Gemma3TextConfig(
-        vocab_size=vocab_size,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=32,
-        sliding_window=16,
-        max_position_embeddings=256,
-    )
-    model = Gemma3ForCausalLM(config)
+    model = tiny_gemma3(vocab_size, max_position_embeddings=256)
     with torch.no_grad():  # norms away from their zero init, so a missing +1 on export would show
         for name, param in model.named_parameters():
             if name.endswith("norm.weight"):
