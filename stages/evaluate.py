@@ -87,9 +87,9 @@ class EvaluateParams:
         0  # evaluate only the first N pairs of each set (0 = all), for quick looks at a large eval set
     )
     open_book: bool = True  # also answer with the base model + the best-matching chunk (retrieval baseline)
-    judge: bool = (
-        False  # grade answers with the LLM server of [synth] (base_url, model): correct/partial/wrong
-    )
+    judge: bool = False  # grade answers correct/partial/wrong with an LLM server (LM Studio)
+    judge_base_url: str = "http://localhost:1234/v1"  # the judge's OpenAI-compatible server
+    judge_model: str = ""  # "" = the model the server reports as loaded
 
     def problems(self) -> list[str]:
         out = [
@@ -240,7 +240,7 @@ def predictions_report(rows: list[dict[str, Any]]) -> str:
 def load_setup(
     cuda: bool,
 ) -> tuple[EvaluateParams, TrainSharedParams, ModelParams, ModelSource, Judge | None]:
-    """[evaluate], [model] and the two [train] keys evaluate shares (and [synth]'s server for the judge),
+    """[evaluate], [model] and the two [train] keys evaluate shares (and [synth]'s client settings for the judge),
     checked together; then the inputs; then the judge's server, before any answer is generated."""
     parsed, problems = load_sections(
         {
@@ -268,7 +268,7 @@ def load_setup(
     judge = None
     if p.judge:
         try:
-            judge = Judge(parsed["synth"])
+            judge = Judge(parsed["synth"], p.judge_base_url, p.judge_model)
         except ServerUnavailable as e:
             raise_problems("cannot evaluate", [str(e)])
     assert source is not None

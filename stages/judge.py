@@ -1,8 +1,9 @@
 """Optional LLM judge for `evaluate` (evaluate.judge: true): the OpenAI-compatible server synth uses (LM Studio)
 grades each answer against the reference and the source chunk as correct / partial / wrong.
 
-The server, model, timeouts and retries are synth's own params (a read-only view of [synth]); requests go
-through synth's client (stages/llm_client.py: pooled session, retries with backoff, response_format dropped if
+The server and model are evaluate.judge_base_url / evaluate.judge_model; timeouts, retries and concurrency are
+synth's client settings (a read-only view of [synth], none of which changes a grade); requests go through synth's
+client (stages/llm_client.py: pooled session, retries with backoff, response_format dropped if
 refused). Grades are cached in data/cache/judge/grades.jsonl keyed by prompt + model, so a rerun (or a killed
 run) asks only for what it has not graded. A grade that cannot be read is counted as `ungraded`, never guessed.
 """
@@ -54,10 +55,9 @@ _GRADE_RE = re.compile(r"\b(correta|parcial|errada)\b", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class JudgeServerParams:
-    """The [synth] keys the judge reads (the same server and client settings as synthesis)."""
+    """The [synth] keys the judge reads: how to talk to the server (the same client settings as synthesis). Which
+    server and model grade are evaluate's own params, so that changing synth's model does not rerun evaluate."""
 
-    base_url: str = "http://localhost:1234/v1"
-    model: str = ""  # "" = the first model the server lists
     structured: bool = True
     concurrency: int = 4
     max_retries: int = 4
@@ -83,9 +83,11 @@ def parse_grade(reply: str) -> str | None:
 class Judge:
     """Grades answers through one ChatClient, concurrently, with a persistent cache."""
 
-    def __init__(self, server: JudgeServerParams, cache_file: Path = JUDGE_CACHE_FILE) -> None:
+    def __init__(
+        self, server: JudgeServerParams, base_url: str, model: str = "", cache_file: Path = JUDGE_CACHE_FILE
+    ) -> None:
         self.client = ChatClient(
-            server.base_url,
+            base_url,
             timeout_s=server.timeout_s,
             budget_s=server.budget_s,
             max_retries=server.max_retries,
@@ -97,7 +99,7 @@ class Judge:
         )
         self.concurrency = server.concurrency
         try:  # the same choice as synth's: synth.model if the server has it, else the loaded model
-            self.model = resolve_model(self.client, server.model, who="evaluate.judge")
+            self.model = resolve_model(self.client, model, who="evaluate.judge", param="evaluate.judge_model")
         except ServerUnavailable as e:
             raise ServerUnavailable(f"{e} (or set evaluate.judge: false)") from None
         self.cache_file = cache_file

@@ -352,10 +352,10 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def resolve_model(client: ChatClient, wanted: str, who: str) -> str:
-    """The model id to send: `wanted` (synth.model) if the server has it, else the loaded model (LM Studio reports
-    type and load state at /api/v0/models; an OpenAI-style /models list is taken as it comes). `who` (the stage
-    asking) begins every error message and log line."""
+def resolve_model(client: ChatClient, wanted: str, who: str, param: str = "synth.model") -> str:
+    """The model id to send: `wanted` (the param named `param`) if the server has it, else the loaded model (LM
+    Studio reports type and load state at /api/v0/models; an OpenAI-style /models list is taken as it comes).
+    `who` (the stage asking) begins every error message and log line."""
     start = (
         "Start LM Studio's local server (Developer tab > Start server, or `lms server start`) and load a model, "
         "or run the offline generator: dvc exp run --set-param synth.backend=rules"
@@ -378,8 +378,8 @@ def resolve_model(client: ChatClient, wanted: str, who: str) -> str:
                 f"loaded: {names(loaded)}; downloaded: {names(generators)}" if known_state else names(models)
             )
             raise ServerUnavailable(
-                f"{who}: synth.model={wanted!r} is not on the server at {client.base_url} ({listing}). Set "
-                'synth.model to one of those, or to "" to use the loaded model'
+                f"{who}: {param}={wanted!r} is not on the server at {client.base_url} ({listing}). Set "
+                f'{param} to one of those, or to "" to use the loaded model'
             )
         if match.state and match.state != "loaded":
             log.warning(
@@ -395,7 +395,7 @@ def resolve_model(client: ChatClient, wanted: str, who: str) -> str:
     if known_state:
         raise ServerUnavailable(
             f"{who}: no model is loaded on {client.base_url} (downloaded: {names(generators)}). Load one "
-            "(`lms load <model>` or LM Studio's Developer tab), or set synth.model to one of them to have it "
+            f"(`lms load <model>` or LM Studio's Developer tab), or set {param} to one of them to have it "
             "loaded just in time"
         )
     if not generators:

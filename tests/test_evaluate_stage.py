@@ -130,9 +130,9 @@ def test_stage_with_the_llm_judge(workdir: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(workdir)
     saved = Path("params.yaml").read_text()
     params = yaml.safe_load(saved)
-    params["evaluate"].update(judge=True, open_book=False)
     with FakeOpenAIServer(reply=lambda prompt: '{"nota": "parcial"}') as server:
-        params["synth"] = {"base_url": server.url, "max_retries": 0}
+        params["evaluate"].update(judge=True, open_book=False, judge_base_url=server.url)
+        params["synth"] = {"max_retries": 0}
         Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
         try:
             ev.main()

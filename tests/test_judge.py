@@ -47,8 +47,8 @@ def test_parse_grade() -> None:
 def test_grades_are_read_cached_and_counted(tmp_path: Path) -> None:
     cache = tmp_path / "grades.jsonl"
     with FakeOpenAIServer(reply=_grader) as server:
-        params = JudgeServerParams(base_url=server.url, max_retries=1, retry_backoff_s=0.0, concurrency=2)
-        judge = Judge(params, cache)
+        params = JudgeServerParams(max_retries=1, retry_backoff_s=0.0, concurrency=2)
+        judge = Judge(params, server.url, cache_file=cache)
         grades = judge.grade(_items())
         judge.close()
         assert grades == ["correta", "errada", "correta", "errada"]
@@ -59,7 +59,7 @@ def test_grades_are_read_cached_and_counted(tmp_path: Path) -> None:
             "judge_ungraded": 0,
         }
         asked = len(server.chat_requests())
-        again = Judge(params, cache)
+        again = Judge(params, server.url, cache_file=cache)
         assert again.grade(_items()) == grades and len(server.chat_requests()) == asked  # all from the cache
         again.close()
 
@@ -68,7 +68,7 @@ def test_a_failed_request_is_ungraded_and_not_cached(tmp_path: Path) -> None:
     cache = tmp_path / "grades.jsonl"
     with FakeOpenAIServer(reply=_grader, faults=["500", "500"]) as server:
         judge = Judge(
-            JudgeServerParams(base_url=server.url, max_retries=1, retry_backoff_s=0.0, concurrency=1), cache
+            JudgeServerParams(max_retries=1, retry_backoff_s=0.0, concurrency=1), server.url, cache_file=cache
         )
         grades = judge.grade(_items()[:2])
         judge.close()
@@ -79,9 +79,9 @@ def test_a_failed_request_is_ungraded_and_not_cached(tmp_path: Path) -> None:
 
 def test_no_server_is_reported_at_once() -> None:
     with pytest.raises(ServerUnavailable, match="evaluate.judge: .*set evaluate.judge: false"):
-        Judge(JudgeServerParams(base_url="http://127.0.0.1:9/v1", timeout_s=1.0))
+        Judge(JudgeServerParams(timeout_s=1.0), "http://127.0.0.1:9/v1")
     with (
         FakeOpenAIServer(models=("m1",)) as server,
-        pytest.raises(ServerUnavailable, match=r"synth.model='other' is not on the server .*\(m1\)"),
+        pytest.raises(ServerUnavailable, match=r"evaluate.judge_model='other' is not on the server .*\(m1\)"),
     ):
-        Judge(JudgeServerParams(base_url=server.url, model="other"))
+        Judge(JudgeServerParams(), server.url, model="other")
