@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.common import append_jsonl, read_jsonl, stable_hash
-from stages.llm_client import ChatClient, RequestFailed, ServerUnavailable, api_key_from_env, resolve_model
+from stages.llm_client import ChatClient, RequestFailed, ServerUnavailable, resolve_model
 from stages.records import JUDGE_CACHE_FILE
 
 log = logging.getLogger(__name__)
@@ -86,17 +86,7 @@ class Judge:
     def __init__(
         self, server: JudgeServerParams, base_url: str, model: str = "", cache_file: Path = JUDGE_CACHE_FILE
     ) -> None:
-        self.client = ChatClient(
-            base_url,
-            timeout_s=server.timeout_s,
-            budget_s=server.budget_s,
-            max_retries=server.max_retries,
-            backoff_s=server.retry_backoff_s,
-            pool_size=server.concurrency,
-            structured=server.structured,
-            stream=server.stream,
-            api_key=api_key_from_env(),
-        )
+        self.client = ChatClient.from_settings(base_url, server)
         self.concurrency = server.concurrency
         try:  # the same choice as synth's: synth.model if the server has it, else the loaded model
             self.model = resolve_model(self.client, model, who="evaluate.judge", param="evaluate.judge_model")

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -107,6 +107,18 @@ class _Retryable(Exception):
         self.kind, self.wait_s = kind, wait_s
 
 
+class ClientSettings(Protocol):
+    """The [synth] keys that say how to talk to the server (synth's ServerSettings, the judge's view of [synth])."""
+
+    timeout_s: float
+    budget_s: float
+    max_retries: int
+    retry_backoff_s: float
+    concurrency: int
+    structured: bool
+    stream: bool
+
+
 class ChatClient:
     """One pooled session; `complete()` is safe to call from many threads."""
 
@@ -137,6 +149,21 @@ class ChatClient:
         self.session.headers["Content-Type"] = "application/json"
         if api_key:
             self.session.headers["Authorization"] = f"Bearer {api_key}"
+
+    @classmethod
+    def from_settings(cls, base_url: str, s: ClientSettings) -> ChatClient:
+        """A client for `base_url` with [synth]'s settings and the API key from the environment."""
+        return cls(
+            base_url,
+            timeout_s=s.timeout_s,
+            budget_s=s.budget_s,
+            max_retries=s.max_retries,
+            backoff_s=s.retry_backoff_s,
+            pool_size=s.concurrency,
+            structured=s.structured,
+            stream=s.stream,
+            api_key=api_key_from_env(),
+        )
 
     def close(self) -> None:
         self.session.close()

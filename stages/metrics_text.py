@@ -106,20 +106,9 @@ def bootstrap_ci(
     seed: int = 13,
     level: float = 0.95,
 ) -> tuple[float, float, float]:
-    """(mean, low, high): the (weighted) mean and its percentile-bootstrap interval, resampling pairs."""
-    import numpy as np
-
-    v = np.asarray(values, dtype=float)
-    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float)
-    if len(v) == 0:
-        return float("nan"), float("nan"), float("nan")
-    means = _stat(v, w, _resamples(len(v), n_boot, seed))
-    tail = (1 - level) / 2
-    return (
-        float(_stat(v, w, np.arange(len(v)))),
-        float(np.quantile(means, tail)),
-        float(np.quantile(means, 1 - tail)),
-    )
+    """(mean, low, high): the (weighted) mean and its percentile-bootstrap interval, resampling pairs
+    (paired_delta_ci against zeros: the same resamples, mean - 0)."""
+    return paired_delta_ci(values, [0.0] * len(values), weights, n_boot, seed, level)
 
 
 def paired_delta_ci(

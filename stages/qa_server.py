@@ -24,7 +24,6 @@ from stages.common import ParamsError, append_jsonl, read_jsonl, stable_hash
 from stages.llm_client import (
     ChatClient,
     RequestFailed,
-    api_key_from_env,
     model_stops,
     resolve_model,
 )
@@ -183,17 +182,7 @@ def server_results(
 ) -> tuple[dict[str, dict], str, Prompts]:
     """Reply records by chunk id, asking the server only for chunks not in the cache."""
     prompts = build_prompts(chunks, s)
-    client = ChatClient(
-        s.base_url,
-        timeout_s=s.timeout_s,
-        budget_s=s.budget_s,
-        max_retries=s.max_retries,
-        backoff_s=s.retry_backoff_s,
-        pool_size=s.concurrency,
-        structured=s.structured,
-        stream=s.stream,
-        api_key=api_key_from_env(),
-    )
+    client = ChatClient.from_settings(s.base_url, s)
     try:
         model = resolve_model(client, s.model, who="synth")
         stops = completion_stops(s, model, prompts.stops)
