@@ -21,6 +21,7 @@ import csv
 import io
 import logging
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,10 @@ class EvaluateParams:
         ]
         if self.limit < 0:
             out.append(f"evaluate.limit must be >= 0, got {self.limit}")
+        if self.judge and not re.match(r"https?://", self.judge_base_url):
+            out.append(
+                f"evaluate.judge_base_url must start with http:// or https://, got {self.judge_base_url!r}"
+            )
         return out
 
 

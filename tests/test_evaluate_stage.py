@@ -145,3 +145,12 @@ def test_stage_with_the_llm_judge(workdir: Path, monkeypatch: pytest.MonkeyPatch
     assert entry["adapter_vs_base"]["judge_score"] == 0.0
     row = json.loads(Path("data/eval/predictions.jsonl").read_text().splitlines()[0])
     assert row["adapter_judge"] == "parcial"
+
+
+def test_judge_params_are_checked_before_any_work() -> None:
+    from stages.evaluate import EvaluateParams
+
+    assert EvaluateParams(judge=True).problems() == []
+    assert EvaluateParams(judge=False, judge_base_url="").problems() == []  # not used
+    problems = EvaluateParams(judge=True, judge_base_url="localhost:1234").problems()
+    assert problems == ["evaluate.judge_base_url must start with http:// or https://, got 'localhost:1234'"]
