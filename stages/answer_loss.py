@@ -2,11 +2,11 @@
 
 With a 262k-token vocabulary (Gemma 3) the output layer is most of a small model's work and memory: the
 plain path computes logits for every position of every padded row and keeps them (batch x length x vocab
-floats) for the backward pass. Here the decoder runs once over the batch packed into one row (sequences
-separated by restarting position_ids, the way DataCollatorWithFlattening packs them, so attention never
-crosses from one pair into another), and the output layer runs only at the positions whose next token is
-a label (answer tokens and the closing EOS). The loss is the same number as the model's own, up to float
-rounding (tests/test_answer_loss.py).
+floats) for the backward pass. Here the decoder runs over the batch packed into a few rows of at most
+train.max_seq_len tokens (balanced_rows; sequences separated by restarting position_ids, the way
+DataCollatorWithFlattening packs them, so attention never crosses from one pair into another), and the output
+layer runs only at the positions whose next token is a label (answer tokens and the closing EOS). The loss is
+the same number as the model's own, up to float rounding (tests/test_answer_loss.py).
 """
 
 from __future__ import annotations

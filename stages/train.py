@@ -3,8 +3,8 @@
 The base is model.name_or_path, or model.gguf_file (a GGUF converted once into a cached trainable copy).
 Every parameter problem (in model, lora and train, plus an empty split or an unknown target module) is
 reported in one error before any weights are loaded. The splits are tokenized with `datasets`; with
-train.packed each batch is packed into one row and the output layer runs only at answer positions
-(stages/answer_loss.py: same loss, about twice the tokens/s on CPU for a 262k-token vocabulary). Loss
+train.packed each batch is packed into rows of at most train.max_seq_len tokens and the output layer runs only at
+answer positions (stages/answer_loss.py: same loss, 2.4x the tokens/s on CPU with a 262k-token vocabulary). Loss
 curves, on the `seen` and `unseen` eval sets, go to dvclive/ (DVC metrics + plots).
 Multi-GPU: `accelerate launch -m stages.train` or `torchrun --nproc_per_node N -m stages.train`.
 """
@@ -106,8 +106,9 @@ class TrainParams(TrainSharedParams):  # + max_seq_len and quantization, shared 
     gradient_checkpointing: bool | str = "auto"  # auto = on for CUDA, off on CPU
     logging_steps: int = 5  # optimizer steps between loss points in dvclive/plots
     save_steps: int = 0  # checkpoint every N optimizer steps (resume a killed run); 0 = each epoch's end
-    # pack each batch into one row (no padding) and compute logits only at answer positions: the same loss,
-    # about 2x the tokens/s on CPU with gemma-3-270m (docs/benchmarks.md); false = padded batches, model's loss
+    # pack each batch into rows of <= max_seq_len tokens (little padding) and compute logits only at answer
+    # positions: the same loss, 2.4x the tokens/s on CPU with gemma-3-270m (docs/benchmarks.md); false = padded
+    # batches, the model's own loss
     packed: bool = True
     # also train on the text of the chunks the training pairs come from (plain language modelling of the
     # passage), so each fact is learnt in its context and not only as the answer to one wording
