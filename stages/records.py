@@ -9,6 +9,7 @@ spells the same paths; tests/test_dvc_deps.py checks the two agree.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -80,25 +81,39 @@ def _check(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, type hint, required) of each field of a record class: resolved once per class, not per record
+    (typing.get_type_hints evaluates every annotation string; it was most of the time of reading a file)."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (
+            f.name,
+            hints[f.name],
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+    )
+
+
 def from_dict(cls: type[R], data: Any) -> R:
     """`cls` built from a parsed JSON object; RecordError names the first missing or mistyped field."""
     if not isinstance(data, dict):
         raise RecordError(f"expected a JSON object for a {cls.__name__}, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise RecordError(f"{cls.__name__} lacks the field {f.name!r}")
+    for name, hint, required in _fields(cls):
+        if name not in data:
+            if required:
+                raise RecordError(f"{cls.__name__} lacks the field {name!r}")
             continue
-        value, hint = data[f.name], hints[f.name]
+        value = data[name]
         if not _check(value, hint):
-            raise RecordError(f"{cls.__name__}.{f.name} has the wrong type: {value!r:.80}")
+            raise RecordError(f"{cls.__name__}.{name} has the wrong type: {value!r:.80}")
         if typing.get_origin(hint) is list:
             (item,) = typing.get_args(hint)
             if dataclasses.is_dataclass(item):
                 value = [from_dict(item, v) for v in value]
-        kwargs[f.name] = value
+        kwargs[name] = value
     return cls(**kwargs)
 
 

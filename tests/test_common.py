@@ -96,3 +96,18 @@ def test_stable_hash_depends_on_content_not_key_order() -> None:
     assert stable_hash(DemoParams()) == stable_hash(DemoParams())
     assert stable_hash(DemoParams()) != stable_hash(DemoParams(max_tokens=351))
     assert len(stable_hash("x", length=12)) == 12
+
+
+def test_records_are_read_through_their_declared_types() -> None:
+    from stages.records import OcrDocument, OcrPage, QAPair, RecordError, from_dict, to_dict
+
+    page = {"page": 1, "method": "ocr", "text": "Art. 1º", "confidence": 91.5}
+    doc = from_dict(OcrDocument, {"doc": "a", "source": "a.pdf", "sha256": "x", "pages": [page]})
+    assert isinstance(doc.pages[0], OcrPage) and doc.failed_pages == []  # nested records, defaults
+    assert from_dict(OcrDocument, to_dict(doc)) == doc
+    with pytest.raises(RecordError, match="OcrDocument lacks the field 'sha256'"):
+        from_dict(OcrDocument, {"doc": "a", "source": "a.pdf", "pages": []})
+    with pytest.raises(RecordError, match=r"OcrPage.page has the wrong type: '1'"):
+        from_dict(OcrPage, {**page, "page": "1"})
+    with pytest.raises(RecordError, match="expected a JSON object for a QAPair, got list"):
+        from_dict(QAPair, [])
