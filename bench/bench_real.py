@@ -62,9 +62,10 @@ from stages.chunk import ChunkParams, chunk_document  # noqa: E402
 from stages.clean import CleanParams, clean_document, corpus_vocabulary  # noqa: E402
 from stages.common import sha256_file  # noqa: E402
 from stages.lexicon import load_lexicon  # noqa: E402
-from stages.ocr import OcrParams, letter_count, read_text_layers, run_ocr  # noqa: E402
+from stages.ocr import OcrParams, letter_count, run_ocr  # noqa: E402
 from stages.quality import assess  # noqa: E402
 from stages.records import OcrDocument, from_dict  # noqa: E402
+from stages.textlayer import read_text_layers  # noqa: E402
 from stages.textutil import approx_token_count  # noqa: E402
 
 # Chosen before tuning (Phase A of issue 9), never looked at while tuning.
@@ -160,7 +161,7 @@ def references(corpus: Path, max_pages: int) -> tuple[dict[str, Reference], dict
             skipped[path.stem] = "the same bytes as another document"
             continue
         seen.add(sha)
-        layers = read_text_layers(path)
+        layers = [page.text for page in read_text_layers(path, OcrParams().drop_struck_text)]
         if any(letter_count(t) < OcrParams().min_text_chars for t in layers):
             skipped[path.stem] = "not born-digital (pages without a text layer)"
             continue

@@ -46,6 +46,7 @@ from stages.legis import (
     INCISO_RE,
     LIST_ITEM_RE,
     NUMBERED_PARAGRAPH_RE,
+    ORDINAL_MISREADS,
     PARAGRAPH_MISREAD_RE,
     PARAGRAPH_NUMBER_RE,
     PARAGRAPH_OCR_RE,
@@ -54,6 +55,7 @@ from stages.legis import (
     enumeration_ordinal,
     expected_numeral,
     fix_signs,
+    fix_text_ordinals,
     from_roman,
     inciso_separator,
     is_heading,
@@ -147,6 +149,9 @@ def normalize_unicode(text: str) -> tuple[str, Counter[str]]:
 # 2. Whitespace
 # ---------------------------------------------------------------------------------------------
 _SPACES_RE = re.compile(r"[ \t\v]+")
+# The Imprensa Nacional's marks in the DOU's text layer, one before each act ("<!ID691307-0> DECISÃO Nº 181"):
+# never printed on the page.
+PUBLISHER_MARK_RE = re.compile(r"<!ID\d+(?:-\d+)?>[ \t]?")
 
 
 def normalize_whitespace(text: str) -> list[str]:
@@ -221,7 +226,10 @@ def find_running_lines(pages: list[list[str]], p: CleanParams) -> dict[tuple[int
 # the first article), and never crosses an article, paragraph, inciso or heading.
 # ---------------------------------------------------------------------------------------------
 _WORD_ONLY_RE = re.compile(r"[^\W\d_]{2,}")
-_URL_RE = re.compile(r"\b(?:https?://|www\s?\.)\S+")
+_URL_RE = re.compile(r"\b(?:https?://(?:www\s?\.\s?)?|www\s?\.\s?)\S+")  # OCR: "http://www .planalto.gov.br"
+# A browser's footer: the page count, then the date and time it printed ("1 de 1 15/04/2010 10:50"; OCR: "LAR
+# 15/04/2010 10:5", "Ide l 15/04/2010 10:50"): at most three short tokens before a date and a time, nothing after.
+_PRINT_STAMP_RE = re.compile(r"^(?:\S{1,4}\s+){0,3}\d{1,2}/\d{1,2}/\d{2,4},?\s+\d{1,2}:\d{1,2}(?::\d\d)?$")
 
 
 def line_words(line: str, lexicon: Lexicon) -> str:
@@ -252,9 +260,10 @@ def is_noise_line(line: str, lexicon: Lexicon, max_chars: int = 40) -> bool:
 
 
 def is_print_margin(line: str) -> bool:
-    """What a browser prints at a page's edge: a URL, with at most a title, a page count and a date beside it."""
+    """What a browser prints at a page's edge: a URL, with at most a title, a page count and a date beside it; or
+    the page count with the date and time alone."""
     rest = _URL_RE.sub(" ", line)
-    return rest != line and len(_WORD_ONLY_RE.findall(rest)) <= 6
+    return (rest != line and len(_WORD_ONLY_RE.findall(rest)) <= 6) or bool(_PRINT_STAMP_RE.match(line))
 
 
 def _unit_start(line: str) -> bool:
@@ -416,6 +425,22 @@ def is_junk_line(line: str, p: CleanParams) -> bool:
     return content / len(chars) < p.junk_max_letter_ratio
 
 
+# A line drawn through printed text (revoked wording, as Planalto prints it) joins its words for OCR: the line
+# fills the gaps between them and tesseract reads it as hyphens ("Vil-informar-os-pais-e-responsáveis-sobre-a-
+# frequência", "como-sobre-a-execução-de-sua-proposta"). Portuguese hyphenates a function word to its neighbour
+# only in a few compounds ("pé-de-meia", "dia-a-dia"): three such joins on one line mark a struck line.
+_FUNCTION_WORDS = r"(?:de|da|do|das|dos|e|em|a|o|as|os|para|pela|pelo|pelas|pelos|com|sobre|que|ao|aos|no|na)"
+_STRUCK_JOIN_RE = re.compile(
+    rf"(?<![^\W\d_]){_FUNCTION_WORDS}-(?=[^\W\d_])|(?<=[^\W\d_])-{_FUNCTION_WORDS}(?![^\W\d_])", re.IGNORECASE
+)
+STRUCK_MIN_JOINS = 3
+
+
+def is_struck_line(line: str) -> bool:
+    """An OCR'd line with a line drawn through it (see above)."""
+    return len(_STRUCK_JOIN_RE.findall(line)) >= STRUCK_MIN_JOINS
+
+
 # ---------------------------------------------------------------------------------------------
 # 4b. Numbering misread by OCR (the misreads themselves are grammar: stages/legis.py)
 # ---------------------------------------------------------------------------------------------
@@ -456,11 +481,13 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
             new = f"§ {m.group(1) or m.group(2)}º" + new[m.end() :]  # "8 20 Os" after § 1º -> "§ 2º Os"
         if (m := ARTICLE_OCR_ORDINAL_RE.match(new)) and int(m.group(2)) == last_article + 1:
             # "Art. 90 O" after Art. 8º is Art. 9º when the next article is the 10th ("Art. 10", or "Art. 100"
-            # misread the same way); "Art. 10 - O" opening a text with no other article, or one followed by
-            # the 11th, stays.
+            # misread the same way); "Art. 22 É" after Art. 1º is Art. 2º when the next is the 3rd ("Art. 3º",
+            # or "Art. 32" misread the same way). "Art. 10 - O" opening a text with no other article, or one
+            # followed by the 11th, stays.
             d = int(m.group(2))
             following = next((n for j, n in numbered if j > index), None)
-            if following in (d + 1, (d + 1) * 10) or (following is None and last_article > 0):
+            misread_next = {(d + 1) * 10 + int(c) for c in ORDINAL_MISREADS if c.isdigit()}
+            if following in {d + 1, *misread_next} or (following is None and last_article > 0):
                 new = f"Art. {d}º" + new[m.end() :]
         if m := ARTICLE_NUM_RE.match(new):
             digits, expected = m.group(2), str(last_article + 1)
@@ -523,8 +550,8 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
 #      the joined one is not ("técnico-|administrativo", "pós-|graduação") -> keep
 #   b. the next fragment starts with a digit or a capital (and the first part is not all caps) -> keep
 #   c. enclisis: the fragment is a clitic pronoun (se, lhe, lo, ...) and the first part looks like a verb
-#      form (ends in r, an accented vowel, or a/e/am/em/ou/eu/iu and is >= 4 letters), unless the joined
-#      word is a common noun ending the same way (análise, base, hipótese, ...) -> keep
+#      form (ends in r, an accented vowel, or a/e/am/em/ou/eu/iu or a gerund's -ndo and is >= 4 letters),
+#      unless the joined word is a common noun ending the same way (análise, base, hipótese, ...) -> keep
 #   d. compounds: prefixes always hyphenated (vice-, recém-, além-, aquém-, ex- before a few nouns),
 #      the weekdays (segunda-feira) and a few pairs frequent in university rules (pró-reitor,
 #      pós-graduação, auxílio-transporte) -> keep
@@ -556,7 +583,7 @@ COMPOUND_PAIRS = {
 _HYPHEN_END_RE = re.compile(r"([^\W\d_]+)-$")
 _FRAGMENT_RE = re.compile(r"^([^\W_]+)")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
-_VERBISH_RE = re.compile(r"(?:r|[áéêíóôâ]|[ae]|am|em|ou|eu|iu)$")
+_VERBISH_RE = re.compile(r"(?:r|[áéêíóôâ]|[ae]|am|em|ou|eu|iu|ndo)$")  # "ndo": a gerund, "associando-se"
 
 
 def word_counts(lines: list[str]) -> Counter[str]:
@@ -651,7 +678,8 @@ def join_paragraphs(
 # ---------------------------------------------------------------------------------------------
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
 _TRAILING_PUNCT_RE = re.compile(r"[.,;:!?)]+$")
-_LETTER_SPACED_RE = re.compile(r"(?<!\S)((?:[A-ZÀ-Ý] ){3,}[A-ZÀ-Ý])(?=[\s:.,;]|$)")
+# "R E S O L V E:", "R E I TO R I A" (a pair of letters set closer): at least 4 pieces of 1-2 capitals.
+_LETTER_SPACED_RE = re.compile(r"(?<!\S)((?:[A-ZÀ-Ý]{1,2} ){3,}[A-ZÀ-Ý]{1,2})(?=[\s:.,;]|$)")
 _LONE_CLITIC_RE = re.compile(r"(?<=[^\W\d_]) -(?=(?:se|lhes?|l[oa]s?|n[oa]s?|me|te|vos)\b)")
 _GLUED_RE = re.compile(r"[^\W\d_]{8,}")
 _FFFD_WORD_RE = re.compile(rf"[^\W\d_]*{REPLACEMENT}[{REPLACEMENT}\w]*")
@@ -696,8 +724,9 @@ def repair_words(line: str, lexicon: Lexicon, vocab: Counter[str], counts: Count
         return " ".join(out)
 
     def spaced(m: re.Match[str]) -> str:  # "R E S O L V E:" when "RESOLVE" is a word
-        joined = m.group(1).replace(" ", "")
-        if joined.lower() in known:
+        pieces = m.group(1).split(" ")
+        joined = "".join(pieces)
+        if 3 * sum(len(x) == 1 for x in pieces) >= 2 * len(pieces) and joined.lower() in known:
             counts["words_joined"] += 1
             return joined
         return m.group(0)
@@ -773,6 +802,8 @@ def clean_document(
     for page in pages:
         text, c = normalize_unicode(page)
         counts.update(c)
+        text, n = PUBLISHER_MARK_RE.subn("", text)
+        counts["dropped_publisher_marks"] += n
         if REPLACEMENT in text:
             text = repair_replacement_chars(text, lexicon, corpus, counts)
         page_lines.append(normalize_whitespace(text))
@@ -788,6 +819,8 @@ def clean_document(
                 gap = True
             elif is_junk_line(line, p):
                 counts["dropped_junk"] += 1
+            elif is_struck_line(line):
+                counts["dropped_struck_lines"] += 1
             else:
                 kept.append((line, gap))
                 gap = False
@@ -797,7 +830,8 @@ def clean_document(
     kept = [(line, gap) for line, (_, gap) in zip(fixed_lines, kept, strict=True)]
     paragraphs, c = join_paragraphs(kept, word_counts(fixed_lines), lexicon)
     counts.update(c)
-    return render_paragraphs(paragraphs), {k: v for k, v in sorted(counts.items()) if v}
+    text, counts["ordinals_normalized"] = fix_text_ordinals(render_paragraphs(paragraphs))
+    return text, {k: v for k, v in sorted(counts.items()) if v}
 
 
 def _signature_line(line: str) -> bool:

@@ -492,8 +492,10 @@ SUPERSCRIPT_NUMERO_RE = re.compile(r"\b([nN]) o (?=\d)")
 # fix_numbering); "§ 2º", "§ 2°" and "§ 2o" are spellings the grammar reads as they are.
 PARAGRAPH_OCR_RE = re.compile(r"^(?:[$S8]\s?([1-9])\s?(?:[º°oO0]|\.º)|§\s?([1-9])\s?[0O])\.?(?=\s+[A-ZÀ-Ý])")
 PARAGRAPH_NUMBER_RE = re.compile(r"^§\s?(\d{1,3})")
-# An article label whose ordinal OCR read as a zero: "Art. 90 O PET" for "Art. 9º O PET" (group 2: 1-9).
-ARTICLE_OCR_ORDINAL_RE = re.compile(r"^(Art\.?)\s?([1-9])\s?[0O](?=\s+[A-ZÀ-Ý]|\s?[-–—])")
+# An article label whose ordinal OCR read as a digit: "Art. 90 O PET" for "Art. 9º O PET", "Art. 22 É proibido"
+# and "Art. 32 A instituição" for "Art. 2º" and "Art. 3º" (group 2: 1-9; group 3: the digit read for the "º").
+ARTICLE_OCR_ORDINAL_RE = re.compile(r"^(Art\.?)\s?([1-9])\s?([0O2])(?=\s+[A-ZÀ-Ý]|\s?[-–—])")
+ORDINAL_MISREADS = "0O2"  # what tesseract reads for a small raised "º" after a digit
 # An inciso numeral OCR garbled at a line start ("IR pelo", "HI. representação", "Ê o Pró-Reitor", "J; elaborar",
 # "MI.", "XIL —", "Vil", "Mill"): up to 5 numeral-like glyphs, an optional separator, then a lower-case word.
 INCISO_OCR_RE = re.compile(rf"^([IVXLHWMlJRÊÍi1|!]{{1,5}})\s?([.;:,)]|\s?{DASH}{{1,2}})?\s+(?=[a-zà-ú])")
@@ -516,6 +518,27 @@ FFFD_LEGAL = (
     (re.compile(rf"(\d{{1,3}}){FFFD}(?= d[aeo]s? )"), r"\1º"),
     (re.compile(rf"\b([nN]){FFFD}(?= ?\d)"), r"\1º"),
 )
+
+
+# Ordinals and the number sign as text layers write a raised "o" (Planalto's and the DOU's <sup>o</sup>): "Art. 1o",
+# "§ 2o", "188o da Independência", "Lei no 9.394", "Decreto-Lei no 1.044", "Portaria MF no 30", "PORTARIA No - 1.632"
+# (the DOU underlines the raised o: a "-" after it). The scan of the same page reads "º": one spelling for both.
+# Not the preposition: "definidos no 11", "nos 3 (três) dias" (no act named before it), nor "1.000o" / "A4o".
+TEXT_ORDINAL_RE = re.compile(r"(?<![\w.,/-])(\d{1,3})o(?!\w)")
+_ACT_WORDS = (
+    r"(?i:lei|leis|decreto|decretos|decreto-lei|provis[óo]ria|complementar|constitucional|portarias?|resolu[çc][ãa]o"
+    r"|resolu[çc][õo]es|processo|parecer|edital|normativa|of[íi]cio|ato|emenda|delibera[çc][ãa]o|decis[ãa]o)"
+)
+TEXT_NUMBER_SIGN_RE = re.compile(
+    rf"(\b{_ACT_WORDS}(?:\s+[A-Z]{{2,}}(?:/[A-Z]{{2,}})*)?\s+)([Nn])o(s?)\s?(?:-\s?)?(?=\d)"
+)
+
+
+def fix_text_ordinals(text: str) -> tuple[str, int]:
+    """ "Art. 1o" -> "Art. 1º", "Lei no 9.394" -> "Lei nº 9.394", "PORTARIA No - 1.632" -> "PORTARIA Nº 1.632"."""
+    text, n = TEXT_NUMBER_SIGN_RE.subn(lambda m: f"{m.group(1)}{m.group(2)}º{m.group(3)} ", text)
+    text, k = TEXT_ORDINAL_RE.subn(r"\1º", text)
+    return text, n + k
 
 
 def fix_signs(line: str) -> str:

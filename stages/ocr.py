@@ -2,7 +2,8 @@
 
 A page whose own text layer has at least `ocr.min_text_chars` letters and passes the quality check (stages/
 quality.py: no U+FFFD or private-use glyphs inside words, enough words a Portuguese lexicon knows, no words that
-lost a ligature) is read directly (pypdfium2). Every other page is rendered alone by pdf2image (pdftoppm,
+lost a ligature) is read directly (stages/textlayer.py: pypdfium2, leaving out the text the page shows struck
+through, i.e. revoked wording, when `ocr.drop_struck_text`; counted per page). Every other page is rendered alone by pdf2image (pdftoppm,
 grayscale PGM) at `ocr.dpi` and read by tesseract (`--oem 1`) through pytesseract, in a pool of `ocr.workers`
 processes over the pages of all documents, each tesseract single-threaded (OMP_THREAD_LIMIT=1).
 
@@ -35,8 +36,8 @@ lists, so after one PDF of fifty changes only its pages are OCR'd. Entries are w
 document's last page is done (a killed run keeps them) and pruned when no current input uses them.
 
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
-pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, suspect_pages [{file, page, reason}], duplicates
-[{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents,
+pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_text [{file, pages,
+chars}], suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents,
 cached_pages, pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
 
 Tesseract and pdftoppm are checked up front, before any work, even when everything is cached (the tesseract
@@ -63,7 +64,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pypdfium2 as pdfium
 import pytesseract
 from pdf2image import convert_from_path
 from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
@@ -94,10 +94,13 @@ from stages.records import (
     metrics_file,
     to_dict,
 )
+from stages.textlayer import BadPdfError, read_text_layers
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2  # bump when a cache entry's layout or the way text is produced changes (2: quality, passes)
+# bump when a cache entry's layout or the way text is produced changes (2: quality, passes; 3: struck text,
+# line-end hyphens of text layers)
+CACHE_FORMAT = 3
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
@@ -135,6 +138,7 @@ class OcrParams:
     quality_min_ink_cm2: float = 3.0  # a rendered page with this much ink has something printed on it
     quality_min_letters_per_ink_cm2: float = 3.0  # fewer letters per cm² of ink: text lost (pages: 11-180)
     duplicate_similarity: float = 98.0  # rapidfuzz ratio of two documents' whole texts that makes them one
+    drop_struck_text: bool = True  # leave out text a text layer shows struck through (revoked wording)
 
     def problems(self) -> list[str]:
         out = []
@@ -183,10 +187,6 @@ class OcrSetupError(RuntimeError):
     """tesseract, a language pack or pdftoppm is missing."""
 
 
-class BadPdfError(ValueError):
-    """A file that cannot be read as a PDF; the message is the reason shown to the user."""
-
-
 @dataclass(frozen=True)
 class PageTask:
     doc: int  # index into the run's document list
@@ -195,6 +195,7 @@ class PageTask:
     params: OcrParams
     adaptive: str  # the local binarization this tesseract has: "sauvola" (>= 5) or "normalized"
     layer_text: str | None = None  # the page's own text layer, when it failed the quality check
+    layer_struck: int = 0  # characters shown struck through that were left out of layer_text
 
 
 @dataclass
@@ -246,36 +247,6 @@ def list_pdfs(input_dir: Path) -> list[Path]:
             f"ocr.input_dir {str(input_dir)!r} has no *.pdf files: put PDFs there or point ocr.input_dir elsewhere"
         )
     return pdfs
-
-
-def read_text_layers(path: Path) -> list[str]:
-    """Each page's own text (possibly empty); BadPdfError with a readable reason when the file is unusable."""
-    with open(path, "rb") as f:
-        head = f.read(1024)
-    if not head:
-        raise BadPdfError("empty file (0 bytes)")
-    if b"%PDF-" not in head:
-        raise BadPdfError(f"not a PDF (starts with {head[:8]!r})")
-    try:
-        pdf = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as e:
-        if "password" in str(e).lower():
-            raise BadPdfError(
-                "encrypted PDF (needs a password): decrypt it first, e.g. `qpdf --decrypt`"
-            ) from None
-        raise BadPdfError(f"unreadable PDF, truncated or corrupt ({e})") from None
-    try:
-        if len(pdf) == 0:
-            raise BadPdfError("PDF has no pages")
-        texts = []
-        for page in pdf:
-            textpage = page.get_textpage()
-            texts.append(textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n"))
-            textpage.close()
-            page.close()
-        return texts
-    finally:
-        pdf.close()
 
 
 def letter_count(text: str) -> int:
@@ -488,7 +459,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
             layer_q = assess(
                 task.layer_text, None, None, load_lexicon(), task.params.quality(), text_layer=True
             )
-            layer_how = {**how, "binarization": None, "rotation": 0}
+            layer_how = {**how, "binarization": None, "rotation": 0, "struck_chars": task.layer_struck}
             return (
                 task.doc,
                 task.page,
@@ -608,21 +579,21 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
             finish(DocState(path, sha, key, {r.page: r for r in pages}))
             continue
         try:
-            texts = read_text_layers(path)
+            layers = read_text_layers(path, p.drop_struck_text)
         except (BadPdfError, OSError) as e:
             fail(path, str(e))
             continue
         state = DocState(path, sha, key)
-        for n, text in enumerate(texts, 1):
-            layer_text = None
+        for n, layer in enumerate(layers, 1):
+            layer_text, text = None, layer.text
             if letter_count(text) >= p.min_text_chars:
                 q = assess(text, None, None, lexicon, p.quality(), text_layer=True)
                 if not q.reasons or not p.check_text_layers:
-                    state.pages[n] = page_record(n, "text", text, q)
+                    state.pages[n] = page_record(n, "text", text, q, struck_chars=layer.struck_chars)
                     counts["pages_text_run"] += 1
                     continue
                 layer_text = text  # a layer that fails the check is OCR'd; the better reading is kept
-            tasks.append(PageTask(len(docs), str(path), n, p, adaptive, layer_text))
+            tasks.append(PageTask(len(docs), str(path), n, p, adaptive, layer_text, layer.struck_chars))
             state.pending += 1
         docs.append(state)
         if state.pending == 0:
@@ -676,6 +647,20 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
                 reason = ", ".join(r.reasons)
                 log.warning("%s page %d: suspect (%s)", names[stem], r.page, reason)
                 suspects.append({"file": names[stem], "page": r.page, "reason": reason})
+    struck = []
+    for stem in sorted(written):
+        pages_struck = [r for r in written[stem] if r.struck_chars]
+        if pages_struck:
+            chars = sum(r.struck_chars for r in pages_struck)
+            log.warning(
+                "%s: %d characters shown struck through (revoked wording) left out of the text of %d pages (%s); "
+                "ocr.drop_struck_text: false keeps them",
+                names[stem],
+                chars,
+                len(pages_struck),
+                ", ".join(str(r.page) for r in pages_struck),
+            )
+            struck.append({"file": names[stem], "pages": [r.page for r in pages_struck], "chars": chars})
     pages_all = [r for pages in written.values() for r in pages]
     seconds = time.monotonic() - started
     pages_run = counts["pages_ocr_run"] + counts["pages_text_run"]
@@ -693,6 +678,9 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
             r.text_layer_rejected or (r.method == "text" and r.passes > 0) for r in pages_all
         ),
         "text_layers_rejected": sum(r.text_layer_rejected for r in pages_all),
+        # revoked wording (struck through on the page) left out of text layers: per document, and in all
+        "struck_chars": sum(r.struck_chars for r in pages_all),
+        "struck_text": struck,
         "suspect_pages": suspects,
         "duplicates": sorted(duplicates, key=lambda d: d["file"]),
         "failures": sorted(failures, key=lambda f: (f["file"], f["reason"])),  # completion order varies

@@ -139,6 +139,7 @@ class OcrPage:
     rotation: int = 0  # degrees the page was turned (clockwise) before it was read (tesseract's OSD)
     passes: int = 0  # tesseract readings made (a suspect page is read again; the best one is kept)
     text_layer_rejected: bool = False  # its text layer failed the quality check and OCR read it better
+    struck_chars: int = 0  # characters of its text layer shown struck through (revoked), left out of `text`
 
 
 @dataclass(frozen=True)

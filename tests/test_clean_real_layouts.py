@@ -49,6 +49,14 @@ def test_paragraph_sign_and_superscript_ordinals(line: str, fixed: str) -> None:
     assert fix_signs(line) == fixed
 
 
+def test_article_ordinals_read_as_a_digit_two_follow_the_sequence() -> None:
+    lines = ["Art. 1º Esta Lei visa.", "Art. 22 É proibido.", "Art. 32 A instituição.", "Art. 4º O aluno."]
+    fixed, n = fix_numbering(lines)
+    assert fixed[1:3] == ["Art. 2º É proibido.", "Art. 3º A instituição."] and n == 2
+    real = ["Art. 21 O curso.", "Art. 22 É proibido.", "Art. 23 A instituição."]  # articles 21 to 23
+    assert fix_numbering(real) == (real, 0)
+
+
 def test_misread_paragraph_and_article_numbers_follow_the_sequence() -> None:
     lines = [
         "Art. 8º O programa tem duração de dois anos.",
@@ -193,6 +201,52 @@ def test_browser_print_margins_are_dropped_even_on_a_single_page() -> None:
     assert "consultar http://www.planalto.gov.br para o texto" in cleaned  # a URL inside the text stays
 
 
+def test_browser_margins_as_ocr_reads_them_are_dropped() -> None:
+    text = (
+        "12089 http://www .planalto.gov.br/ccivil U5/ AtOZUU /-2U LU/ 2UVZ/ IRMA LU...\n"
+        "LEI Nº 12.089 DE 11 DE NOVEMBRO DE 2009.\n"
+        "Art. 1º Esta Lei visa a proibir que uma mesma pessoa ocupe duas vagas.\n"
+        "Este texto não substitui o publicado no DOU de 12.11.2009\n"
+        "Ide l 15/04/2010 10:50\n"
+    )
+    cleaned, _ = clean_document([text], P)
+    assert cleaned.startswith("LEI Nº 12.089") and "15/04/2010" not in cleaned
+    assert cleaned.rstrip().endswith("Este texto não substitui o publicado no DOU de 12.11.2009")
+
+
+# --- what text layers write (Planalto, the DOU) -------------------------------------------------------
+
+
+def test_raised_o_ordinals_and_number_signs_of_text_layers() -> None:
+    text = (
+        "<!ID689553-0> PORTARIA No\n- 1.632, DE 25 DE SETEMBRO DE 2006\n\n"
+        "Art. 1o Esta Lei, conforme a Lei no 9.394, o Decreto-Lei no\n1.044 e a Portaria MF no 30, de 2005.\n\n"
+        "§ 2o Os prazos definidos no 11º dia e nos 3 (três) dias seguintes; 188o da Independência.\n"
+    )
+    cleaned, counts = clean_document([text], P)
+    assert cleaned.startswith("PORTARIA Nº 1.632, DE 25 DE SETEMBRO DE 2006")
+    assert (
+        "Art. 1º Esta Lei, conforme a Lei nº 9.394, o Decreto-Lei nº 1.044 e a Portaria MF nº 30" in cleaned
+    )
+    assert "§ 2º Os prazos definidos no 11º dia e nos 3 (três) dias" in cleaned  # the preposition stays
+    assert "188º da Independência" in cleaned and "<!ID" not in cleaned
+    assert counts["dropped_publisher_marks"] == 1 and counts["ordinals_normalized"] == 7
+
+
+def test_a_struck_line_that_ocr_read_as_hyphenated_words_is_dropped_and_counted() -> None:
+    text = (
+        "I - articular-se com as famílias e a comunidade;\n"
+        "Vil-informar-os-pais-e-responsáveis-sobre-a-frequência-e-o-rendimento-dos alunos, bem\n"
+        "como-sobre-a-execução-de-sua-proposta-pedagógica:\n\n"
+        "II - informar pai e mãe, conviventes ou não com seus filhos, sobre a frequência;\n"
+        "III - receber o aluno de segunda-feira a sexta-feira, no dia-a-dia, dá-se-lhe o pé-de-meia.\n"
+    )
+    cleaned, counts = clean_document([text], P)
+    assert "Vil-informar" not in cleaned and "como-sobre" not in cleaned
+    assert counts["dropped_struck_lines"] == 2
+    assert "II - informar pai e mãe" in cleaned and "dia-a-dia, dá-se-lhe o pé-de-meia" in cleaned
+
+
 # --- words ------------------------------------------------------------------------------------------
 
 
@@ -206,6 +260,8 @@ def test_browser_print_margins_are_dropped_even_on_a_single_page() -> None:
         ("sob a responsabilidad e da PROEG", "sob a responsabilidade da PROEG"),
         ("para ministrá -las e cursá -la(s)", "para ministrá-las e cursá-la(s)"),
         ("R E S O L V E:", "RESOLVE:"),
+        ("R E I TO R I A", "REITORIA"),  # the DOU sets a pair of letters closer
+        ("DE A O E A", "DE A O E A"),  # no word when joined
         ("de R$ 100,00 a o aluno e de um", "de R$ 100,00 a o aluno e de um"),  # words stay words
         ("da UFAM e do CONSEPE", "da UFAM e do CONSEPE"),
     ],

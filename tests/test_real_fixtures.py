@@ -1,6 +1,7 @@
 """Real pages (tests/data/real/, from the UFAM corpus) through the real ocr, clean and chunk code, default params:
 no page with ink comes out empty, the chunks carry the article labels printed on the pages, no "$" stands for a
-"§", and a U+FFFD survives only where no single word fits (counted, and named in clean's metrics)."""
+"§", a U+FFFD survives only where no single word fits (counted, and named in clean's metrics), and revoked
+wording that a page shows struck through is left out (counted, and named in ocr's metrics)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ EXPECTED_ARTICLES = {
     "res15_2018_letterhead_p1_p6": ["Art. 1º", "Art. 2º", "Art. 3º"],
     "port05_2020_lost_ligatures_p1": ["Art. 1º", "Art. 2º"],
     "lei_carteira_broken_layer_p5": ["Art. 3º"],
+    "ldb_1996_struck_revoked_p2": ["Art. 4º", "Art. 5º"],
 }
 # The broken layer's words with U+FFFD that more than one word fits, even with the lexicon and the corpus:
 # "c?nicas" (cênicas, cínicas, cônicas...), "ba?as" (baías, baças), "ter?o" (terão, terço).
@@ -84,3 +86,16 @@ def test_letterhead_and_running_footer_are_gone(real: dict) -> None:
     assert "CONSAD, DE 21.06.2018" not in text
     assert counts["dropped_letterhead"] + counts.get("dropped_header_footer", 0) >= 8
     assert "XII - os casos omissos" in text  # "XIl" read for XII, put back in sequence
+
+
+def test_revoked_wording_struck_through_is_left_out_and_counted(real: dict) -> None:
+    text, _ = real["cleaned"]["ldb_1996_struck_revoked_p2"]
+    assert "progressiva extensão da obrigatoriedade" not in text  # inciso II as first enacted, struck through
+    assert "II - universalização do ensino médio gratuito; (Redação dada pela Lei nº 12.061, de 2009)" in text
+    assert "ensino-aprendizagem" in text  # the layer's line-end hyphen, kept: both halves are words
+    page = real["docs"]["ldb_1996_struck_revoked_p2"].pages[0]
+    assert page.method == "text" and page.struck_chars == 64
+    assert real["metrics"]["struck_text"] == [
+        {"file": "ldb_1996_struck_revoked_p2.pdf", "pages": [1], "chars": 64}
+    ]
+    assert real["metrics"]["struck_chars"] == 64  # and nothing struck on the other fixtures
