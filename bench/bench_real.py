@@ -123,11 +123,11 @@ def photo(img: Image.Image, rng: random.Random, noise: np.random.Generator) -> t
 PROFILES = {"flatbed": flatbed, "photo": photo}
 
 
-def render_pdf(src: Path, pages: int, profile: str, dst: Path) -> None:
-    """The first `pages` pages of `src` rendered, degraded by `profile`, as an image-only PDF."""
+def render_pdf(src: Path, pages: int, profile: str, dst: Path, first: int = 1) -> None:
+    """`pages` pages of `src` from page `first` (1-based) rendered, degraded by `profile`, as an image-only PDF."""
     pdf = pdfium.PdfDocument(src)
     images, dpi = [], RENDER_DPI
-    for n in range(pages):
+    for n in range(first - 1, first - 1 + pages):
         clean = pdf[n].render(scale=RENDER_DPI / 72, grayscale=True).to_pil().convert("L")
         seed = zlib.crc32(f"{src.stem}|{n}|{profile}".encode())
         degraded, dpi = PROFILES[profile](clean, random.Random(seed), np.random.default_rng(seed))
@@ -139,9 +139,10 @@ def render_pdf(src: Path, pages: int, profile: str, dst: Path) -> None:
 @dataclass
 class Reference:
     path: Path
-    pages: int  # how many of its pages are used
+    pages: int  # how many of its pages are used (from page `first`)
     text: str  # cleaned born-digital text
     articles: list[str]
+    first: int = 1  # the first page used (1-based)
 
 
 def article_labels(stem: str, text: str) -> list[str]:
@@ -149,7 +150,7 @@ def article_labels(stem: str, text: str) -> list[str]:
     return list(dict.fromkeys(a for chunk in chunks for a in chunk.articles))
 
 
-def references(corpus: Path, max_pages: int) -> tuple[dict[str, Reference], dict[str, str]]:
+def references(corpus: Path, max_pages: int, first: int = 1) -> tuple[dict[str, Reference], dict[str, str]]:
     """Born-digital documents usable as ground truth, and the others with the reason they are not."""
     lexicon, qp = load_lexicon(), OcrParams().quality()
     refs: dict[str, Reference] = {}
@@ -169,13 +170,17 @@ def references(corpus: Path, max_pages: int) -> tuple[dict[str, Reference], dict
         if failing:
             skipped[path.stem] = f"text layer fails the quality check ({', '.join(sorted(failing))})"
             continue
-        n = min(max_pages, len(layers))
-        text = clean_document(layers[:n], CleanParams())[0]
+        if len(layers) < first:
+            skipped[path.stem] = f"fewer than {first} pages"
+            continue
+        n = min(max_pages, len(layers) - first + 1)
+        layers = layers[first - 1 : first - 1 + n]
+        text = clean_document(layers, CleanParams())[0]
         labels = article_labels(path.stem, text)
         if not labels:
             skipped[path.stem] = "no article labels"
             continue
-        refs[path.stem] = Reference(path, n, text, labels)
+        refs[path.stem] = Reference(path, n, text, labels, first)
     return refs, skipped
 
 
@@ -239,6 +244,9 @@ def main() -> None:
         "--corpus", type=Path, required=True, help="folder of real PDFs (e.g. ../shared/real-corpus/ufam)"
     )
     ap.add_argument("--max-pages", type=int, default=10, help="pages per document (default 10)")
+    ap.add_argument(
+        "--first-page", type=int, default=1, help="from this page of each document (1-based; default 1)"
+    )
     ap.add_argument("--rounds", type=int, default=1, help="runs of each setting, interleaved; best time kept")
     ap.add_argument("--write", type=Path, help="also write the report (Markdown) here")
     ap.add_argument("--dev-only", action="store_true", help="leave the held-out documents out (while tuning)")
@@ -247,7 +255,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     os.environ.setdefault("TQDM_DISABLE", "1")
-    refs, skipped = references(args.corpus, args.max_pages)
+    refs, skipped = references(args.corpus, args.max_pages, args.first_page)
     if args.dev_only or args.docs:
         refs = {s: r for s, r in refs.items() if s not in HELD_OUT and (not args.docs or s in args.docs)}
     held = [s for s in refs if s in HELD_OUT]
@@ -267,7 +275,7 @@ def main() -> None:
             renderings[profile] = []
             for stem, ref in refs.items():
                 dst = work / profile / f"{stem}.pdf"
-                render_pdf(ref.path, ref.pages, profile, dst)
+                render_pdf(ref.path, ref.pages, profile, dst, ref.first)
                 renderings[profile].append(dst)
         for rnd in range(args.rounds):
             for profile, pdfs in renderings.items():
@@ -304,7 +312,7 @@ def render_report(args, refs, skipped, dev, held, results) -> str:  # noqa: ANN0
         f"Machine: {len(os.sched_getaffinity(0))} cores, {platform.machine()}, Python {platform.python_version()}, "
         f"tesseract {pytesseract.get_tesseract_version()}; lexicon: {', '.join(load_lexicon().sources)}.",
         "",
-        f"Reference documents (born-digital, first {args.max_pages} pages): "
+        f"Reference documents (born-digital, {args.max_pages} pages from page {args.first_page}): "
         + "; ".join(f"{s} ({refs[s].pages} p.)" for s in dev)
         + " (development set); held out: "
         + "; ".join(f"{s} ({refs[s].pages} p.)" for s in held)
