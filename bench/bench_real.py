@@ -19,8 +19,9 @@ Renderings (each page at 300 dpi in grey by pdfium, then, seeded by document, pa
            (what phone scanner apps export; tesseract's global threshold blackens such a page whole)
 Each rendering is an image-only PDF; the ocr stage reads it from an empty cache.
 
-Settings: today = OcrParams(adaptive_light_spread=255, retry_suspect=False, check_text_layers=False) (global
-Otsu, one reading per page, as before this change); new = OcrParams() (the defaults). Both are cleaned by the
+Settings: today = OcrParams(adaptive_light_spread=255, retry_suspect=False, check_text_layers=False,
+drop_struck_text=False) (global Otsu, one reading per page, no struck lines painted out: as before issue 9); new =
+OcrParams() (the defaults). Both are cleaned by the
 current clean stage, so the difference between them is the OCR's alone.
 
 Measures, per rendering profile, setting and document set:
@@ -76,7 +77,9 @@ HELD_OUT = (
     "RESOLUÇÃO_010_2004_CONSUNI",
 )
 SETTINGS = {
-    "today": OcrParams(adaptive_light_spread=255, retry_suspect=False, check_text_layers=False),
+    "today": OcrParams(
+        adaptive_light_spread=255, retry_suspect=False, check_text_layers=False, drop_struck_text=False
+    ),
     "new": OcrParams(),
 }
 RENDER_DPI = 300

@@ -2,10 +2,11 @@
 
 A page whose own text layer has at least `ocr.min_text_chars` letters and passes the quality check (stages/
 quality.py: no U+FFFD or private-use glyphs inside words, enough words a Portuguese lexicon knows, no words that
-lost a ligature) is read directly (stages/textlayer.py: pypdfium2, leaving out the text the page shows struck
-through, i.e. revoked wording, when `ocr.drop_struck_text`; counted per page). Every other page is rendered alone by pdf2image (pdftoppm,
-grayscale PGM) at `ocr.dpi` and read by tesseract (`--oem 1`) through pytesseract, in a pool of `ocr.workers`
-processes over the pages of all documents, each tesseract single-threaded (OMP_THREAD_LIMIT=1).
+lost a ligature) is read directly (stages/textlayer.py: pypdfium2, columns in reading order, leaving out the
+text the page shows struck through, i.e. revoked wording, when `ocr.drop_struck_text`; counted per page). Every
+other page is rendered alone by pdf2image (pdftoppm, grayscale PGM) at `ocr.dpi` and read by tesseract (`--oem 1`)
+through pytesseract, in a pool of `ocr.workers` processes over the pages of all documents, each tesseract
+single-threaded (OMP_THREAD_LIMIT=1).
 
 Reading a rendered page (`read_page`):
   1. its ink and lighting are measured on a quarter-size copy (~15 ms). Paper whose brightness varies by more
@@ -15,6 +16,8 @@ Reading a rendered page (`read_page`):
      margins around the photo are cut off (tesseract took the photo's edge for a column border and read its
      lines in pieces: 2.9% -> 0.5% CER on rendered photos); an ordinary scan keeps tesseract's global Otsu
      threshold, as before (the two differ by <0.2% of characters there, and Sauvola costs ~5% more CPU).
+     Lines printed struck through (revoked wording) are painted out before reading when `ocr.drop_struck_text`
+     (stages/struck.py; counted per page as `struck_lines`).
   2. the reading is judged (stages/quality.py). A suspect one (empty or little text for the ink, low mean
      confidence, few words the lexicon knows) is read again when `ocr.retry_suspect`: turned the way
      tesseract's orientation detection says when its text is garbage (a page scanned sideways or upside down),
@@ -36,8 +39,8 @@ lists, so after one PDF of fifty changes only its pages are OCR'd. Entries are w
 document's last page is done (a killed run keeps them) and pruned when no current input uses them.
 
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
-pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_text [{file, pages,
-chars}], suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents,
+pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines, struck_text
+[{file, pages, chars, lines}], suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents,
 cached_pages, pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
 
 Tesseract and pdftoppm are checked up front, before any work, even when everything is cached (the tesseract
@@ -94,13 +97,14 @@ from stages.records import (
     metrics_file,
     to_dict,
 )
+from stages.struck import blank_strikes, find_strikes
 from stages.textlayer import BadPdfError, read_text_layers
 
 log = logging.getLogger(__name__)
 
 # bump when a cache entry's layout or the way text is produced changes (2: quality, passes; 3: struck text,
-# line-end hyphens of text layers)
-CACHE_FORMAT = 3
+# line-end hyphens of text layers; 4: struck lines painted out of page images)
+CACHE_FORMAT = 4
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
@@ -138,7 +142,7 @@ class OcrParams:
     quality_min_ink_cm2: float = 3.0  # a rendered page with this much ink has something printed on it
     quality_min_letters_per_ink_cm2: float = 3.0  # fewer letters per cm² of ink: text lost (pages: 11-180)
     duplicate_similarity: float = 98.0  # rapidfuzz ratio of two documents' whole texts that makes them one
-    drop_struck_text: bool = True  # leave out text a text layer shows struck through (revoked wording)
+    drop_struck_text: bool = True  # leave out text shown struck through (revoked wording): layers and scans
 
     def problems(self) -> list[str]:
         out = []
@@ -293,6 +297,7 @@ class Reading:
     rotation: int  # degrees the page image was turned (clockwise) before this reading
     quality: Quality
     known_words: int  # words the lexicon knows: what picks the best of several readings
+    struck_lines: int = 0  # struck-through lines blanked on the image before it was read
 
 
 def normalize_light(src: str, dst: str) -> None:
@@ -370,12 +375,21 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
     first = task.adaptive if stats.light_spread > p.adaptive_light_spread else "otsu"
     if first != "otsu" and crop_to_photo(image, os.path.join(tmp, "photo.pgm")):
         image = os.path.join(tmp, "photo.pgm")  # a photo on a white page: its margins cut off
+    struck_lines = 0
+    if p.drop_struck_text:
+        with Image.open(image) as img:
+            grey = np.asarray(img.convert("L"))
+        strikes = find_strikes(grey, p.dpi)
+        if strikes:  # revoked wording printed struck through: blanked, not read (stages/struck.py)
+            struck_lines = len(strikes)
+            image = os.path.join(tmp, "unstruck.pgm")
+            Image.fromarray(blank_strikes(grey, strikes, p.dpi)).save(image)
 
     def read(img: str, binarization: str, rotation: int) -> Reading:
         base = os.path.join(tmp, f"read-{binarization}-{rotation}")
         text, conf = tesseract_read(img, base, p, binarization)
         quality = assess(text, conf, stats.ink_cm2, lexicon, p.quality())
-        return Reading(text, conf, binarization, rotation, quality, known_count(text, lexicon))
+        return Reading(text, conf, binarization, rotation, quality, known_count(text, lexicon), struck_lines)
 
     readings = [read(image, first, 0)]
 
@@ -453,13 +467,20 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
         "binarization": reading.binarization,
         "rotation": reading.rotation,
         "passes": passes,
+        "struck_lines": reading.struck_lines,
     }
     if task.layer_text is not None:
         if layer_score(task.layer_text) >= reading.known_words:  # OCR reads no better: the layer stays
             layer_q = assess(
                 task.layer_text, None, None, load_lexicon(), task.params.quality(), text_layer=True
             )
-            layer_how = {**how, "binarization": None, "rotation": 0, "struck_chars": task.layer_struck}
+            layer_how = {
+                **how,
+                "binarization": None,
+                "rotation": 0,
+                "struck_chars": task.layer_struck,
+                "struck_lines": 0,
+            }
             return (
                 task.doc,
                 task.page,
@@ -649,18 +670,22 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
                 suspects.append({"file": names[stem], "page": r.page, "reason": reason})
     struck = []
     for stem in sorted(written):
-        pages_struck = [r for r in written[stem] if r.struck_chars]
+        pages_struck = [r for r in written[stem] if r.struck_chars or r.struck_lines]
         if pages_struck:
             chars = sum(r.struck_chars for r in pages_struck)
+            lines = sum(r.struck_lines for r in pages_struck)
             log.warning(
-                "%s: %d characters shown struck through (revoked wording) left out of the text of %d pages (%s); "
-                "ocr.drop_struck_text: false keeps them",
+                "%s: text shown struck through (revoked wording) left out on %d pages (%s): %d characters of "
+                "text layers, %d lines of page images; ocr.drop_struck_text: false keeps it",
                 names[stem],
-                chars,
                 len(pages_struck),
                 ", ".join(str(r.page) for r in pages_struck),
+                chars,
+                lines,
             )
-            struck.append({"file": names[stem], "pages": [r.page for r in pages_struck], "chars": chars})
+            struck.append(
+                {"file": names[stem], "pages": [r.page for r in pages_struck], "chars": chars, "lines": lines}
+            )
     pages_all = [r for pages in written.values() for r in pages]
     seconds = time.monotonic() - started
     pages_run = counts["pages_ocr_run"] + counts["pages_text_run"]
@@ -680,6 +705,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         "text_layers_rejected": sum(r.text_layer_rejected for r in pages_all),
         # revoked wording (struck through on the page) left out of text layers: per document, and in all
         "struck_chars": sum(r.struck_chars for r in pages_all),
+        "struck_lines": sum(r.struck_lines for r in pages_all),
         "struck_text": struck,
         "suspect_pages": suspects,
         "duplicates": sorted(duplicates, key=lambda d: d["file"]),

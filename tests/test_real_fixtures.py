@@ -96,6 +96,7 @@ def test_revoked_wording_struck_through_is_left_out_and_counted(real: dict) -> N
     page = real["docs"]["ldb_1996_struck_revoked_p2"].pages[0]
     assert page.method == "text" and page.struck_chars == 64
     assert real["metrics"]["struck_text"] == [
-        {"file": "ldb_1996_struck_revoked_p2.pdf", "pages": [1], "chars": 64}
+        {"file": "ldb_1996_struck_revoked_p2.pdf", "pages": [1], "chars": 64, "lines": 0}
     ]
     assert real["metrics"]["struck_chars"] == 64  # and nothing struck on the other fixtures
+    assert real["metrics"]["struck_lines"] == 0  # the scans' letterhead and footer rules, the photo's edges

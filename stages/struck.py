@@ -1,0 +1,187 @@
+"""Struck-through lines on a page image: found, and painted out before tesseract reads the page.
+
+A printed compiled law (Planalto's LDB, printed from the browser and scanned or photographed) shows each revoked
+wording with a line drawn through it. Tesseract leaves some of those lines out and reads others as junk or as
+words joined by hyphens ("Lol: do-sor f. ou L d religiosos", "informar-os-pais-e-responsáveis"); on renderings of
+the LDB's pages 11-20 such lines were most of what was left wrong (docs/benchmarks.md). The text-layer reader
+leaves the same text out of a born-digital copy (stages/textlayer.py).
+
+A strike is a dark horizontal run at least STRIKE_MIN_INCH long and at most STRIKE_MAX_INCH thick whose
+neighbourhood, a little above and a little below, holds letter strokes in the same columns (the line goes
+through the letters' middle, within MIDDLE of the text line's height). Not a strike: an underline (nothing below
+it, or at the foot of its line), a rule under a letterhead or over a footer (nothing crossing it; a double rule's
+other line is a long run, not strokes), a shaded table row or a bar (too thick). On the real corpus's 74 scanned
+and photographed pages it finds none. The text line around a strike is painted the colour of the paper there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+STRIKE_MIN_INCH = 0.25  # a strike runs at least this far (a word of 4-5 letters)
+STRIKE_MAX_INCH = (
+    0.014  # ... and at most this thick (Planalto's: 0.48 pt = 0.007 in; letterhead rules: 0.025+)
+)
+CONTEXT_MIN_INK = (
+    0.12  # share of columns with ink right above and right below the line (an underline: ~0 below)
+)
+STROKE_MAX_INCH = 0.05  # ink beside a strike comes in letter strokes: runs no longer than this
+CROSSED_MIN = 0.1  # share of columns with ink both right above and right below: letter strokes crossing it
+LINE_MAX_INCH = 0.12  # how far a struck text line reaches up and down from its strike, at most
+MIDDLE = (0.3, 0.72)  # where in its text line's height (from the top) a strike lies; an underline lies lower
+INK = 0.6  # darker than this share of the local paper brightness: ink
+JOIN_INCH = 0.3  # pieces this close along a line (a skewed one breaks into pieces a row apart) are one strike
+COLUMNS = 4  # runs are found on groups of this many pixel columns (all dark), 4x cheaper
+
+
+@dataclass(frozen=True)
+class Strike:
+    top: int  # rows [top, bottom) and columns [left, right) of the struck text line, in pixels
+    bottom: int
+    left: int
+    right: int
+    row: int = -1  # the row of the line drawn through it
+
+
+def paper_level(grey: np.ndarray, dpi: int) -> np.ndarray:
+    """The paper's brightness around each pixel: the brightest pixel of its ~0.16-inch block (a text line is
+    thinner, so every block holds some paper), so that a photo's uneven light does not read as ink."""
+    b = max(8, int(dpi * 0.16))
+    h, w = grey.shape
+    hb, wb = -(-h // b), -(-w // b)
+    padded = np.pad(grey, ((0, hb * b - h), (0, wb * b - w)), mode="edge")
+    blocks = padded.reshape(hb, b, wb, b).max(axis=(1, 3))
+    return np.repeat(np.repeat(blocks, b, axis=0), b, axis=1)[:h, :w]
+
+
+def ink_mask(grey: np.ndarray, dpi: int) -> np.ndarray:
+    return grey < INK * paper_level(grey, dpi).astype(np.float32)
+
+
+def _runs(row: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of the True runs of a 1-D boolean array."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], row, [False])).astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _longest_run(row: np.ndarray) -> int:
+    runs = _runs(row)
+    return max((end - start for start, end in runs), default=0)
+
+
+def find_strikes(grey: np.ndarray, dpi: int) -> list[list[Strike]]:
+    """The struck-through text lines of a grey page image (uint8, paper light) rendered at `dpi`: one list of
+    rectangles per strike (a skewed scan draws one line across several pixel rows, piece by piece)."""
+    ink = ink_mask(grey, dpi)
+    h, w = ink.shape
+    wc = w // COLUMNS
+    k = max(2, int(STRIKE_MIN_INCH * dpi) // COLUMNS)
+    if wc <= k:
+        return []
+    coarse = (
+        ink[:, : wc * COLUMNS].reshape(h, wc, COLUMNS).all(axis=2)
+    )  # a group is dark when all its pixels are
+    sums = np.concatenate((np.zeros((h, 1), np.int32), np.cumsum(coarse, axis=1, dtype=np.int32)), axis=1)
+    full = (sums[:, k:] - sums[:, :-k]) == k  # a run of k dark groups starts here
+    thick = max(2, int(STRIKE_MAX_INCH * dpi))
+    reach = int(LINE_MAX_INCH * dpi)
+    stroke = int(STROKE_MAX_INCH * dpi)
+    gap_near, gap_far = max(2, int(dpi * 0.01)), max(4, int(dpi * 0.023))  # 3 and 6 px at 300 dpi
+    pieces: list[tuple[int, int, int, Strike]] = []  # (row, left, right, rectangle) of the pieces that pass
+    for y in np.flatnonzero(full.any(axis=1)).tolist():
+        for start, end in _runs(full[y]):
+            x0, x1 = start * COLUMNS, (end - 1 + k) * COLUMNS
+            # the line itself: the rows around y that are (nearly) all ink along the piece
+            near = max(0, y - 3 * thick)
+            solid = np.flatnonzero(ink[near : y + 3 * thick + 1, x0:x1].mean(axis=1) > 0.8) + near
+            top, bottom = int(solid.min()), int(solid.max())
+            if bottom - top + 1 > thick or len(solid) != bottom - top + 1:
+                continue  # a rule, a bar, a shaded table row: thicker than a line drawn through text
+            # letters crossed: ink a little above and a little below the line (clear of a skewed line's own
+            # pixels), in the same columns: the strokes of the letters it goes through
+            above = ink[max(0, top - gap_far) : max(0, top - gap_near), x0:x1].any(axis=0)
+            below = ink[bottom + gap_near + 1 : bottom + gap_far + 1, x0:x1].any(axis=0)
+            if min(above.mean(), below.mean()) < CONTEXT_MIN_INK or (above & below).mean() < CROSSED_MIN:
+                continue  # an underline (nothing below), a rule beside text (strokes that do not cross it)
+            if max(_longest_run(above), _longest_run(below)) > stroke:
+                continue  # another line or a bar beside it (a double rule), not the strokes of letters
+            density = ink[max(0, y - reach) : y + reach + 1, x0:x1].mean(axis=1)
+            mid = y - max(0, y - reach)
+            up = mid
+            while up > 0 and density[up - 1] > 0.01:
+                up -= 1
+            down = mid
+            while down < len(density) - 1 and density[down + 1] > 0.01:
+                down += 1
+            if not MIDDLE[0] <= (mid - up) / max(1, down - up) <= MIDDLE[1]:
+                continue  # not through the letters' middle: an underline at the foot of a line
+            base = max(0, y - reach)
+            pieces.append((y, x0, x1, Strike(base + up, base + down + 1, x0, x1, y)))
+    strikes: list[list[Strike]] = []
+    last: list[tuple[int, int, int]] = []  # per strike: its last piece's row, left, right
+    near = int(JOIN_INCH * dpi)
+    for y, x0, x1, rect in pieces:  # rows in order: a piece joins the strike whose last piece is near it
+        for n, (row, left, right) in enumerate(last):
+            if y - row <= 2 * thick and x0 < right + near and left - near < x1:
+                strikes[n].append(rect)
+                last[n] = (y, min(left, x0), max(right, x1))
+                break
+        else:
+            strikes.append([rect])
+            last.append((y, x0, x1))
+    return strikes
+
+
+def _fit(xs: np.ndarray, ys: list[int]) -> np.ndarray:
+    """A straight line through (xs, ys); flat when the points do not spread along x."""
+    if len(xs) < 2 or np.ptp(xs) == 0:
+        return np.array([0.0, float(np.mean(ys))])
+    return np.polyfit(xs, ys, 1)
+
+
+def trace(ink: np.ndarray, row: np.ndarray, start: int, step: int, max_gap: int) -> int:
+    """The last column from `start` (going by `step`) where the line `row(x)` still has ink, with gaps of at most
+    `max_gap` columns (where blur broke it): letters beside the line leave wider gaps, a line does not."""
+    h, w = ink.shape
+    x, last, gap = start, start, 0
+    while 0 <= x < w and gap <= max_gap:
+        r = int(round(np.polyval(row, x)))
+        if 0 < r < h - 1 and ink[r - 1 : r + 2, x].any():
+            last, gap = x, 0
+        else:
+            gap += 1
+        x += step
+    return last
+
+
+def strike_band(strike: list[Strike], ink: np.ndarray, step: int = 16, max_gap: int = 2) -> list[Strike]:
+    """The struck text line as vertical strips: its line traced left and right past its pieces (the parts of a
+    line that blur broke or letters thickened) and fitted as a straight line through them (a skewed scan), the
+    text line reaching as far above and below it as in its pieces, so that nothing of the struck line is left for
+    OCR to read as junk."""
+    centres = np.array([(s.left + s.right) / 2 for s in strike])
+    row = _fit(centres, [s.row for s in strike])
+    above = int(np.median([s.row - s.top for s in strike]))
+    below = int(np.median([s.bottom - s.row for s in strike]))
+    left = trace(ink, row, min(s.left for s in strike), -1, max_gap)
+    right = trace(ink, row, max(s.right for s in strike) - 1, 1, max_gap) + 1
+    strips = []
+    for x in range(left, right, step):
+        r = int(round(np.polyval(row, x + step / 2)))
+        strips.append(Strike(max(0, r - above), max(0, r + below), x, min(right, x + step), r))
+    return strips
+
+
+def blank_strikes(grey: np.ndarray, strikes: list[list[Strike]], dpi: int, pad: int = 3) -> np.ndarray:
+    """A copy of `grey` with each struck text line painted the colour of the paper around it."""
+    out = grey.copy()
+    paper = paper_level(grey, dpi)
+    ink = grey < INK * paper.astype(np.float32)
+    for strike in strikes:
+        for s in strike + strike_band(strike, ink):
+            box = (slice(max(0, s.top - pad), s.bottom + pad), slice(max(0, s.left - pad), s.right + pad))
+            if paper[box].size:
+                out[box] = np.uint8(np.median(paper[box]))
+    return out
