@@ -36,6 +36,7 @@ from stages.legis import (
     ALINEA_RE,
     ARTICLE_NUM_RE,
     ARTICLE_OCR_ORDINAL_RE,
+    ARTICLE_WORD_MISREAD_RE,
     CLOSING_DATE_RE,
     FFFD_LEGAL,
     HEADING_LEVELS,
@@ -434,11 +435,18 @@ _STRUCK_JOIN_RE = re.compile(
     rf"(?<![^\W\d_]){_FUNCTION_WORDS}-(?=[^\W\d_])|(?<=[^\W\d_])-{_FUNCTION_WORDS}(?![^\W\d_])", re.IGNORECASE
 )
 STRUCK_MIN_JOINS = 3
+# ... or most of its gaps are hyphens, 4 or more ("dos-alunos-regularmente-matriculados-no-ensino-médio ou"):
+# no line of the real corpus's text layers (5,628 lines) is written that way.
+_LETTER_JOIN_RE = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
+STRUCK_MIN_LETTER_JOINS = 4
 
 
 def is_struck_line(line: str) -> bool:
     """An OCR'd line with a line drawn through it (see above)."""
-    return len(_STRUCK_JOIN_RE.findall(line)) >= STRUCK_MIN_JOINS
+    if len(_STRUCK_JOIN_RE.findall(line)) >= STRUCK_MIN_JOINS:
+        return True
+    joins = len(_LETTER_JOIN_RE.findall(line))
+    return joins >= STRUCK_MIN_LETTER_JOINS and 2 * joins >= joins + len(line.split()) - 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,6 +497,8 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
             misread_next = {(d + 1) * 10 + int(c) for c in ORDINAL_MISREADS if c.isdigit()}
             if following in {d + 1, *misread_next} or (following is None and last_article > 0):
                 new = f"Art. {d}º" + new[m.end() :]
+        if (m := ARTICLE_WORD_MISREAD_RE.match(new)) and int(m.group(1)) == last_article + 1:
+            new = f"Art. {m.group(1)}º" + new[m.end() :]  # "Att. 8º A" after Art. 7º
         if m := ARTICLE_NUM_RE.match(new):
             digits, expected = m.group(2), str(last_article + 1)
             if len(digits) == len(expected) + 1 and digits.startswith(expected):

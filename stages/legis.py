@@ -496,6 +496,9 @@ PARAGRAPH_NUMBER_RE = re.compile(r"^§\s?(\d{1,3})")
 # and "Art. 32 A instituição" for "Art. 2º" and "Art. 3º" (group 2: 1-9; group 3: the digit read for the "º").
 ARTICLE_OCR_ORDINAL_RE = re.compile(r"^(Art\.?)\s?([1-9])\s?([0O2])(?=\s+[A-ZÀ-Ý]|\s?[-–—])")
 ORDINAL_MISREADS = "0O2"  # what tesseract reads for a small raised "º" after a digit
+# An article label whose "Art" OCR misread ("Att. 8º A importação", "Arl. 3º", "Ari. 5º", "Aft. 2º"): one letter of
+# "Art" wrong, then the number with its ordinal and a capital. Taken only for the article expected next (clean).
+ARTICLE_WORD_MISREAD_RE = re.compile(r"^(?:A[tlIif1]t|Ar[lIi1f]|Aft)\.\s?([1-9])º(?=\s+[A-ZÀ-Ý]|\s?[-–—])")
 # An inciso numeral OCR garbled at a line start ("IR pelo", "HI. representação", "Ê o Pró-Reitor", "J; elaborar",
 # "MI.", "XIL —", "Vil", "Mill"): up to 5 numeral-like glyphs, an optional separator, then a lower-case word.
 INCISO_OCR_RE = re.compile(rf"^([IVXLHWMlJRÊÍi1|!]{{1,5}})\s?([.;:,)]|\s?{DASH}{{1,2}})?\s+(?=[a-zà-ú])")

@@ -32,6 +32,7 @@ CROSSED_MIN = 0.1  # share of columns with ink both right above and right below:
 LINE_MAX_INCH = 0.12  # how far a struck text line reaches up and down from its strike, at most
 MIDDLE = (0.3, 0.72)  # where in its text line's height (from the top) a strike lies; an underline lies lower
 INK = 0.6  # darker than this share of the local paper brightness: ink
+LINE_INK = 0.8  # ... and this, for following a found line to its ends (a photo's blurred line: 0.66-0.74)
 JOIN_INCH = 0.3  # pieces this close along a line (a skewed one breaks into pieces a row apart) are one strike
 COLUMNS = 4  # runs are found on groups of this many pixel columns (all dark), 4x cheaper
 
@@ -45,19 +46,36 @@ class Strike:
     row: int = -1  # the row of the line drawn through it
 
 
-def paper_level(grey: np.ndarray, dpi: int) -> np.ndarray:
-    """The paper's brightness around each pixel: the brightest pixel of its ~0.16-inch block (a text line is
-    thinner, so every block holds some paper), so that a photo's uneven light does not read as ink."""
+def _paper_blocks(grey: np.ndarray, dpi: int) -> tuple[np.ndarray, int]:
+    """The brightest pixel of each ~0.16-inch block (a text line is thinner, so every block holds some paper),
+    and the block size."""
     b = max(8, int(dpi * 0.16))
     h, w = grey.shape
     hb, wb = -(-h // b), -(-w // b)
     padded = np.pad(grey, ((0, hb * b - h), (0, wb * b - w)), mode="edge")
-    blocks = padded.reshape(hb, b, wb, b).max(axis=(1, 3))
-    return np.repeat(np.repeat(blocks, b, axis=0), b, axis=1)[:h, :w]
+    return padded.reshape(hb, b, wb, b).max(axis=(1, 3)), b
+
+
+def _full_size(blocks: np.ndarray, b: int, shape: tuple[int, ...]) -> np.ndarray:
+    return np.repeat(np.repeat(blocks, b, axis=0), b, axis=1)[: shape[0], : shape[1]]
+
+
+def paper_level(grey: np.ndarray, dpi: int) -> np.ndarray:
+    """The paper's brightness around each pixel, so that a photo's uneven light does not read as ink."""
+    blocks, b = _paper_blocks(grey, dpi)
+    return _full_size(blocks, b, grey.shape)
+
+
+def dark_mask(grey: np.ndarray, dpi: int, share: float) -> np.ndarray:
+    """Pixels darker than `share` of the paper around them (the threshold made per block, compared in uint8)."""
+    blocks, b = _paper_blocks(grey, dpi)
+    return grey < _full_size(
+        np.ceil(blocks * share).astype(np.uint8), b, grey.shape
+    )  # same as grey < share * p
 
 
 def ink_mask(grey: np.ndarray, dpi: int) -> np.ndarray:
-    return grey < INK * paper_level(grey, dpi).astype(np.float32)
+    return dark_mask(grey, dpi, INK)
 
 
 def _runs(row: np.ndarray) -> list[tuple[int, int]]:
@@ -80,9 +98,9 @@ def find_strikes(grey: np.ndarray, dpi: int) -> list[list[Strike]]:
     k = max(2, int(STRIKE_MIN_INCH * dpi) // COLUMNS)
     if wc <= k:
         return []
-    coarse = (
-        ink[:, : wc * COLUMNS].reshape(h, wc, COLUMNS).all(axis=2)
-    )  # a group is dark when all its pixels are
+    # a group is dark when all its pixels are: its 4 bytes read as one uint32
+    groups = np.ascontiguousarray(ink[:, : wc * COLUMNS]).view(np.uint32)
+    coarse = groups == np.frombuffer(b"\x01" * COLUMNS, dtype=np.uint32)[0]
     sums = np.concatenate((np.zeros((h, 1), np.int32), np.cumsum(coarse, axis=1, dtype=np.int32)), axis=1)
     full = (sums[:, k:] - sums[:, :-k]) == k  # a run of k dark groups starts here
     thick = max(2, int(STRIKE_MAX_INCH * dpi))
@@ -156,7 +174,7 @@ def trace(ink: np.ndarray, row: np.ndarray, start: int, step: int, max_gap: int)
     return last
 
 
-def strike_band(strike: list[Strike], ink: np.ndarray, step: int = 16, max_gap: int = 2) -> list[Strike]:
+def strike_band(strike: list[Strike], ink: np.ndarray, step: int = 16, max_gap: int = 4) -> list[Strike]:
     """The struck text line as vertical strips: its line traced left and right past its pieces (the parts of a
     line that blur broke or letters thickened) and fitted as a straight line through them (a skewed scan), the
     text line reaching as far above and below it as in its pieces, so that nothing of the struck line is left for
@@ -178,9 +196,9 @@ def blank_strikes(grey: np.ndarray, strikes: list[list[Strike]], dpi: int, pad: 
     """A copy of `grey` with each struck text line painted the colour of the paper around it."""
     out = grey.copy()
     paper = paper_level(grey, dpi)
-    ink = grey < INK * paper.astype(np.float32)
+    faint = dark_mask(grey, dpi, LINE_INK)  # a blurred line is lighter than the letters' cores
     for strike in strikes:
-        for s in strike + strike_band(strike, ink):
+        for s in strike + strike_band(strike, faint):
             box = (slice(max(0, s.top - pad), s.bottom + pad), slice(max(0, s.left - pad), s.right + pad))
             if paper[box].size:
                 out[box] = np.uint8(np.median(paper[box]))

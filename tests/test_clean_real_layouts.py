@@ -55,6 +55,10 @@ def test_article_ordinals_read_as_a_digit_two_follow_the_sequence() -> None:
     assert fixed[1:3] == ["Art. 2º É proibido.", "Art. 3º A instituição."] and n == 2
     real = ["Art. 21 O curso.", "Art. 22 É proibido.", "Art. 23 A instituição."]  # articles 21 to 23
     assert fix_numbering(real) == (real, 0)
+    lines = ["Art. 7º A empresa.", "Att. 8º A importação de aeronaves.", "Arl. 9º A empresa ficará."]
+    assert fix_numbering(lines)[0][1:] == ["Art. 8º A importação de aeronaves.", "Art. 9º A empresa ficará."]
+    other = ["Art. 7º A empresa.", "Att. 3º A importação."]  # not the article expected next: stays
+    assert fix_numbering(other) == (other, 0)
 
 
 def test_misread_paragraph_and_article_numbers_follow_the_sequence() -> None:
@@ -237,13 +241,14 @@ def test_a_struck_line_that_ocr_read_as_hyphenated_words_is_dropped_and_counted(
     text = (
         "I - articular-se com as famílias e a comunidade;\n"
         "Vil-informar-os-pais-e-responsáveis-sobre-a-frequência-e-o-rendimento-dos alunos, bem\n"
-        "como-sobre-a-execução-de-sua-proposta-pedagógica:\n\n"
+        "como-sobre-a-execução-de-sua-proposta-pedagógica:\n"
+        "matriculados-regularmente-segundo-sua-jurisdição-estadual ou Superior\n\n"
         "II - informar pai e mãe, conviventes ou não com seus filhos, sobre a frequência;\n"
         "III - receber o aluno de segunda-feira a sexta-feira, no dia-a-dia, dá-se-lhe o pé-de-meia.\n"
     )
     cleaned, counts = clean_document([text], P)
     assert "Vil-informar" not in cleaned and "como-sobre" not in cleaned
-    assert counts["dropped_struck_lines"] == 2
+    assert counts["dropped_struck_lines"] == 3
     assert "II - informar pai e mãe" in cleaned and "dia-a-dia, dá-se-lhe o pé-de-meia" in cleaned
 
 
