@@ -103,8 +103,8 @@ from stages.textlayer import BadPdfError, read_text_layers
 log = logging.getLogger(__name__)
 
 # bump when a cache entry's layout or the way text is produced changes (2: quality, passes; 3: struck text,
-# line-end hyphens of text layers; 4: struck lines painted out of page images; 5: lines traced to their ends)
-CACHE_FORMAT = 5
+# line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search)
+CACHE_FORMAT = 6
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",

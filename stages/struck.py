@@ -11,7 +11,10 @@ neighbourhood, a little above and a little below, holds letter strokes in the sa
 through the letters' middle, within MIDDLE of the text line's height). Not a strike: an underline (nothing below
 it, or at the foot of its line), a rule under a letterhead or over a footer (nothing crossing it; a double rule's
 other line is a long run, not strokes), a shaded table row or a bar (too thick). On the real corpus's 74 scanned
-and photographed pages it finds none. The text line around a strike is painted the colour of the paper there.
+and photographed pages it finds none. A page with a strike is searched again for lighter lines (a camera's blur
+makes a thin line lighter than the letters), each strike is traced to its ends, and its text line is painted the
+colour of the paper there. On renderings of the LDB's pages 11-30, photo-like CER went from 2.73% and 4.09%
+without this module to 0.66% and 0.69% (flatbed: 1.15% / 0.16% to 0.17% / 0.24%).
 """
 
 from __future__ import annotations
@@ -89,31 +92,35 @@ def _longest_run(row: np.ndarray) -> int:
     return max((end - start for start, end in runs), default=0)
 
 
-def find_strikes(grey: np.ndarray, dpi: int) -> list[list[Strike]]:
-    """The struck-through text lines of a grey page image (uint8, paper light) rendered at `dpi`: one list of
-    rectangles per strike (a skewed scan draws one line across several pixel rows, piece by piece)."""
+def _pieces(
+    grey: np.ndarray, dpi: int, share: float, solid_share: float, thick: int
+) -> list[tuple[int, int, int, Strike]]:
+    """(row, left, right, struck text line) of each piece of a line darker than `share` of the paper that passes
+    the tests of the module docstring."""
     ink = ink_mask(grey, dpi)
+    line = ink if share == INK else dark_mask(grey, dpi, share)
     h, w = ink.shape
     wc = w // COLUMNS
     k = max(2, int(STRIKE_MIN_INCH * dpi) // COLUMNS)
     if wc <= k:
         return []
     # a group is dark when all its pixels are: its 4 bytes read as one uint32
-    groups = np.ascontiguousarray(ink[:, : wc * COLUMNS]).view(np.uint32)
+    groups = np.ascontiguousarray(line[:, : wc * COLUMNS]).view(np.uint32)
     coarse = groups == np.frombuffer(b"\x01" * COLUMNS, dtype=np.uint32)[0]
     sums = np.concatenate((np.zeros((h, 1), np.int32), np.cumsum(coarse, axis=1, dtype=np.int32)), axis=1)
     full = (sums[:, k:] - sums[:, :-k]) == k  # a run of k dark groups starts here
-    thick = max(2, int(STRIKE_MAX_INCH * dpi))
     reach = int(LINE_MAX_INCH * dpi)
     stroke = int(STROKE_MAX_INCH * dpi)
     gap_near, gap_far = max(2, int(dpi * 0.01)), max(4, int(dpi * 0.023))  # 3 and 6 px at 300 dpi
-    pieces: list[tuple[int, int, int, Strike]] = []  # (row, left, right, rectangle) of the pieces that pass
+    pieces: list[tuple[int, int, int, Strike]] = []
     for y in np.flatnonzero(full.any(axis=1)).tolist():
         for start, end in _runs(full[y]):
             x0, x1 = start * COLUMNS, (end - 1 + k) * COLUMNS
-            # the line itself: the rows around y that are (nearly) all ink along the piece
+            # the line itself: the rows around y that are (nearly) all dark along the piece
             near = max(0, y - 3 * thick)
-            solid = np.flatnonzero(ink[near : y + 3 * thick + 1, x0:x1].mean(axis=1) > 0.8) + near
+            solid = np.flatnonzero(line[near : y + 3 * thick + 1, x0:x1].mean(axis=1) > solid_share) + near
+            if not len(solid):
+                continue
             top, bottom = int(solid.min()), int(solid.max())
             if bottom - top + 1 > thick or len(solid) != bottom - top + 1:
                 continue  # a rule, a bar, a shaded table row: thicker than a line drawn through text
@@ -137,6 +144,20 @@ def find_strikes(grey: np.ndarray, dpi: int) -> list[list[Strike]]:
                 continue  # not through the letters' middle: an underline at the foot of a line
             base = max(0, y - reach)
             pieces.append((y, x0, x1, Strike(base + up, base + down + 1, x0, x1, y)))
+    return pieces
+
+
+def find_strikes(grey: np.ndarray, dpi: int) -> list[list[Strike]]:
+    """The struck-through text lines of a grey page image (uint8, paper light) rendered at `dpi`: one list of
+    rectangles per strike (a skewed scan draws one line across several pixel rows, piece by piece).
+
+    A page where a line is found for sure is searched again for lines as light as LINE_INK of the paper (a
+    camera's blur makes a 1-px line lighter than the letters): on pages without struck text that search found
+    rules and logo strokes, so it runs only where struck text is known to be."""
+    thick = max(2, int(STRIKE_MAX_INCH * dpi))
+    pieces = _pieces(grey, dpi, INK, 0.8, thick)
+    if pieces:
+        pieces = sorted(pieces + _pieces(grey, dpi, LINE_INK, 0.95, thick + 1), key=lambda piece: piece[0])
     strikes: list[list[Strike]] = []
     last: list[tuple[int, int, int]] = []  # per strike: its last piece's row, left, right
     near = int(JOIN_INCH * dpi)
