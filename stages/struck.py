@@ -24,12 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 STRIKE_MIN_INCH = 0.25  # a strike runs at least this far (a word of 4-5 letters)
-STRIKE_MAX_INCH = (
-    0.014  # ... and at most this thick (Planalto's: 0.48 pt = 0.007 in; letterhead rules: 0.025+)
-)
-CONTEXT_MIN_INK = (
-    0.12  # share of columns with ink right above and right below the line (an underline: ~0 below)
-)
+STRIKE_MAX_INCH = 0.014  # ... and at most this thick (Planalto's: 0.007 in; letterhead rules: 0.025+)
+CONTEXT_MIN_INK = 0.12  # share of columns with ink right above and right below it (an underline: ~0 below)
 STROKE_MAX_INCH = 0.05  # ink beside a strike comes in letter strokes: runs no longer than this
 CROSSED_MIN = 0.1  # share of columns with ink both right above and right below: letter strokes crossing it
 LINE_MAX_INCH = 0.12  # how far a struck text line reaches up and down from its strike, at most
@@ -63,22 +59,11 @@ def _full_size(blocks: np.ndarray, b: int, shape: tuple[int, ...]) -> np.ndarray
     return np.repeat(np.repeat(blocks, b, axis=0), b, axis=1)[: shape[0], : shape[1]]
 
 
-def paper_level(grey: np.ndarray, dpi: int) -> np.ndarray:
-    """The paper's brightness around each pixel, so that a photo's uneven light does not read as ink."""
-    blocks, b = _paper_blocks(grey, dpi)
-    return _full_size(blocks, b, grey.shape)
-
-
-def dark_mask(grey: np.ndarray, dpi: int, share: float) -> np.ndarray:
-    """Pixels darker than `share` of the paper around them (the threshold made per block, compared in uint8)."""
-    blocks, b = _paper_blocks(grey, dpi)
-    return grey < _full_size(
-        np.ceil(blocks * share).astype(np.uint8), b, grey.shape
-    )  # same as grey < share * p
-
-
-def ink_mask(grey: np.ndarray, dpi: int) -> np.ndarray:
-    return dark_mask(grey, dpi, INK)
+def dark_mask(grey: np.ndarray, blocks: tuple[np.ndarray, int], share: float) -> np.ndarray:
+    """Pixels darker than `share` of the paper around them (`blocks`: _paper_blocks; the threshold is made per
+    block and compared in uint8, the same as grey < share * paper)."""
+    paper, b = blocks
+    return grey < _full_size(np.ceil(paper * share).astype(np.uint8), b, grey.shape)
 
 
 def _runs(row: np.ndarray) -> list[tuple[int, int]]:
@@ -93,12 +78,10 @@ def _longest_run(row: np.ndarray) -> int:
 
 
 def _pieces(
-    grey: np.ndarray, dpi: int, share: float, solid_share: float, thick: int
+    ink: np.ndarray, line: np.ndarray, dpi: int, solid_share: float, thick: int
 ) -> list[tuple[int, int, int, Strike]]:
-    """(row, left, right, struck text line) of each piece of a line darker than `share` of the paper that passes
-    the tests of the module docstring."""
-    ink = ink_mask(grey, dpi)
-    line = ink if share == INK else dark_mask(grey, dpi, share)
+    """(row, left, right, struck text line) of each piece of a line in the dark pixels `line` that passes the
+    tests of the module docstring (letter strokes judged on `ink`)."""
     h, w = ink.shape
     wc = w // COLUMNS
     k = max(2, int(STRIKE_MIN_INCH * dpi) // COLUMNS)
@@ -155,9 +138,12 @@ def find_strikes(grey: np.ndarray, dpi: int) -> list[list[Strike]]:
     camera's blur makes a 1-px line lighter than the letters): on pages without struck text that search found
     rules and logo strokes, so it runs only where struck text is known to be."""
     thick = max(2, int(STRIKE_MAX_INCH * dpi))
-    pieces = _pieces(grey, dpi, INK, 0.8, thick)
+    blocks = _paper_blocks(grey, dpi)
+    ink = dark_mask(grey, blocks, INK)
+    pieces = _pieces(ink, ink, dpi, 0.8, thick)
     if pieces:
-        pieces = sorted(pieces + _pieces(grey, dpi, LINE_INK, 0.95, thick + 1), key=lambda piece: piece[0])
+        faint = dark_mask(grey, blocks, LINE_INK)
+        pieces = sorted(pieces + _pieces(ink, faint, dpi, 0.95, thick + 1), key=lambda piece: piece[0])
     strikes: list[list[Strike]] = []
     last: list[tuple[int, int, int]] = []  # per strike: its last piece's row, left, right
     near = int(JOIN_INCH * dpi)
@@ -216,8 +202,9 @@ def strike_band(strike: list[Strike], ink: np.ndarray, step: int = 16, max_gap: 
 def blank_strikes(grey: np.ndarray, strikes: list[list[Strike]], dpi: int, pad: int = 3) -> np.ndarray:
     """A copy of `grey` with each struck text line painted the colour of the paper around it."""
     out = grey.copy()
-    paper = paper_level(grey, dpi)
-    faint = dark_mask(grey, dpi, LINE_INK)  # a blurred line is lighter than the letters' cores
+    blocks = _paper_blocks(grey, dpi)
+    paper = _full_size(*blocks, grey.shape)
+    faint = dark_mask(grey, blocks, LINE_INK)  # a blurred line is lighter than the letters' cores
     for strike in strikes:
         for s in strike + strike_band(strike, faint):
             box = (slice(max(0, s.top - pad), s.bottom + pad), slice(max(0, s.left - pad), s.right + pad))
