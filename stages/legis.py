@@ -494,8 +494,8 @@ PARAGRAPH_OCR_RE = re.compile(r"^(?:[$S8]\s?([1-9])\s?(?:[º°oO0]|\.º)|§\s?([
 PARAGRAPH_NUMBER_RE = re.compile(r"^§\s?(\d{1,3})")
 # An article label whose ordinal OCR read as a digit: "Art. 90 O PET" for "Art. 9º O PET", "Art. 22 É proibido"
 # and "Art. 32 A instituição" for "Art. 2º" and "Art. 3º" (group 2: 1-9; group 3: the digit read for the "º").
-ARTICLE_OCR_ORDINAL_RE = re.compile(r"^(Art\.?)\s?([1-9])\s?([0O2])(?=\s+[A-ZÀ-Ý]|\s?[-–—])")
 ORDINAL_MISREADS = "0O2"  # what tesseract reads for a small raised "º" after a digit
+ARTICLE_OCR_ORDINAL_RE = re.compile(rf"^(Art\.?)\s?([1-9])\s?([{ORDINAL_MISREADS}])(?=\s+[A-ZÀ-Ý]|\s?[-–—])")
 # An article label whose "Art" OCR misread ("Att. 8º A importação", "Arl. 3º", "Ari. 5º", "Aft. 2º"): one letter of
 # "Art" wrong, then the number with its ordinal and a capital. Taken only for the article expected next (clean).
 ARTICLE_WORD_MISREAD_RE = re.compile(r"^(?:A[tlIif1]t|Ar[lIi1f]|Aft)\.\s?([1-9])º(?=\s+[A-ZÀ-Ý]|\s?[-–—])")

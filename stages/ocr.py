@@ -39,9 +39,10 @@ lists, so after one PDF of fifty changes only its pages are OCR'd. Entries are w
 document's last page is done (a killed run keeps them) and pruned when no current input uses them.
 
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
-pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines, struck_text
-[{file, pages, chars, lines}], suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents,
-cached_pages, pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
+pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines,
+struck_text [{file, pages, chars, lines}], suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}],
+failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents, cached_pages, pages_ocr_run /
+pages_text_run, pages_retried, seconds, pages_per_s, workers.
 
 Tesseract and pdftoppm are checked up front, before any work, even when everything is cached (the tesseract
 version is part of the cache key). A bad PDF (empty, truncated, not a PDF, encrypted) or a page tesseract fails
@@ -703,7 +704,8 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
             r.text_layer_rejected or (r.method == "text" and r.passes > 0) for r in pages_all
         ),
         "text_layers_rejected": sum(r.text_layer_rejected for r in pages_all),
-        # revoked wording (struck through on the page) left out of text layers: per document, and in all
+        # revoked wording (struck through on the page) left out: characters of text layers, lines of page
+        # images, in all and per document
         "struck_chars": sum(r.struck_chars for r in pages_all),
         "struck_lines": sum(r.struck_lines for r in pages_all),
         "struck_text": struck,

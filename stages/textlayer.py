@@ -50,9 +50,7 @@ class BadPdfError(ValueError):
 class LayerPage:
     text: str  # the page's own text, struck-through characters left out when asked
     struck_chars: int = 0  # non-space characters left out because a line is drawn through them
-    columns: bool = (
-        False  # the page has text columns: read column by column, not in the content stream's order
-    )
+    columns: bool = False  # text columns: read column by column, not in the content stream's order
 
 
 def horizontal_lines(page: pdfium.PdfPage) -> np.ndarray:
@@ -181,22 +179,21 @@ def column_blocks(
 
 
 def reading_order(
-    chars: list[str], boxes: np.ndarray, page_size: tuple[float, float]
+    nonspace: np.ndarray, boxes: np.ndarray, page_size: tuple[float, float]
 ) -> list[np.ndarray] | None:
     """Character indices block by block in reading order when the page has text columns, else None (the content
-    stream's order stays). A character without a box (a space, pdfium's line end) goes with the one before it."""
-    visible = np.flatnonzero(
-        (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]) & np.array([not c.isspace() for c in chars])
-    )
+    stream's order stays). A character without a box (a space, pdfium's line end) goes with the one before it.
+    `nonspace`: which characters are not white space."""
+    visible = np.flatnonzero((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]) & nonspace)
     if len(visible) < 2:
         return None
     blocks, cuts = column_blocks(boxes, visible, page_size)
     if not cuts:
         return None
-    block_of = np.full(len(chars), -1)
+    block_of = np.full(len(nonspace), -1)
     for number, block in enumerate(blocks):
         block_of[block] = number
-    last_visible = np.maximum.accumulate(np.where(block_of >= 0, np.arange(len(chars)), -1))
+    last_visible = np.maximum.accumulate(np.where(block_of >= 0, np.arange(len(nonspace)), -1))
     block_of = np.where(last_visible >= 0, block_of[np.maximum(last_visible, 0)], block_of[visible[0]])
     return [np.flatnonzero(block_of == number) for number in range(len(blocks))]
 
@@ -211,11 +208,12 @@ def page_text(page: pdfium.PdfPage, drop_struck_text: bool) -> LayerPage:
             return LayerPage(_layout(text))
         chars = list(text) if len(text) == n else [textpage.get_text_range(i, 1) for i in range(n)]
         boxes = np.array([textpage.get_charbox(i, loose=True) for i in range(n)], dtype=float).reshape(-1, 4)
+        nonspace = np.array([not c.isspace() for c in chars], dtype=bool)
         lines = horizontal_lines(page) if drop_struck_text else np.zeros((0, 4))
         struck = np.zeros(n, dtype=bool)
         if len(lines):
-            struck = whole_runs(chars, struck_mask(boxes, lines) & np.array([not c.isspace() for c in chars]))
-        blocks = reading_order(chars, boxes, page.get_size())
+            struck = whole_runs(chars, struck_mask(boxes, lines) & nonspace)
+        blocks = reading_order(nonspace, boxes, page.get_size())
         if blocks is None and not struck.any():
             return LayerPage(_layout(text))  # nearly every page
         if blocks is None:
