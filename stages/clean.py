@@ -911,6 +911,12 @@ def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> d
         text, counts = clean_document(pages, p, corpus)
         atomic_write_text(clean_dir / f"{path.stem}.txt", text)
         per_doc[path.stem] = {"chars_in": sum(map(len, pages)), "chars_out": len(text), **counts}
+        if counts.get("dropped_struck_lines"):
+            log.warning(
+                "%s: %d OCR lines dropped as struck through (revoked wording read as hyphen-joined words)",
+                path.stem,
+                counts["dropped_struck_lines"],
+            )
         if counts.get("fffd_kept"):
             log.warning(
                 "%s: %d U+FFFD kept (no single word fits; %d repaired)",
@@ -931,7 +937,8 @@ def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> d
         "chars_in": totals["chars_in"],
         "chars_out": totals["chars_out"],
         "lines_dropped": {
-            rule: totals[f"dropped_{rule}"] for rule in ("header_footer", "page_number", "letterhead", "junk")
+            rule: totals[f"dropped_{rule}"]
+            for rule in ("header_footer", "page_number", "letterhead", "junk", "struck_lines")
         },
         "fffd_repaired": totals["fffd_repaired"],
         "fffd_kept": totals["fffd_kept"],

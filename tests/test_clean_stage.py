@@ -38,6 +38,24 @@ def test_pages_read_in_page_order(tmp_path: Path) -> None:
     assert read_ocr_pages(path) == ["a", "b"]
 
 
+def test_struck_lines_dropped_are_counted_and_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ocr, out, metrics_file = tmp_path / "ocr", tmp_path / "clean", tmp_path / "metrics.json"
+    page = (
+        "Art. 6º É dever dos pais efetuar a matrícula dos menores.\n"
+        "Art-6º-É-dever-dos-pais-ou-responsáveis-efetuar-a-matrícula dos menores\n\n"
+        "Art. 7º O ensino é livre à iniciativa privada.\n"
+    )
+    _ocr_json(ocr / "ldb.json", [page])
+    with caplog.at_level(logging.WARNING):
+        metrics = run(ocr, out, metrics_file, CleanParams())
+    assert "Art-6º-É" not in (out / "ldb.txt").read_text(encoding="utf-8")
+    assert metrics["lines_dropped"]["struck_lines"] == 1
+    assert metrics["per_document"]["ldb"]["dropped_struck_lines"] == 1
+    assert any("ldb: 1 OCR lines dropped as struck through" in r.getMessage() for r in caplog.records)
+
+
 def test_bad_files_skipped_with_a_warning_others_cleaned(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -62,7 +80,13 @@ def test_bad_files_skipped_with_a_warning_others_cleaned(
         assert any(name in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     assert json.loads(metrics_file.read_text(encoding="utf-8")) == metrics
     assert metrics["documents"] == 1
-    assert metrics["lines_dropped"] == {"header_footer": 2, "page_number": 2, "letterhead": 0, "junk": 0}
+    assert metrics["lines_dropped"] == {
+        "header_footer": 2,
+        "page_number": 2,
+        "letterhead": 0,
+        "junk": 0,
+        "struck_lines": 0,
+    }
     assert metrics["chars_out"] == len("Art. 1º Texto.\n\nArt. 2º Fim.\n")
     assert metrics["chars_in"] > metrics["chars_out"]
     assert metrics["per_document"]["boa"]["hyphen_joined"] == 1
