@@ -5,11 +5,13 @@ text itself.
     python bench/bench_real.py --corpus ../shared/real-corpus/ufam                 # print the tables
     python bench/bench_real.py --corpus ../shared/real-corpus/ufam --write docs/benchmarks/real.md
 
-Reference documents: the corpus's born-digital PDFs whose every page has a text layer that passes the ocr
-stage's quality check and whose text has article labels (a broken layer is no ground truth: LEI_CARTEIRA's
-U+FFFD, PORT_05's lost ligatures; a calendar table has no articles); one of two identical files. The first
-`--max-pages` pages of each. Held out: HELD_OUT below, chosen before any tuning and never looked at while tuning;
-the rest is the development set the rules were tuned on. Targets are judged on the held-out set.
+Reference documents: the corpus's born-digital PDFs whose every measured page (`--max-pages` pages from
+`--first-page`) has a text layer that passes the ocr stage's quality check and whose text has article labels (a
+broken layer is no ground truth: LEI_CARTEIRA's U+FFFD from page 4 on, PORT_05's lost ligatures; a calendar
+table has no articles); one of two identical files. Held out: HELD_OUT below, chosen before any tuning and never
+looked at while tuning; the rest is the development set the rules were tuned on. Targets are judged on the
+held-out set. Its first three documents were looked into in later rounds (docs/benchmarks.md says which pages);
+LEI_CARTEIRA_ESTUDANTIL's sound pages 1-3 joined it in the third round, before they were ever measured.
 
 Renderings (each page at 300 dpi in grey by pdfium, then, seeded by document, page and profile):
   flatbed  skew within ±0.8°, blur 0.4-0.8 px, paper 225-245, Gaussian noise σ 7, stored at 200 or 300 dpi as
@@ -20,7 +22,8 @@ Renderings (each page at 300 dpi in grey by pdfium, then, seeded by document, pa
 Each rendering is an image-only PDF; the ocr stage reads it from an empty cache.
 
 Settings: today = OcrParams(adaptive_light_spread=255, retry_suspect=False, check_text_layers=False,
-drop_struck_text=False) (global Otsu, one reading per page, no struck lines painted out: as before issue 9); new =
+drop_struck_text=False, blank_dot_leaders=False) (global Otsu, one reading per page, no struck lines or dot
+leaders painted out: as before issue 9); new =
 OcrParams() (the defaults). Both are cleaned by the
 current clean stage, so the difference between them is the OCR's alone.
 
@@ -69,16 +72,21 @@ from stages.records import OcrDocument, from_dict  # noqa: E402
 from stages.textlayer import read_text_layers  # noqa: E402
 from stages.textutil import approx_token_count  # noqa: E402
 
-# Chosen before tuning (Phase A of issue 9), never looked at while tuning.
+# Chosen before tuning (Phase A of issue 9), never looked at while tuning (the first four; see the docstring).
 HELD_OUT = (
     "LEI__9.394_1996_DIRET_BASES_EDUC_NACIONAL",
     "LEI_Nº_12.089_2009",
     "PORTARIA_1.632_2006_PET",
     "RESOLUÇÃO_010_2004_CONSUNI",
+    "LEI_CARTEIRA_ESTUDANTIL",  # third round: pages 1-3 (`--max-pages 3`), never measured before
 )
 SETTINGS = {
     "today": OcrParams(
-        adaptive_light_spread=255, retry_suspect=False, check_text_layers=False, drop_struck_text=False
+        adaptive_light_spread=255,
+        retry_suspect=False,
+        check_text_layers=False,
+        drop_struck_text=False,
+        blank_dot_leaders=False,
     ),
     "new": OcrParams(),
 }
@@ -166,6 +174,11 @@ def references(corpus: Path, max_pages: int, first: int = 1) -> tuple[dict[str, 
             continue
         seen.add(sha)
         layers = [page.text for page in read_text_layers(path, OcrParams().drop_struck_text)]
+        if len(layers) < first:
+            skipped[path.stem] = f"fewer than {first} pages"
+            continue
+        n = min(max_pages, len(layers) - first + 1)
+        layers = layers[first - 1 : first - 1 + n]  # only the pages measured need to be ground truth
         if any(letter_count(t) < OcrParams().min_text_chars for t in layers):
             skipped[path.stem] = "not born-digital (pages without a text layer)"
             continue
@@ -173,11 +186,6 @@ def references(corpus: Path, max_pages: int, first: int = 1) -> tuple[dict[str, 
         if failing:
             skipped[path.stem] = f"text layer fails the quality check ({', '.join(sorted(failing))})"
             continue
-        if len(layers) < first:
-            skipped[path.stem] = f"fewer than {first} pages"
-            continue
-        n = min(max_pages, len(layers) - first + 1)
-        layers = layers[first - 1 : first - 1 + n]
         text = clean_document(layers, CleanParams())[0]
         labels = article_labels(path.stem, text)
         if not labels:

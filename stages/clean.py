@@ -5,13 +5,16 @@ sample's CER from tesseract's ~4% to ~20%), every rule here only removes what is
 never deletes punctuation: "Art. 5º", "R$ 1.000,00", "nota 5,0" and "15/03/2024" survive untouched.
 
 Rules, in order (each a pure function, counted into metrics/clean.json):
-  1. unicode     NFC, control characters removed, ligatures expanded, odd spaces/hyphens/ordinals fixed
+  1. unicode     NFC, control characters removed, ligatures expanded, odd spaces/hyphens/ordinals fixed;
+                 the DOU's publisher marks and dot leaders ("Art. 12. ..........": filler) dropped
   2. whitespace  tabs and runs of spaces squeezed, line ends stripped
   3. headers     lines repeated near the top/bottom of most pages ("Página 2 de 5", the running header)
                  and lone page numbers dropped; once per page (a title repeating the header stays)
-  4. junk        short lines made mostly of non-letters ("~ ,. ' |") dropped; structure lines never are
+  4. junk        short lines made mostly of non-letters ("~ ,. ' |") dropped; structure lines never are; so are
+                 whole lines of a gazette's running head ("ISSN 1677-7042", "Nº 185, terça-feira, 26 de ...")
   5. paragraphs  hyphenated line ends joined ("avalia-\\nção"), wrapped lines and page breaks joined into
-                 paragraphs, breaks kept before CAPÍTULO, Art., §, incisos, alíneas and headings
+                 paragraphs, breaks kept before CAPÍTULO, Art., §, incisos, alíneas and headings; a line-end
+                 hyphen OCR lost is restored where a piece is no word and the two make one ("Edu" / "cação")
 Output: one paragraph per line. Held-out check on layouts the rules were not tuned on: tests/test_heldout_clean.py.
 """
 
@@ -39,6 +42,7 @@ from stages.legis import (
     ARTICLE_WORD_MISREAD_RE,
     CLOSING_DATE_RE,
     FFFD_LEGAL,
+    GAZETTE_HEAD_RE,
     HEADING_LEVELS,
     HEADING_NUM_RE,
     HEADING_RE,
@@ -153,6 +157,11 @@ _SPACES_RE = re.compile(r"[ \t\v]+")
 # The Imprensa Nacional's marks in the DOU's text layer, one before each act ("<!ID691307-0> DECISÃO Nº 181"):
 # never printed on the page.
 PUBLISHER_MARK_RE = re.compile(r"<!ID\d+(?:-\d+)?>[ \t]?")
+# Dot leaders: a row of dots standing for wording an amending act leaves unchanged ("Art. 12. ..........") or
+# joining a heading to its page. Filler whose length is the column's: dropped, as the ocr stage paints them out
+# of page images (stages/leaders.py). An ellipsis ("(...)", "etc....") has fewer dots.
+DOT_LEADER_RE = re.compile(r"[ \t]*(?:[.…][ \t]?){5,}")
+_DOT_LEADER_BEFORE_PUNCT_RE = re.compile(r"[ \t]*(?:[.…][ \t]?){5,}(?=[,;:)])")  # "nacionalidade......., RG"
 
 
 def normalize_whitespace(text: str) -> list[str]:
@@ -673,11 +682,28 @@ def join_paragraphs(
             pieces.append(line)
         elif should_break(last, line, gap, short_line):
             paragraphs.append([line])
+        elif fragment and lexicon is not None and lost_hyphen(pieces[-1], fragment.group(1), lexicon):
+            counts["lost_hyphen_joined"] += 1  # "Edu" / "cação": a hyphen OCR did not see (a blurred photo)
+            pieces.append(line)
         else:
             counts["lines_joined"] += 1
             pieces += [" ", line]
         last = line
     return ["".join(pieces) for pieces in paragraphs], counts
+
+
+_LAST_WORD_RE = re.compile(r"(?<![\w-])[^\W\d_]{2,}$")
+
+
+def lost_hyphen(prev: str, fragment: str, lexicon: Lexicon) -> bool:
+    """Do `prev`'s last word and the next line's first (lower-case) `fragment` make one word whose line-end hyphen
+    was lost? Only when together they are a word the lexicon knows and one piece is no word at all ("Edu" /
+    "cação", "exi" / "gência"; not "em" / "presa", two words)."""
+    tail = _LAST_WORD_RE.search(prev)
+    if not tail or len(fragment) < 2 or not fragment[0].islower():
+        return False
+    a, b = tail.group(0).lower(), fragment.lower()
+    return (a + b) in lexicon.counts and not (a in lexicon.counts and b in lexicon.counts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -814,6 +840,10 @@ def clean_document(
         counts.update(c)
         text, n = PUBLISHER_MARK_RE.subn("", text)
         counts["dropped_publisher_marks"] += n
+        text, m = _DOT_LEADER_BEFORE_PUNCT_RE.subn("", text)
+        text, n = DOT_LEADER_RE.subn(" ", text)
+        n += m
+        counts["dot_leaders"] += n
         if REPLACEMENT in text:
             text = repair_replacement_chars(text, lexicon, corpus, counts)
         page_lines.append(normalize_whitespace(text))
@@ -827,6 +857,8 @@ def clean_document(
         for line in lines:
             if not line:
                 gap = True
+            elif GAZETTE_HEAD_RE.match(line):
+                counts["dropped_gazette_head"] += 1
             elif is_junk_line(line, p):
                 counts["dropped_junk"] += 1
             elif is_struck_line(line):
@@ -938,7 +970,7 @@ def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> d
         "chars_out": totals["chars_out"],
         "lines_dropped": {
             rule: totals[f"dropped_{rule}"]
-            for rule in ("header_footer", "page_number", "letterhead", "junk", "struck_lines")
+            for rule in ("header_footer", "page_number", "letterhead", "gazette_head", "junk", "struck_lines")
         },
         "fffd_repaired": totals["fffd_repaired"],
         "fffd_kept": totals["fffd_kept"],

@@ -222,6 +222,17 @@ ANNOTATION_RE = re.compile(
     r"Par[áa]grafo (?:[úu]nico )?(?:inclu[íi]do|acrescido|renumerado))[^()]*(?:\([^()]*\)[^()]*)*\)",
     re.IGNORECASE,
 )
+# An official gazette's running head, printed on each page above the acts (Diário Oficial da União: "8 ISSN
+# 1677-7042", "Diário Oficial da União - Seção 1", "Nº 185, terça-feira, 26 de setembro de 2006"): a whole line of
+# it, with the page number on either side, is print furniture wherever a text layer's order puts it.
+_WEEKDAY = r"(?:segunda|ter[çc]a|quarta|quinta|sexta)(?:-|\s)feira|s[áa]bado|domingo"
+GAZETTE_HEAD_RE = re.compile(
+    r"^(?:\d{1,4}\s+)?(?:ISSN\s+\d{4}\s?-\s?\d{3}[\dX]"
+    r"|Di[áa]rio\s+Oficial\s+d[aoe]\s+[^\W\d][\w ]{1,40}?\s*[-–—]\s*Se[çc][ãa]o\s+\d"
+    rf"|N[º°o.]?\s*\d{{1,5}}\s*,\s*(?:{_WEEKDAY})\s*,\s*\d{{1,2}}º?\s+de\s+[^\W\d]+\s+de\s+\d{{4}})"
+    r"(?:\s+\d{1,4})?$",
+    re.IGNORECASE,
+)
 # Where an act's text ends besides its headings: the signature block ("PLENÁRIO ..., em Manaus, 04 de julho de
 # 2011.", "SALA DE REUNIÕES ...", "Documento assinado eletronicamente por ...", "Publique-se.").
 SIGNATURE_RE = re.compile(

@@ -17,7 +17,9 @@ Reading a rendered page (`read_page`):
      lines in pieces: 2.9% -> 0.5% CER on rendered photos); an ordinary scan keeps tesseract's global Otsu
      threshold, as before (the two differ by <0.2% of characters there, and Sauvola costs ~5% more CPU).
      Lines printed struck through (revoked wording) are painted out before reading when `ocr.drop_struck_text`
-     (stages/struck.py; counted per page as `struck_lines`).
+     (stages/struck.py; counted per page as `struck_lines`), and so are dot leaders ("Art. 12. ........", which
+     tesseract reads as junk merged with the lines around it) when `ocr.blank_dot_leaders` (stages/leaders.py;
+     `dot_leaders`; clean drops those of text layers).
   2. the reading is judged (stages/quality.py). A suspect one (empty or little text for the ink, low mean
      confidence, few words the lexicon knows) is read again when `ocr.retry_suspect`: turned the way
      tesseract's orientation detection says when its text is garbage (a page scanned sideways or upside down),
@@ -39,7 +41,7 @@ lists, so after one PDF of fifty changes only its pages are OCR'd. Entries are w
 document's last page is done (a killed run keeps them) and pruned when no current input uses them.
 
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
-pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines,
+pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines, dot_leaders,
 struck_text [{file, pages, chars, lines}], suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}],
 failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents, cached_pages, pages_ocr_run /
 pages_text_run, pages_retried, seconds, pages_per_s, workers.
@@ -85,6 +87,7 @@ from stages.common import (
     write_json,
     write_timings,
 )
+from stages.leaders import blank_leaders, find_leaders
 from stages.lexicon import REPLACEMENT, known_count, load_lexicon
 from stages.quality import Quality, QualityParams, assess, measure_image
 from stages.records import (
@@ -104,8 +107,9 @@ from stages.textlayer import BadPdfError, read_text_layers
 log = logging.getLogger(__name__)
 
 # bump when a cache entry's layout or the way text is produced changes (2: quality, passes; 3: struck text,
-# line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search)
-CACHE_FORMAT = 6
+# line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
+# leaders painted out)
+CACHE_FORMAT = 7
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
@@ -144,6 +148,7 @@ class OcrParams:
     quality_min_letters_per_ink_cm2: float = 3.0  # fewer letters per cm² of ink: text lost (pages: 11-180)
     duplicate_similarity: float = 98.0  # rapidfuzz ratio of two documents' whole texts that makes them one
     drop_struck_text: bool = True  # leave out text shown struck through (revoked wording): layers and scans
+    blank_dot_leaders: bool = True  # paint rows of dots ("Art. 12. ......") out of page images before OCR
 
     def problems(self) -> list[str]:
         out = []
@@ -299,6 +304,7 @@ class Reading:
     quality: Quality
     known_words: int  # words the lexicon knows: what picks the best of several readings
     struck_lines: int = 0  # struck-through lines blanked on the image before it was read
+    dot_leaders: int = 0  # rows of leader dots blanked on the image before it was read
 
 
 def normalize_light(src: str, dst: str) -> None:
@@ -376,21 +382,28 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
     first = task.adaptive if stats.light_spread > p.adaptive_light_spread else "otsu"
     if first != "otsu" and crop_to_photo(image, os.path.join(tmp, "photo.pgm")):
         image = os.path.join(tmp, "photo.pgm")  # a photo on a white page: its margins cut off
-    struck_lines = 0
-    if p.drop_struck_text:
+    struck_lines = dot_leaders = 0
+    if p.drop_struck_text or p.blank_dot_leaders:
         with Image.open(image) as img:
             grey = np.asarray(img.convert("L"))
-        strikes = find_strikes(grey, p.dpi)
+        strikes = find_strikes(grey, p.dpi) if p.drop_struck_text else []
         if strikes:  # revoked wording printed struck through: blanked, not read (stages/struck.py)
             struck_lines = len(strikes)
-            image = os.path.join(tmp, "unstruck.pgm")
-            Image.fromarray(blank_strikes(grey, strikes, p.dpi)).save(image)
+            grey = blank_strikes(grey, strikes, p.dpi)
+        leaders = find_leaders(grey, p.dpi) if p.blank_dot_leaders else []
+        if leaders:  # rows of dots, read as junk: blanked (stages/leaders.py)
+            dot_leaders = len(leaders)
+            grey = blank_leaders(grey, leaders)
+        if strikes or leaders:
+            image = os.path.join(tmp, "blanked.pgm")
+            Image.fromarray(grey).save(image)
 
     def read(img: str, binarization: str, rotation: int) -> Reading:
         base = os.path.join(tmp, f"read-{binarization}-{rotation}")
         text, conf = tesseract_read(img, base, p, binarization)
         quality = assess(text, conf, stats.ink_cm2, lexicon, p.quality())
-        return Reading(text, conf, binarization, rotation, quality, known_count(text, lexicon), struck_lines)
+        known = known_count(text, lexicon)
+        return Reading(text, conf, binarization, rotation, quality, known, struck_lines, dot_leaders)
 
     readings = [read(image, first, 0)]
 
@@ -469,6 +482,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
         "rotation": reading.rotation,
         "passes": passes,
         "struck_lines": reading.struck_lines,
+        "dot_leaders": reading.dot_leaders,
     }
     if task.layer_text is not None:
         if layer_score(task.layer_text) >= reading.known_words:  # OCR reads no better: the layer stays
@@ -481,6 +495,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
                 "rotation": 0,
                 "struck_chars": task.layer_struck,
                 "struck_lines": 0,
+                "dot_leaders": 0,
             }
             return (
                 task.doc,
@@ -709,6 +724,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         "struck_chars": sum(r.struck_chars for r in pages_all),
         "struck_lines": sum(r.struck_lines for r in pages_all),
         "struck_text": struck,
+        "dot_leaders": sum(r.dot_leaders for r in pages_all),  # rows of leader dots painted out before OCR
         "suspect_pages": suspects,
         "duplicates": sorted(duplicates, key=lambda d: d["file"]),
         "failures": sorted(failures, key=lambda f: (f["file"], f["reason"])),  # completion order varies

@@ -141,6 +141,7 @@ class OcrPage:
     text_layer_rejected: bool = False  # its text layer failed the quality check and OCR read it better
     struck_chars: int = 0  # characters of its text layer shown struck through (revoked), left out of `text`
     struck_lines: int = 0  # lines printed struck through on its image, painted out before OCR
+    dot_leaders: int = 0  # rows of leader dots on its image, painted out before OCR
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,46 @@ def test_a_struck_line_that_ocr_read_as_hyphenated_words_is_dropped_and_counted(
     assert "II - informar pai e mãe" in cleaned and "dia-a-dia, dá-se-lhe o pé-de-meia" in cleaned
 
 
+def test_dot_leaders_are_dropped_and_counted_ellipses_stay() -> None:
+    text = (
+        "Art. 1º O § 2º do art. 12 passa a vigorar com a seguinte redação:\n"
+        "“Art.12....................................................................\n§1º\n"
+        ". . . . . . . . . . . . . . . . . . . . . . . . . .\n"
+        "§ 2º A bolsa terá a duração de três anos, prorrogável (...) etc.... até o fim.”\n\n"
+        "Eu, ............................... RG nº ……………………, declaro.\n"
+    )
+    cleaned, counts = clean_document([text], P)
+    assert (
+        "“Art.12\n" in cleaned and "\n§1º\n" in cleaned and "....." not in cleaned and ". . ." not in cleaned
+    )
+    assert "prorrogável (...) etc.... até o fim" in cleaned  # fewer than 5 dots: an ellipsis
+    assert "Eu, RG nº, declaro." in cleaned  # a form's blanks; none left before a comma
+    assert counts["dot_leaders"] == 4
+
+
+def test_a_gazettes_running_head_is_dropped_wherever_the_layer_puts_it() -> None:
+    text = (
+        "8 ISSN 1677-7042\n\nDiário Oficial da União - Seção 1\n\nMinistério da Educação\n\n"
+        "PORTARIA Nº 1.632, DE 25 DE SETEMBRO DE 2006\n\n"
+        "Art. 1º O art. 12 da Portaria nº 3385, publicada no Diário Oficial da União - Seção 1\n"
+        "de 30 de setembro de 2005, passa a vigorar com a seguinte redação.\n\n"
+        "Nº 185, terça-feira, 26 de setembro de 2006\n\n"
+        "Art. 2º Esta Portaria entra em vigor na data de sua publicação no Diário Oficial.\n"
+    )
+    cleaned, counts = clean_document([text], P)
+    assert "ISSN" not in cleaned and "terça-feira" not in cleaned and not cleaned.startswith("Diário")
+    assert "publicada no Diário Oficial da União - Seção 1 de 30 de setembro" in cleaned  # inside a sentence
+    assert "publicação no Diário Oficial." in cleaned
+    assert counts["dropped_gazette_head"] == 3
+
+
+def test_a_line_end_hyphen_ocr_lost_is_restored_only_when_a_piece_is_no_word() -> None:
+    text = "O Ministro de Estado da Edu\ncação e a exi\ngência da em\npresa de trans\nporte, a\nluno.\n"
+    cleaned, counts = clean_document([text], P)
+    assert "Ministro de Estado da Educação e a exigência da em presa de transporte, a luno." in cleaned
+    assert counts["lost_hyphen_joined"] == 3  # not "em presa" (two words) nor "a luno" ("a": one letter)
+
+
 # --- words ------------------------------------------------------------------------------------------
 
 

@@ -84,6 +84,7 @@ def test_bad_files_skipped_with_a_warning_others_cleaned(
         "header_footer": 2,
         "page_number": 2,
         "letterhead": 0,
+        "gazette_head": 0,
         "junk": 0,
         "struck_lines": 0,
     }

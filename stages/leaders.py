@@ -1,0 +1,122 @@
+"""Dot leaders on a page image: found, and painted out before tesseract reads the page.
+
+An amending act quotes the article it changes with the unchanged wording elided by a row of dots
+("Art. 12. ..........", "§ 1º .........."); a table of contents joins a heading to its page by one. Tesseract
+reads such a row as letters and can merge it with the lines around it: on a Diário Oficial page rendered like a
+flatbed scan, `“Art.12......`, `§1º` and a second row of dots came out as one line of junk
+("Si 26 UA JRR SOU DEAR ROD RENO To O be A A Di DRE O"). Clean drops dot leaders from text layers too
+(stages/clean.py, DOT_LEADER_RE), so a page reads the same whichever way it was read.
+
+A dot leader is a row of at least MIN_DOTS small blobs (each at most DOT_MAX_INCH wide and tall) on one
+baseline, spaced evenly (gaps at most GAP_MAX_DOTS dot sizes, varying little), with paper over the whole row
+a dot's height above and below it. A row of letters is not one: its strokes reach further up or down (round
+letters hollow in the middle still have their sides there), and its gaps are uneven.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stages.struck import LINE_INK, _paper_blocks, _runs, dark_mask
+
+DOT_MAX_INCH = 0.02  # a printed full stop: ~0.012 in (9-11 pt type); letters' stems run much taller
+MIN_DOTS = 10  # an ellipsis has 3
+GAP_MAX_DOTS = 4  # leader dots stand 1-3 dot sizes apart
+GAP_SPREAD = 0.35  # ... and evenly: the gaps' standard deviation at most this share of their mean (+1 px)
+CLEAR_MAX = 0.05  # share of the row's columns with ink a dot's height above/below it, at most
+WORK_DPI = (
+    150  # the search runs on the ink mask reduced to about this resolution (4x fewer pixels at 300 dpi)
+)
+
+
+@dataclass(frozen=True)
+class Leader:
+    top: int  # rows [top, bottom) and columns [left, right) of the row of dots, in pixels of the page image
+    bottom: int
+    left: int
+    right: int
+    dots: int
+
+
+def _darkest(grey: np.ndarray, f: int) -> np.ndarray:
+    """`grey` with each f x f block one pixel, as dark as its darkest (a dot stays a dot)."""
+    h, w = grey.shape
+    h, w = h - h % f, w - w % f
+    out = grey[:h:f, :w:f].copy()
+    for dy in range(f):
+        for dx in range(f):
+            if dy or dx:
+                np.minimum(out, grey[dy:h:f, dx:w:f], out=out)
+    return out
+
+
+def find_leaders(grey: np.ndarray, dpi: int) -> list[Leader]:
+    """The dot leaders of a grey page image (uint8, paper light) rendered at `dpi` (see the module docstring)."""
+    f = max(1, dpi // WORK_DPI)
+    small = _darkest(grey, f)
+    blocks = _paper_blocks(small, dpi // f)
+    # lighter than ink (a camera's blur spreads a dot, and a letter's body is lighter than its core), so a row
+    # of dots keeps paper between them and a rule broken up by noise is one long run
+    ink = dark_mask(small, blocks, LINE_INK)
+    h, w = ink.shape
+    d = max(2, int(round(dpi / f * DOT_MAX_INCH)))
+    edges = np.diff(np.pad(ink, ((0, 0), (1, 1))).view(np.int8), axis=1)  # +1: a run starts, -1: it ends
+    ys, xs = np.nonzero(edges)
+    starts = edges[ys, xs] == 1
+    row, left, right = ys[starts], xs[starts], xs[~starts]  # runs in reading order: [left, right) on `row`
+    short = (right - left) <= d
+    gap = left[1:] - right[:-1]
+    paired = (row[1:] == row[:-1]) & short[1:] & short[:-1] & (gap <= GAP_MAX_DOTS * d)
+    bounds = np.flatnonzero(np.diff(np.concatenate(([0], paired.astype(np.int8), [0]))))
+    rows: dict[
+        int, list[tuple[int, int, int]]
+    ] = {}  # candidate rows of dots, by pixel row: (left, right, dots)
+    for a, b in zip(
+        bounds[::2].tolist(), bounds[1::2].tolist(), strict=True
+    ):  # runs a..b chained by gaps a..b-1
+        if b - a + 1 < MIN_DOTS:
+            continue
+        gaps = gap[a:b]
+        if gaps.std() > GAP_SPREAD * gaps.mean() + 1:
+            continue  # uneven: letters' strokes
+        y, x0, x1 = int(row[a]), int(left[a]), int(right[b])
+        if y - 2 * d < 0 or y + 2 * d >= h:
+            continue
+        above = ink[y - 2 * d : y - d, x0:x1].any(axis=0).mean()
+        below = ink[y + d + 1 : y + 2 * d + 1, x0:x1].any(axis=0).mean()
+        if max(above, below) > CLEAR_MAX:
+            continue  # ink a dot's height above or below the row: letters, speckle, or dots taller than stops
+        if len(_runs(ink[y - d : y + d + 1, x0:x1].any(axis=0))) < (b - a + 1) / 2:
+            continue  # the gaps close a row up or down: a rule drawn jagged by noise, not separate dots
+        rows.setdefault(y, []).append((x0, x1, b - a + 1))
+    leaders: list[Leader] = []
+    open_: list[list[int]] = []  # [top, bottom, left, right, dots] of leaders still growing row by row
+    for y in sorted(rows):
+        for x0, x1, n in rows[y]:
+            for lead in open_:
+                if lead[1] == y and x0 < lead[3] and lead[2] < x1:  # continues the row above: the same dots
+                    lead[1], lead[2], lead[3], lead[4] = (
+                        y + 1,
+                        min(lead[2], x0),
+                        max(lead[3], x1),
+                        max(lead[4], n),
+                    )
+                    break
+            else:
+                open_.append([y, y + 1, x0, x1, n])
+    for top, bottom, x0, x1, n in open_:  # the box reaches a dot's height past the rows found: clear there
+        top, bottom, x0, x1 = (top - d) * f, (bottom + d) * f, (x0 - 1) * f, (x1 + 1) * f
+        leaders.append(Leader(max(0, top), min(grey.shape[0], bottom), max(0, x0), min(grey.shape[1], x1), n))
+    return sorted(leaders, key=lambda lead: (lead.top, lead.left))
+
+
+def blank_leaders(grey: np.ndarray, leaders: list[Leader]) -> np.ndarray:
+    """A copy of `grey` with each dot leader painted the grey of the paper there (the median of its box: the
+    dots cover less than half of it)."""
+    out = grey.copy()
+    for lead in leaders:
+        box = (slice(lead.top, lead.bottom), slice(lead.left, lead.right))
+        out[box] = np.uint8(np.median(grey[box]))
+    return out
