@@ -49,13 +49,16 @@ from stages.legis import (
     INCISO_MISREAD_RE,
     INCISO_OCR_RE,
     INCISO_RE,
+    LEADING_MARK_RE,
     LIST_ITEM_RE,
     NUMBERED_PARAGRAPH_RE,
     ORDINAL_MISREADS,
     PARAGRAPH_MISREAD_RE,
     PARAGRAPH_NUMBER_RE,
+    PARAGRAPH_OCR_CARDINAL_RE,
     PARAGRAPH_OCR_RE,
     PARAGRAPH_RE,
+    PLANALTO_LINK_RE,
     article_number,
     enumeration_ordinal,
     expected_numeral,
@@ -282,6 +285,13 @@ def _unit_start(line: str) -> bool:
     return bool(HEADING_NUM_RE.match(line)) or (is_structural_start(line) and not LIST_ITEM_RE.match(line))
 
 
+def continues(prev: str, line: str) -> bool:
+    """Is `line` the rest of a sentence `prev` wrapped into it? `prev` runs to the margin (40+ characters) without
+    ending its sentence, and `line` starts in lower case ("... a partir da edição" / "de sua norma
+    regulamentadora.", the last line before a footer, whose words a lexicon may not know)."""
+    return len(prev) >= 40 and not prev.endswith(_TERMINAL) and line[:1].islower()
+
+
 def _word_chars(words: set[str]) -> int:
     return sum(len(w) for w in words)
 
@@ -336,9 +346,11 @@ def find_letterhead_lines(
     """(page, line) -> 'letterhead' for the running and noisy lines of each page's top and bottom zones."""
     needed = max(p.header_min_pages, math.ceil(p.header_min_fraction * len(pages)))
     zones = []  # per page: (top line indices, bottom line indices), edge first
+    above: list[dict[int, str]] = []  # per page: each filled line's filled line above it
     for lines in pages:
         filled = [li for li, line in enumerate(lines) if line]
         zones.append((filled[: p.zone_lines], filled[::-1][: p.zone_lines]))
+        above.append({li: lines[lp] for lp, li in zip(filled, filled[1:], strict=False)})
     if len(pages) < needed:  # one page: nothing repeats; only what a browser printed at its edges
         return {
             (pi, li): "letterhead"
@@ -381,6 +393,8 @@ def find_letterhead_lines(
                     if any(same_key(k, key, p.header_similarity) for k in nearer):
                         break
                     walked.append((li, "running"))
+                elif side == 1 and continues(above[pi].get(li, ""), line):
+                    break  # the last line of a sentence wrapped from the line above: body text, whatever its words
                 elif is_noise_line(line, lexicon):
                     walked.append((li, "noise"))
                 elif len(line) <= 40:
@@ -493,9 +507,11 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
     separator = inciso_separator(lines)
     numbered = [(j, n) for j, line in enumerate(lines) if (n := article_number(line)) is not None]
     for index, line in enumerate(lines):
-        new = PARAGRAPH_MISREAD_RE.sub("§ ", fix_signs(line))
+        new = PARAGRAPH_MISREAD_RE.sub("§ ", fix_signs(LEADING_MARK_RE.sub("", line)))
         if (m := PARAGRAPH_OCR_RE.match(new)) and int(m.group(1) or m.group(2)) == last_paragraph + 1:
             new = f"§ {m.group(1) or m.group(2)}º" + new[m.end() :]  # "8 20 Os" after § 1º -> "§ 2º Os"
+        if (m := PARAGRAPH_OCR_CARDINAL_RE.match(new)) and int(m.group(1)) == last_paragraph + 1:
+            new = f"§ {m.group(1)}." + new[m.end() :]  # "8 10. A" after § 9º -> "§ 10. A"
         if (m := ARTICLE_OCR_ORDINAL_RE.match(new)) and int(m.group(2)) == last_article + 1:
             # "Art. 90 O" after Art. 8º is Art. 9º when the next article is the 10th ("Art. 10", or "Art. 100"
             # misread the same way); "Art. 22 É" after Art. 1º is Art. 2º when the next is the 3rd ("Art. 3º",
@@ -530,8 +546,11 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
             # "IR pelo", "HI. representação", "Ê o Pró-Reitor" inside an enumeration: the numeral expected next,
             # written the way the document writes its incisos
             token, expected = m.group(1), last_inciso + 1
-            if token.isdigit():  # "1. objetivos": an item of a numbered list, no inciso
-                pass
+            following = INCISO_OCR_RE.match(lines[index + 1]) if index + 1 < len(lines) else None
+            if token.isdigit() and not (
+                token == "1" and expected == 1 and following and not following.group(1).isdigit()
+            ):
+                pass  # "1. objetivos": an item of a numbered list, no inciso ("1." before "II." is an "I.")
             elif from_roman(token) == expected or (
                 token != to_roman(expected) and misread_inciso(token, expected)
             ):
@@ -718,6 +737,8 @@ _TRAILING_PUNCT_RE = re.compile(r"[.,;:!?)]+$")
 _LETTER_SPACED_RE = re.compile(r"(?<!\S)((?:[A-ZÀ-Ý]{1,2} ){3,}[A-ZÀ-Ý]{1,2})(?=[\s:.,;]|$)")
 _LONE_CLITIC_RE = re.compile(r"(?<=[^\W\d_]) -(?=(?:se|lhes?|l[oa]s?|n[oa]s?|me|te|vos)\b)")
 _GLUED_RE = re.compile(r"[^\W\d_]{8,}")
+_ACCENTED_CAPITALS = {"A": "ÁÂÃÀ", "E": "ÉÊ", "I": "Í", "O": "ÓÔÕ", "U": "Ú"}
+_TITLE_VOWEL_RE = re.compile(r"(?<![\w-])[AEIOU][a-zà-ú]{2,}(?![\w-])")  # "Orgãos", "Unico"; not "ORGÃOS"
 _FFFD_WORD_RE = re.compile(rf"[^\W\d_]*{REPLACEMENT}[{REPLACEMENT}\w]*")
 _INTACT_WORD_RE = re.compile(rf"(?<![\w{REPLACEMENT}])[^\W\d_]+(?![\w{REPLACEMENT}])")
 FFFD_DOMINANCE = 100  # of several words that fit, one this many times as frequent as each other one is taken
@@ -778,8 +799,19 @@ def repair_words(line: str, lexicon: Lexicon, vocab: Counter[str], counts: Count
                 return hyphenated
         return w
 
+    def capital_accent(m: re.Match[str]) -> str:  # "Orgãos" -> "Órgãos": OCR lost a capital's accent
+        w = m.group(0)
+        if is_known(w):
+            return w
+        fits = [v + w[1:] for v in _ACCENTED_CAPITALS[w[0]] if (v + w[1:]).lower() in known]
+        if len(fits) == 1:
+            counts["accents_restored"] += 1
+            return fits[0]
+        return w
+
     line, n = _LONE_CLITIC_RE.subn("-", line)
     counts["words_joined"] += n
+    line = _TITLE_VOWEL_RE.sub(capital_accent, line)
     line = _LETTER_SPACED_RE.sub(spaced, line)
     line = split(line)
     return _GLUED_RE.sub(glued, line)
@@ -855,6 +887,9 @@ def clean_document(
     for lines in page_lines:
         gap = True
         for line in lines:
+            if link := PLANALTO_LINK_RE.match(line):
+                counts["dropped_web_links"] += 1  # a whole line, or the start OCR read across into the ementa
+                line = line[link.end() :]
             if not line:
                 gap = True
             elif GAZETTE_HEAD_RE.match(line):
@@ -970,7 +1005,15 @@ def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> d
         "chars_out": totals["chars_out"],
         "lines_dropped": {
             rule: totals[f"dropped_{rule}"]
-            for rule in ("header_footer", "page_number", "letterhead", "gazette_head", "junk", "struck_lines")
+            for rule in (
+                "header_footer",
+                "page_number",
+                "letterhead",
+                "gazette_head",
+                "web_links",
+                "junk",
+                "struck_lines",
+            )
         },
         "fffd_repaired": totals["fffd_repaired"],
         "fffd_kept": totals["fffd_kept"],

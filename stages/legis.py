@@ -233,6 +233,14 @@ GAZETTE_HEAD_RE = re.compile(
     r"(?:\s+\d{1,4})?$",
     re.IGNORECASE,
 )
+# The Planalto's links in the margin beside a law's ementa ("Produção de efeitos", "Regulamento (Vigência)",
+# "Mensagem de veto", "Texto compilado"): the website's navigation, not the law. A text layer holds each as a line;
+# OCR reads the margin and the ementa across and starts the ementa's lines with them ("Mensagem de Veto Medida
+# Provisória nº 2.208"). A lone "Regulamento" or "Vigência" is a word of the law, not matched.
+PLANALTO_LINK_RE = re.compile(
+    r"^(?:(?:Produ[çc][ãa]o\s+de\s+[Ee]feitos|Mensagem\s+de\s+[Vv]eto|Texto\s+[Cc]ompilado"
+    r"|Regulamento\s*\(Vig[êe]ncia\))(?:\s+|$))+"
+)
 # Where an act's text ends besides its headings: the signature block ("PLENÁRIO ..., em Manaus, 04 de julho de
 # 2011.", "SALA DE REUNIÕES ...", "Documento assinado eletronicamente por ...", "Publique-se.").
 SIGNATURE_RE = re.compile(
@@ -463,7 +471,9 @@ HEADING_NUM_RE = re.compile(
 HEADING_LEVELS = ("LIV", "TÍT", "TIT", "CAP", "SEÇ", "SEC", "SUB")  # first letters, outermost first
 # "Art. 32º" / "ART. 32º": an ordinal on a two-digit number is a misread (10+ never take º).
 ARTICLE_NUM_RE = re.compile(r"^((?:Art|ART)(?:igo|IGO|\.)?\s*)(\d{2,4})º")
-PARAGRAPH_MISREAD_RE = re.compile(r"^(?:\$\s?|8\s|S\s)(?=\d{1,2}º\s+[A-ZÀ-Ý])")  # not "82º Congresso"
+PARAGRAPH_MISREAD_RE = re.compile(
+    rf"^(?:\$\s?|8\s|S\s)(?=\d{{1,2}}º\s*(?:{DASH}\s*)?[A-ZÀ-Ý])"
+)  # not "82º Congresso"
 
 
 def enumeration_ordinal(line: str) -> int | None:
@@ -495,14 +505,42 @@ def expected_numeral(token: str, expected: int) -> int | None:
 # of §). Never "R$ 100,00" / "US$ 5" (a letter before it) nor an amount "$ 1.000,00" (digits, then a period or
 # comma and more digits).
 DOLLAR_PARAGRAPH_RE = re.compile(r"(?<![\w$])(\$\$?)(?=\s?\d{1,3}(?!\d)(?![.,]\d))")
+# A § OCR read as "8" where a sentence cites a paragraph: "o 8 10 do art. 1º", "no 8 2º deste artigo" (two numbers
+# side by side, the second a paragraph's, then what it belongs to: never Portuguese otherwise).
+EIGHT_PARAGRAPH_RE = re.compile(
+    r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8(?=\s\d{1,2}º?,?\s(?:do\s+art\.|deste\s+artigo|desta\s+lei))"
+)
+# Incisos a sentence cites, with their numerals' strokes misread: "nos incisos | e Il deste artigo", "inciso Ill".
+_CITED_NUMERAL = r"[IVXLl|H]{1,7}"
+CITED_INCISOS_RE = re.compile(
+    rf"\b(incisos?\s+)({_CITED_NUMERAL}(?:(?:\s*,\s*|\s+e\s+|\s+a\s+){_CITED_NUMERAL})*)(?=[\s,.;:)]|$)"
+)
+_CITED_NUMERAL_RE = re.compile(_CITED_NUMERAL)
+
+
+def _cited_incisos(m: re.Match[str]) -> str:
+    def numeral(t: re.Match[str]) -> str:
+        read = t.group(0).translate(OCR_ROMAN)
+        return read if from_roman(read) is not None else t.group(0)
+
+    return m.group(1) + _CITED_NUMERAL_RE.sub(numeral, m.group(2))
+
+
 # A superscript ordinal that a text layer wrote as a separate letter: "§ 2 o Os", "Art. 4 o A", "Lei n o 9.394".
 SUPERSCRIPT_ORDINAL_RE = re.compile(r"((?:§|\bArt\.?)\s?[1-9]) o(?=\s+[A-ZÀ-Ý]|[,.;:])")
 SUPERSCRIPT_NUMERO_RE = re.compile(r"\b([nN]) o (?=\d)")
 # A paragraph label at a line start whose sign and ordinal OCR misread: "8 20 Os", "820 A", "$ 1 0 O", "81 o No",
 # "S 3º A", "§ 20 Os" (the number: group 1 or 2, 1-9). Taken only when it is the number expected next (clean's
 # fix_numbering); "§ 2º", "§ 2°" and "§ 2o" are spellings the grammar reads as they are.
-PARAGRAPH_OCR_RE = re.compile(r"^(?:[$S8]\s?([1-9])\s?(?:[º°oO0]|\.º)|§\s?([1-9])\s?[0O])\.?(?=\s+[A-ZÀ-Ý])")
+PARAGRAPH_OCR_RE = re.compile(
+    rf"^(?:[$S8]\s?([1-9])\s?(?:[º°oO0]|\.º)|§\s?([1-9])\s?[0O])\.?(?=\s+[A-ZÀ-Ý]|\s?{DASH}\s*[A-ZÀ-Ý])"
+)
 PARAGRAPH_NUMBER_RE = re.compile(r"^§\s?(\d{1,3})")
+# A stray mark OCR read before an article's or a paragraph's label ("— Art. 128 - Os", "| § 2º"): not the text.
+LEADING_MARK_RE = re.compile(r"^[—–\-|~•·*_'`]{1,3}\s+(?=(?:Art\.?|ART\.?|§)\s?\d)")
+# From the 10th on a paragraph's number is cardinal ("§ 10. A concessão"): "8 10. A", "$ 11. As" (clean takes it
+# only when it is the number expected next).
+PARAGRAPH_OCR_CARDINAL_RE = re.compile(r"^[$S8]\s?(\d{2})\.(?=\s+[A-ZÀ-Ý])")
 # An article label whose ordinal OCR read as a digit: "Art. 90 O PET" for "Art. 9º O PET", "Art. 22 É proibido"
 # and "Art. 32 A instituição" for "Art. 2º" and "Art. 3º" (group 2: 1-9; group 3: the digit read for the "º").
 ORDINAL_MISREADS = "0O2"  # what tesseract reads for a small raised "º" after a digit
@@ -512,12 +550,15 @@ ARTICLE_OCR_ORDINAL_RE = re.compile(rf"^(Art\.?)\s?([1-9])\s?([{ORDINAL_MISREADS
 ARTICLE_WORD_MISREAD_RE = re.compile(r"^(?:A[tlIif1]t|Ar[lIi1f]|Aft)\.\s?([1-9])º(?=\s+[A-ZÀ-Ý]|\s?[-–—])")
 # An inciso numeral OCR garbled at a line start ("IR pelo", "HI. representação", "Ê o Pró-Reitor", "J; elaborar",
 # "MI.", "XIL —", "Vil", "Mill"): up to 5 numeral-like glyphs, an optional separator, then a lower-case word.
-INCISO_OCR_RE = re.compile(rf"^([IVXLHWMlJRÊÍi1|!]{{1,5}})\s?([.;:,)]|\s?{DASH}{{1,2}})?\s+(?=[a-zà-ú])")
+INCISO_OCR_RE = re.compile(
+    rf"^([IVXLHWMlJRÊÍi1|!\[]{{1,5}})\s?([.;:,)]|\s?{DASH}{{1,2}})?\s+"
+    r"(?=[a-zà-ú]|(?<=[.;:,)R–—-]\s)[A-ZÀ-Ý])"  # a capital after a separator: "l. Professor", "IR Professor"
+)
 # How those glyphs read as numeral strokes: "H" two bridged strokes, "M" a V with a stray stroke, "R" the period
 # after a numeral read together with the gap after it (tesseract: "I.     pelo" -> "IR pelo").
 OCR_ROMAN_GLYPHS = str.maketrans(
     {"H": "II", "l": "I", "1": "I", "|": "I", "!": "I", "J": "I", "Í": "I", "Ê": "I", "i": "I", "W": "II",
-     "M": "V", "R": ""}
+     "M": "V", "R": "", "[": "I"}
 )  # fmt: skip
 INCISO_STYLE_RE = re.compile(rf"^{ROMAN}(\.|\)|\s?{DASH})\s")
 # U+FFFD where legal text has a sign or an ordinal (a text layer whose font maps every non-ASCII glyph to U+FFFD):
@@ -556,8 +597,11 @@ def fix_text_ordinals(text: str) -> tuple[str, int]:
 
 
 def fix_signs(line: str) -> str:
-    """ "$ 1º" -> "§ 1º" (never R$), "§ 2 o Os" -> "§ 2º Os", "n o 9.394" -> "nº 9.394"."""
+    """ "$ 1º" -> "§ 1º" (never R$), "o 8 10 do art." -> "o § 10 do art.", "§ 2 o Os" -> "§ 2º Os", "n o 9.394" ->
+    "nº 9.394"."""
     line = DOLLAR_PARAGRAPH_RE.sub(lambda m: "§" * len(m.group(1)), line)
+    line = EIGHT_PARAGRAPH_RE.sub(r"\1§", line)
+    line = CITED_INCISOS_RE.sub(_cited_incisos, line)
     line = SUPERSCRIPT_ORDINAL_RE.sub(r"\1º", line)
     return SUPERSCRIPT_NUMERO_RE.sub(r"\1º ", line)
 
@@ -574,8 +618,12 @@ def inciso_separator(lines: list[str]) -> str:
 
 
 def misread_inciso(token: str, expected: int) -> bool:
-    """Is `token` (an INCISO_OCR_RE group 1) the numeral `expected` misread, within one OCR error?"""
-    return Levenshtein.distance(token.translate(OCR_ROMAN_GLYPHS), to_roman(expected)) <= 1
+    """Is `token` (an INCISO_OCR_RE group 1) the numeral `expected` misread, within one OCR error? Strokes and
+    an "R" ("IR", "[R": the period read with the gap after it, the strokes merged) are any of I, II, III."""
+    strokes = token.translate(OCR_ROMAN_GLYPHS)
+    if token.endswith("R") and set(strokes) <= {"I"} and 1 <= expected <= 3:
+        return True
+    return Levenshtein.distance(strokes, to_roman(expected)) <= 1
 
 
 # ---------------------------------------------------------------------------------------------

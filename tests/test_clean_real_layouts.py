@@ -292,6 +292,105 @@ def test_a_line_end_hyphen_ocr_lost_is_restored_only_when_a_piece_is_no_word() -
     assert counts["lost_hyphen_joined"] == 3  # not "em presa" (two words) nor "a luno" ("a": one letter)
 
 
+def test_the_planalto_margin_links_go_whole_or_where_ocr_read_them_into_the_ementa() -> None:
+    layer = (
+        "LEI Nº 12.933, DE 26 DE DEZEMBRO DE 2013.\nProdução de efeitos\nRegulamento (Vigência)\nMensagem de Veto\n"
+        "Dispõe sobre o benefício do pagamento de\nmeia-entrada para estudantes, e revoga a\n"
+        "Medida Provisória nº 2.208, de 17 de agosto de\n2001.\n"
+    )
+    ocr = (
+        "LEI Nº 12.933, DE 26 DE DEZEMBRO DE 2013.\n\nDispõe sobre o benefício do pagamento de\n"
+        "Produção de efeitos meia-entrada para estudantes, e revoga a\n"
+        "Mensagem de Veto Medida Provisória nº 2.208, de 17 de agosto de\n\n2001.\n"
+    )
+    (a, ca), (b, cb) = clean_document([layer], P), clean_document([ocr], P)
+    assert a == b and "Mensagem" not in a and "Produção" not in a and "Regulamento" not in a
+    assert "Dispõe sobre o benefício do pagamento de meia-entrada para estudantes, e revoga a Medida" in a
+    assert (ca["dropped_web_links"], cb["dropped_web_links"]) == (3, 2)
+    # the words themselves stay where the law uses them
+    kept = clean_document(["Art. 5º O Regulamento da Vigência e a Produção de efeitos são do Anexo.\n"], P)[0]
+    assert kept.startswith("Art. 5º O Regulamento da Vigência e a Produção de efeitos")
+
+
+def test_the_last_line_of_a_sentence_above_a_running_footer_stays() -> None:
+    footer = [
+        "Av. Rodrigo Otávio, 6.200, Campus Universitário, Coroado I",
+        "CEP: 69077-000 Manaus/AM daest@ufam.edu.br",
+    ]
+    pages = [
+        ["Art. 1º Um artigo que começa e termina nesta página.", *footer],
+        [
+            "Art. 6º Esta Lei entra em vigor na data de sua publicação, gerando efeitos a partir da edição",
+            "de sua norma regulamentadora.",
+            *footer,
+        ],
+        ["Brasília, 26 de dezembro de 2013.", *footer],
+    ]
+    cleaned, counts = clean_document(["\n".join(p) for p in pages], P)
+    assert "a partir da edição de sua norma regulamentadora." in cleaned and "CEP" not in cleaned
+
+
+@pytest.mark.parametrize(
+    ("lines", "fixed"),
+    [
+        # "§" read as "8" before a cardinal paragraph number, in the sequence; and where a sentence cites one
+        (
+            ["§ 9º Os jovens.", "8 10. A concessão.", "8 11. As normas."],
+            ["§ 9º Os jovens.", "§ 10. A concessão.", "§ 11. As normas."],
+        ),
+        (
+            ["Art. 2º O percentual de que trata o 8 10 do art. 1º e no 8 2º deste artigo."],
+            ["Art. 2º O percentual de que trata o § 10 do art. 1º e no § 2º deste artigo."],
+        ),
+        (["Art. 9º Tem 8 10 itens."], ["Art. 9º Tem 8 10 itens."]),  # no paragraph cited
+        # a dash after the ordinal ("§ 1º - No regime"), and a stray mark before a label
+        (
+            ["Art. 100 - O regime:", "8 1º - No regime", "— Art. 101 - Os equipamentos."],
+            ["Art. 100 - O regime:", "§ 1º - No regime", "Art. 101 - Os equipamentos."],
+        ),
+        # incisos with capitals after the numeral: "l.", "IR" (the period read with the gap), "1." before "II."
+        (
+            [
+                "Art. 93 - As classes:",
+                "l. Professor Titular;",
+                "II. Professor Adjunto;",
+                "IR Professor Assistente;",
+                "IV. Professor Auxiliar.",
+            ],
+            [
+                "Art. 93 - As classes:",
+                "I. Professor Titular;",
+                "II. Professor Adjunto;",
+                "III. Professor Assistente;",
+                "IV. Professor Auxiliar.",
+            ],
+        ),
+        (
+            ["Art. 94 - São:", "1. Professor Titular;", "II. Professor Adjunto."],
+            ["Art. 94 - São:", "I. Professor Titular;", "II. Professor Adjunto."],
+        ),
+        (["Art. 95 - São:", "1. Objetivos;", "2. Metas."], ["Art. 95 - São:", "1. Objetivos;", "2. Metas."]),
+        # numerals of incisos a sentence cites
+        (
+            ["§ 1º Nos casos dos incisos | e Il deste artigo, e do inciso Ill do art. 5º."],
+            ["§ 1º Nos casos dos incisos I e II deste artigo, e do inciso III do art. 5º."],
+        ),
+    ],
+)
+def test_paragraph_and_inciso_numerals_as_ocr_misread_them(lines: list[str], fixed: list[str]) -> None:
+    assert fix_numbering(lines)[0] == fixed
+
+
+def test_an_accent_ocr_lost_on_a_capital_comes_back_when_one_word_fits() -> None:
+    counts: Counter[str] = Counter()
+    line = "Parágrafo Unico. Os Orgãos Suplementares e o Indice; Area e Agua ficam; ORGAOS também."
+    assert (
+        repair_words(line, LEX, Counter(), counts)
+        == "Parágrafo Único. Os Órgãos Suplementares e o Índice; Area e Agua ficam; ORGAOS também."
+    )
+    assert counts["accents_restored"] == 3
+
+
 # --- words ------------------------------------------------------------------------------------------
 
 

@@ -85,6 +85,7 @@ def test_bad_files_skipped_with_a_warning_others_cleaned(
         "page_number": 2,
         "letterhead": 0,
         "gazette_head": 0,
+        "web_links": 0,
         "junk": 0,
         "struck_lines": 0,
     }
