@@ -241,8 +241,9 @@ def find_running_lines(pages: list[list[str]], p: CleanParams) -> dict[tuple[int
 _WORD_ONLY_RE = re.compile(r"[^\W\d_]{2,}")
 _URL_RE = re.compile(r"\b(?:https?://(?:www\s?\.\s?)?|www\s?\.\s?)\S+")  # OCR: "http://www .planalto.gov.br"
 # A browser's footer: the page count, then the date and time it printed ("1 de 1 15/04/2010 10:50"; OCR: "LAR
-# 15/04/2010 10:5", "Ide l 15/04/2010 10:50"): at most three short tokens before a date and a time, nothing after.
-_PRINT_STAMP_RE = re.compile(r"^(?:\S{1,4}\s+){0,3}\d{1,2}/\d{1,2}/\d{2,4},?\s+\d{1,2}:\d{1,2}(?::\d\d)?$")
+# 15/04/2010 10:5", "Ide l 15/04/2010 10:50", "Ii de | 13/04/2010 13:1."): at most three short tokens before a date
+# and a time, nothing after but a period (a minute cut in half).
+_PRINT_STAMP_RE = re.compile(r"^(?:\S{1,4}\s+){0,3}\d{1,2}/\d{1,2}/\d{2,4},?\s+\d{1,2}:\d{1,2}(?::\d\d)?\.?$")
 
 
 def line_words(line: str, lexicon: Lexicon) -> str:

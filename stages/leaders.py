@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.struck import LINE_INK, _paper_blocks, _runs, dark_mask
+from stages.pageimage import LINE_INK, dark_mask, darkest, paper_blocks, true_runs
 
 DOT_MAX_INCH = 0.02  # a printed full stop: ~0.012 in (9-11 pt type); letters' stems run much taller
 MIN_DOTS = 10  # an ellipsis has 3
@@ -40,23 +40,11 @@ class Leader:
     dots: int
 
 
-def _darkest(grey: np.ndarray, f: int) -> np.ndarray:
-    """`grey` with each f x f block one pixel, as dark as its darkest (a dot stays a dot)."""
-    h, w = grey.shape
-    h, w = h - h % f, w - w % f
-    out = grey[:h:f, :w:f].copy()
-    for dy in range(f):
-        for dx in range(f):
-            if dy or dx:
-                np.minimum(out, grey[dy:h:f, dx:w:f], out=out)
-    return out
-
-
 def find_leaders(grey: np.ndarray, dpi: int) -> list[Leader]:
     """The dot leaders of a grey page image (uint8, paper light) rendered at `dpi` (see the module docstring)."""
     f = max(1, dpi // WORK_DPI)
-    small = _darkest(grey, f)
-    blocks = _paper_blocks(small, dpi // f)
+    small = darkest(grey, f)
+    blocks = paper_blocks(small, dpi // f)
     # lighter than ink (a camera's blur spreads a dot, and a letter's body is lighter than its core), so a row
     # of dots keeps paper between them and a rule broken up by noise is one long run
     ink = dark_mask(small, blocks, LINE_INK)
@@ -88,7 +76,7 @@ def find_leaders(grey: np.ndarray, dpi: int) -> list[Leader]:
         below = ink[y + d + 1 : y + 2 * d + 1, x0:x1].any(axis=0).mean()
         if max(above, below) > CLEAR_MAX:
             continue  # ink a dot's height above or below the row: letters, speckle, or dots taller than stops
-        if len(_runs(ink[y - d : y + d + 1, x0:x1].any(axis=0))) < (b - a + 1) / 2:
+        if len(true_runs(ink[y - d : y + d + 1, x0:x1].any(axis=0))) < (b - a + 1) / 2:
             continue  # the gaps close a row up or down: a rule drawn jagged by noise, not separate dots
         rows.setdefault(y, []).append((x0, x1, b - a + 1))
     leaders: list[Leader] = []

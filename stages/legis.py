@@ -508,7 +508,7 @@ DOLLAR_PARAGRAPH_RE = re.compile(r"(?<![\w$])(\$\$?)(?=\s?\d{1,3}(?!\d)(?![.,]\d
 # A § OCR read as "8" where a sentence cites a paragraph: "o 8 10 do art. 1º", "no 8 2º deste artigo" (two numbers
 # side by side, the second a paragraph's, then what it belongs to: never Portuguese otherwise).
 EIGHT_PARAGRAPH_RE = re.compile(
-    r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8(?=\s\d{1,2}º?,?\s(?:do\s+art\.|deste\s+artigo|desta\s+lei))"
+    r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8(?=\s\d{1,2}º?,?\s(?:do\s+art(?:\.|igo\b)|deste\s+artigo|desta\s+lei))"
 )
 # Incisos a sentence cites, with their numerals' strokes misread: "nos incisos | e Il deste artigo", "inciso Ill".
 _CITED_NUMERAL = r"[IVXLl|H]{1,7}"

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stages.pageimage import INK, LINE_INK, dark_mask, full_size, paper_blocks, true_runs
+
 STRIKE_MIN_INCH = 0.25  # a strike runs at least this far (a word of 4-5 letters)
 STRIKE_MAX_INCH = 0.014  # ... and at most this thick (Planalto's: 0.007 in; letterhead rules: 0.025+)
 CONTEXT_MIN_INK = 0.12  # share of columns with ink right above and right below it (an underline: ~0 below)
@@ -30,8 +32,6 @@ STROKE_MAX_INCH = 0.05  # ink beside a strike comes in letter strokes: runs no l
 CROSSED_MIN = 0.1  # share of columns with ink both right above and right below: letter strokes crossing it
 LINE_MAX_INCH = 0.12  # how far a struck text line reaches up and down from its strike, at most
 MIDDLE = (0.3, 0.72)  # where in its text line's height (from the top) a strike lies; an underline lies lower
-INK = 0.6  # darker than this share of the local paper brightness: ink
-LINE_INK = 0.8  # ... and this, for following a found line to its ends (a photo's blurred line: 0.66-0.74)
 JOIN_INCH = 0.3  # pieces this close along a line (a skewed one breaks into pieces a row apart) are one strike
 COLUMNS = 4  # runs are found on groups of this many pixel columns (all dark), 4x cheaper
 
@@ -45,35 +45,8 @@ class Strike:
     row: int = -1  # the row of the line drawn through it
 
 
-def _paper_blocks(grey: np.ndarray, dpi: int) -> tuple[np.ndarray, int]:
-    """The brightest pixel of each ~0.16-inch block (a text line is thinner, so every block holds some paper),
-    and the block size."""
-    b = max(8, int(dpi * 0.16))
-    h, w = grey.shape
-    hb, wb = -(-h // b), -(-w // b)
-    padded = np.pad(grey, ((0, hb * b - h), (0, wb * b - w)), mode="edge")
-    return padded.reshape(hb, b, wb, b).max(axis=(1, 3)), b
-
-
-def _full_size(blocks: np.ndarray, b: int, shape: tuple[int, ...]) -> np.ndarray:
-    return np.repeat(np.repeat(blocks, b, axis=0), b, axis=1)[: shape[0], : shape[1]]
-
-
-def dark_mask(grey: np.ndarray, blocks: tuple[np.ndarray, int], share: float) -> np.ndarray:
-    """Pixels darker than `share` of the paper around them (`blocks`: _paper_blocks; the threshold is made per
-    block and compared in uint8, the same as grey < share * paper)."""
-    paper, b = blocks
-    return grey < _full_size(np.ceil(paper * share).astype(np.uint8), b, grey.shape)
-
-
-def _runs(row: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of the True runs of a 1-D boolean array."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], row, [False])).astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
-
-
 def _longest_run(row: np.ndarray) -> int:
-    runs = _runs(row)
+    runs = true_runs(row)
     return max((end - start for start, end in runs), default=0)
 
 
@@ -97,7 +70,7 @@ def _pieces(
     gap_near, gap_far = max(2, int(dpi * 0.01)), max(4, int(dpi * 0.023))  # 3 and 6 px at 300 dpi
     pieces: list[tuple[int, int, int, Strike]] = []
     for y in np.flatnonzero(full.any(axis=1)).tolist():
-        for start, end in _runs(full[y]):
+        for start, end in true_runs(full[y]):
             x0, x1 = start * COLUMNS, (end - 1 + k) * COLUMNS
             # the line itself: the rows around y that are (nearly) all dark along the piece
             near = max(0, y - 3 * thick)
@@ -138,7 +111,7 @@ def find_strikes(grey: np.ndarray, dpi: int) -> list[list[Strike]]:
     camera's blur makes a 1-px line lighter than the letters): on pages without struck text that search found
     rules and logo strokes, so it runs only where struck text is known to be."""
     thick = max(2, int(STRIKE_MAX_INCH * dpi))
-    blocks = _paper_blocks(grey, dpi)
+    blocks = paper_blocks(grey, dpi)
     ink = dark_mask(grey, blocks, INK)
     pieces = _pieces(ink, ink, dpi, 0.8, thick)
     if pieces:
@@ -202,8 +175,8 @@ def strike_band(strike: list[Strike], ink: np.ndarray, step: int = 16, max_gap: 
 def blank_strikes(grey: np.ndarray, strikes: list[list[Strike]], dpi: int, pad: int = 3) -> np.ndarray:
     """A copy of `grey` with each struck text line painted the colour of the paper around it."""
     out = grey.copy()
-    blocks = _paper_blocks(grey, dpi)
-    paper = _full_size(*blocks, grey.shape)
+    blocks = paper_blocks(grey, dpi)
+    paper = full_size(*blocks, grey.shape)
     faint = dark_mask(grey, blocks, LINE_INK)  # a blurred line is lighter than the letters' cores
     for strike in strikes:
         for s in strike + strike_band(strike, faint):

@@ -215,6 +215,8 @@ def test_browser_margins_as_ocr_reads_them_are_dropped() -> None:
     )
     cleaned, _ = clean_document([text], P)
     assert cleaned.startswith("LEI Nº 12.089") and "15/04/2010" not in cleaned
+    cut = clean_document([text.replace("Ide l 15/04/2010 10:50", "Ii de | 13/04/2010 13:1.")], P)[0]
+    assert "13/04/2010" not in cut  # the minute cut in half, a period read after it
     assert cleaned.rstrip().endswith("Este texto não substitui o publicado no DOU de 12.11.2009")
 
 
@@ -343,6 +345,10 @@ def test_the_last_line_of_a_sentence_above_a_running_footer_stays() -> None:
             ["Art. 2º O percentual de que trata o § 10 do art. 1º e no § 2º deste artigo."],
         ),
         (["Art. 9º Tem 8 10 itens."], ["Art. 9º Tem 8 10 itens."]),  # no paragraph cited
+        (
+            ["combinado com o 8 1º do artigo 2º do Ato Institucional nº 5"],
+            ["combinado com o § 1º do artigo 2º do Ato Institucional nº 5"],
+        ),
         # a dash after the ordinal ("§ 1º - No regime"), and a stray mark before a label
         (
             ["Art. 100 - O regime:", "8 1º - No regime", "— Art. 101 - Os equipamentos."],
