@@ -508,7 +508,8 @@ DOLLAR_PARAGRAPH_RE = re.compile(r"(?<![\w$])(\$\$?)(?=\s?\d{1,3}(?!\d)(?![.,]\d
 # A § OCR read as "8" where a sentence cites a paragraph: "o 8 10 do art. 1º", "no 8 2º deste artigo" (two numbers
 # side by side, the second a paragraph's, then what it belongs to: never Portuguese otherwise).
 EIGHT_PARAGRAPH_RE = re.compile(
-    r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8(?=\s\d{1,2}º?,?\s(?:do\s+art(?:\.|igo\b)|deste\s+artigo|desta\s+lei))"
+    r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8"
+    r"(?=\s\d{1,2}º?,?\s(?:do\s+art(?:\.|igo\b)|deste\s+artigo|desta\s+lei))"
 )
 # Incisos a sentence cites, with their numerals' strokes misread: "nos incisos | e Il deste artigo", "inciso Ill".
 _CITED_NUMERAL = r"[IVXLl|H]{1,7}"
@@ -597,8 +598,8 @@ def fix_text_ordinals(text: str) -> tuple[str, int]:
 
 
 def fix_signs(line: str) -> str:
-    """ "$ 1º" -> "§ 1º" (never R$), "o 8 10 do art." -> "o § 10 do art.", "§ 2 o Os" -> "§ 2º Os", "n o 9.394" ->
-    "nº 9.394"."""
+    """ "$ 1º" -> "§ 1º" (never R$), "o 8 10 do art." -> "o § 10 do art.", "§ 2 o Os" -> "§ 2º Os",
+    "n o 9.394" -> "nº 9.394"."""
     line = DOLLAR_PARAGRAPH_RE.sub(lambda m: "§" * len(m.group(1)), line)
     line = EIGHT_PARAGRAPH_RE.sub(r"\1§", line)
     line = CITED_INCISOS_RE.sub(_cited_incisos, line)
