@@ -26,9 +26,7 @@ MIN_DOTS = 10  # an ellipsis has 3
 GAP_MAX_DOTS = 4  # leader dots stand 1-3 dot sizes apart
 GAP_SPREAD = 0.35  # ... and evenly: the gaps' standard deviation at most this share of their mean (+1 px)
 CLEAR_MAX = 0.05  # share of the row's columns with ink a dot's height above/below it, at most
-WORK_DPI = (
-    150  # the search runs on the ink mask reduced to about this resolution (4x fewer pixels at 300 dpi)
-)
+WORK_DPI = 150  # searched on the page reduced to about this resolution (4x fewer pixels at 300 dpi)
 
 
 @dataclass(frozen=True)
@@ -40,16 +38,9 @@ class Leader:
     dots: int
 
 
-def find_leaders(grey: np.ndarray, dpi: int) -> list[Leader]:
-    """The dot leaders of a grey page image (uint8, paper light) rendered at `dpi` (see the module docstring)."""
-    f = max(1, dpi // WORK_DPI)
-    small = darkest(grey, f)
-    blocks = paper_blocks(small, dpi // f)
-    # lighter than ink (a camera's blur spreads a dot, and a letter's body is lighter than its core), so a row
-    # of dots keeps paper between them and a rule broken up by noise is one long run
-    ink = dark_mask(small, blocks, LINE_INK)
-    h, w = ink.shape
-    d = max(2, int(round(dpi / f * DOT_MAX_INCH)))
+def _dot_rows(ink: np.ndarray, d: int) -> dict[int, list[tuple[int, int, int]]]:
+    """Pixel rows of `ink` that cross a row of dots at most `d` pixels in size: row -> [(left, right, dots)]."""
+    h = ink.shape[0]
     edges = np.diff(np.pad(ink, ((0, 0), (1, 1))).view(np.int8), axis=1)  # +1: a run starts, -1: it ends
     ys, xs = np.nonzero(edges)
     starts = edges[ys, xs] == 1
@@ -58,12 +49,8 @@ def find_leaders(grey: np.ndarray, dpi: int) -> list[Leader]:
     gap = left[1:] - right[:-1]
     paired = (row[1:] == row[:-1]) & short[1:] & short[:-1] & (gap <= GAP_MAX_DOTS * d)
     bounds = np.flatnonzero(np.diff(np.concatenate(([0], paired.astype(np.int8), [0]))))
-    rows: dict[
-        int, list[tuple[int, int, int]]
-    ] = {}  # candidate rows of dots, by pixel row: (left, right, dots)
-    for a, b in zip(
-        bounds[::2].tolist(), bounds[1::2].tolist(), strict=True
-    ):  # runs a..b chained by gaps a..b-1
+    rows: dict[int, list[tuple[int, int, int]]] = {}
+    for a, b in zip(bounds[::2].tolist(), bounds[1::2].tolist(), strict=True):  # runs a..b, gaps a..b-1
         if b - a + 1 < MIN_DOTS:
             continue
         gaps = gap[a:b]
@@ -79,24 +66,32 @@ def find_leaders(grey: np.ndarray, dpi: int) -> list[Leader]:
         if len(true_runs(ink[y - d : y + d + 1, x0:x1].any(axis=0))) < (b - a + 1) / 2:
             continue  # the gaps close a row up or down: a rule drawn jagged by noise, not separate dots
         rows.setdefault(y, []).append((x0, x1, b - a + 1))
-    leaders: list[Leader] = []
-    open_: list[list[int]] = []  # [top, bottom, left, right, dots] of leaders still growing row by row
+    return rows
+
+
+def find_leaders(grey: np.ndarray, dpi: int) -> list[Leader]:
+    """The dot leaders of a grey page image (uint8, paper light) rendered at `dpi` (see the module docstring)."""
+    f = max(1, dpi // WORK_DPI)
+    small = darkest(grey, f)
+    # lighter than ink (a camera's blur spreads a dot, and a letter's body is lighter than its core), so a row
+    # of dots keeps paper between them and a rule broken up by noise is one long run
+    ink = dark_mask(small, paper_blocks(small, dpi // f), LINE_INK)
+    d = max(2, int(round(dpi / f * DOT_MAX_INCH)))
+    rows = _dot_rows(ink, d)
+    boxes: list[list[int]] = []  # [top, bottom, left, right, dots]: the pixel rows crossing one row of dots
     for y in sorted(rows):
         for x0, x1, n in rows[y]:
-            for lead in open_:
-                if lead[1] == y and x0 < lead[3] and lead[2] < x1:  # continues the row above: the same dots
-                    lead[1], lead[2], lead[3], lead[4] = (
-                        y + 1,
-                        min(lead[2], x0),
-                        max(lead[3], x1),
-                        max(lead[4], n),
-                    )
-                    break
+            box = next((b for b in boxes if b[1] == y and x0 < b[3] and b[2] < x1), None)  # the row above's
+            if box is None:
+                boxes.append([y, y + 1, x0, x1, n])
             else:
-                open_.append([y, y + 1, x0, x1, n])
-    for top, bottom, x0, x1, n in open_:  # the box reaches a dot's height past the rows found: clear there
-        top, bottom, x0, x1 = (top - d) * f, (bottom + d) * f, (x0 - 1) * f, (x1 + 1) * f
-        leaders.append(Leader(max(0, top), min(grey.shape[0], bottom), max(0, x0), min(grey.shape[1], x1), n))
+                box[1:] = [y + 1, min(box[2], x0), max(box[3], x1), max(box[4], n)]
+    h, w = grey.shape
+    # each box reaches a dot's size past the rows found (paper there, by the test above)
+    leaders = [
+        Leader(max(0, (top - d) * f), min(h, (bottom + d) * f), max(0, (x0 - 1) * f), min(w, (x1 + 1) * f), n)
+        for top, bottom, x0, x1, n in boxes
+    ]
     return sorted(leaders, key=lambda lead: (lead.top, lead.left))
 
 
