@@ -163,8 +163,8 @@ PUBLISHER_MARK_RE = re.compile(r"<!ID\d+(?:-\d+)?>[ \t]?")
 # Dot leaders: a row of dots standing for wording an amending act leaves unchanged ("Art. 12. ..........") or
 # joining a heading to its page. Filler whose length is the column's: dropped, as the ocr stage paints them out
 # of page images (stages/leaders.py). An ellipsis ("(...)", "etc....") has fewer dots.
-DOT_LEADER_RE = re.compile(r"[ \t]*(?:[.…][ \t]?){5,}")
-_DOT_LEADER_BEFORE_PUNCT_RE = re.compile(r"[ \t]*(?:[.…][ \t]?){5,}(?=[,;:)])")  # "nacionalidade......., RG"
+# Group 1: the punctuation after it ("nacionalidade......., RG"), which takes the leader's place.
+DOT_LEADER_RE = re.compile(r"[ \t]*(?:[.…][ \t]?){5,}(?=([,;:)])?)")
 
 
 def normalize_whitespace(text: str) -> list[str]:
@@ -290,7 +290,7 @@ def continues(prev: str, line: str) -> bool:
     """Is `line` the rest of a sentence `prev` wrapped into it? `prev` runs to the margin (40+ characters) without
     ending its sentence, and `line` starts in lower case ("... a partir da edição" / "de sua norma
     regulamentadora.", the last line before a footer, whose words a lexicon may not know)."""
-    return len(prev) >= 40 and not prev.endswith(_TERMINAL) and line[:1].islower()
+    return len(prev) >= 40 and not prev.endswith(_TERMINAL) and _starts_lower(line)
 
 
 def _word_chars(words: set[str]) -> int:
@@ -873,9 +873,7 @@ def clean_document(
         counts.update(c)
         text, n = PUBLISHER_MARK_RE.subn("", text)
         counts["dropped_publisher_marks"] += n
-        text, m = _DOT_LEADER_BEFORE_PUNCT_RE.subn("", text)
-        text, n = DOT_LEADER_RE.subn(" ", text)
-        n += m
+        text, n = DOT_LEADER_RE.subn(lambda m: "" if m.group(1) else " ", text)
         counts["dot_leaders"] += n
         if REPLACEMENT in text:
             text = repair_replacement_chars(text, lexicon, corpus, counts)
