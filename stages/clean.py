@@ -367,7 +367,13 @@ def find_letterhead_lines(
     pages_alike: tuple[dict[tuple[int, int], int], ...] = ({}, {})  # per side: (page, line) -> pages alike
     for side in (0, 1):
         slots = [(pi, li) for pi, zone in enumerate(zones) for li in zone[side]]
-        depth = [d for zone in zones for d in range(len(zone[side]))]  # lines from the edge
+        # Depth: the lines between it and the edge that are not junk. A logo read as three lines of junk above
+        # the letterhead on one page and as none on another must not set the same letterhead lines apart.
+        depth = [
+            sum(not is_noise_line(pages[pi][lj], lexicon) for lj in zone[side][:d])
+            for pi, zone in enumerate(zones)
+            for d in range(len(zone[side]))
+        ]
         side_keys = [line_words(pages[pi][li], lexicon) for pi, li in slots]
         keys.update(zip(slots, side_keys, strict=True))
         keyed = [i for i, key in enumerate(side_keys) if key]

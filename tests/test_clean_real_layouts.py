@@ -173,6 +173,43 @@ def test_letterhead_read_differently_on_every_page_is_dropped() -> None:
     assert counts["dropped_letterhead"] >= 8
 
 
+def test_a_letterhead_under_logo_junk_on_one_page_only_is_still_the_letterhead() -> None:
+    """RESOLUÇÃO_010_2004_CONSUNI photographed, as tesseract read it: the coat of arms became three lines of junk
+    above the letterhead on page 1 and none on page 2, where the two letterhead lines also came out in the other
+    order. Counted in lines, "CONSELHO UNIVERSITÁRIO" lies four lines deeper on page 1 than on page 2; junk does
+    not count, so it is the same running line."""
+    tops = [
+        ["Va", "Ma", "be", "UNIVERSIDADE FEDERAL DO AMAZONAS", "CONSELHO UNIVERSITÁRIO"],
+        ["SÁ CONSELHO UNIVERSITÁRIO", "K b); UNIVERSIDADE FEDERAL DO AMAZONAS OH", "DO"],
+    ]
+    bodies = [
+        [
+            "RESOLUÇÃO Nº 010/2004",
+            "O REITOR DA UNIVERSIDADE FEDERAL DO AMAZONAS E PRESIDENTE DO",
+            "CONSELHO UNIVERSITÁRIO, no uso de suas atribuições estatutárias,",
+            "CONSIDERANDO o Parecer do Relator, aprovado por maioria de votos, em reunião",
+            "ordinária realizada nesta data,",
+            "RESOLVE:",
+            "APROVAR o Programa de Educação à Distância/EaD, no âmbito da Universidade",
+            "Federal do Amazonas, nos termos propostos pela Faculdade de Educação.",
+        ],
+        ["Anexo da Resolução Nº 009/2004, de 9 de junho de 2004.", "PROGRAMA DE EDUCAÇÃO À DISTÂNCIA"],
+    ]
+    bottoms = [
+        ["Hidembergue Ordozgoith da Frota", "Presidente"],
+        ["Art. 1º O Programa tem por objetivo a formação."],
+    ]
+    pages = [page(*parts) for parts in zip(tops, bodies, bottoms, strict=True)]
+    drop = find_letterhead_lines(pages, P, LEX)
+    kept = [
+        line
+        for pi, lines in enumerate(pages)
+        for li, line in enumerate(lines)
+        if line and (pi, li) not in drop
+    ]
+    assert kept == [line for body, bottom in zip(bodies, bottoms, strict=True) for line in body + bottom]
+
+
 def test_letterhead_zone_keeps_the_title_that_repeats_it_and_misread_headings() -> None:
     header = ["CÂMARA MUNICIPAL DE PEDRA BRANCA DO SUL", "Edital de Chamamento Público nº 4/2025"]
     pages = [
