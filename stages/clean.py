@@ -26,6 +26,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ from stages.legis import (
     misread_inciso,
     to_roman,
 )
-from stages.lexicon import REPLACEMENT, Lexicon, load_lexicon, match_case, repair_candidates
+from stages.lexicon import REPLACEMENT, Lexicon, fold_accents, load_lexicon, match_case, repair_candidates
 from stages.records import CLEAN_DIR, OCR_DIR, OcrDocument, RecordError, from_dict, metrics_file
 
 log = logging.getLogger(__name__)
@@ -394,10 +395,16 @@ def find_letterhead_lines(
                     walked.append((li, "margin"))
                 elif pages_alike[side].get((pi, li), 0) >= needed:
                     # A running line is printed once per page: one like a running line nearer the edge is
-                    # body text repeating it (the title under a header that names the document)
+                    # body text repeating it (the title under a header that names the document). Like it in its
+                    # words and in its letters and digits too: two running lines of one footer can share most
+                    # words ("Alterado pela Decisão nº 21/2014 ..." over "Alterado pela Resolução nº 13/2020 ...").
                     key = keys[(pi, li)]
-                    nearer = [keys[(pi, lj)] for lj, kind in walked if kind == "running"]
-                    if any(same_key(k, key, p.header_similarity) for k in nearer):
+                    if any(
+                        same_key(keys[(pi, lj)], key, p.header_similarity)
+                        and fuzz.partial_ratio(lines[lj].lower(), line.lower()) >= p.header_similarity
+                        for lj, kind in walked
+                        if kind == "running"
+                    ):
                         break
                     walked.append((li, "running"))
                 elif side == 1 and continues(above[pi].get(li, ""), line):
@@ -411,11 +418,12 @@ def find_letterhead_lines(
             # The letterhead reaches its last running line: what lies between its lines goes with it (junk from
             # the logo that spells words, the page number); past it noise and margins still do. It starts at the
             # edge: short lines before its first running line are taken only when that line is among the
-            # zone's first three ("na GESSO" above "FM Poder Executivo"), else they end the zone.
+            # zone's first three, junk not counted ("na GESSO" above "FM Poder Executivo"; "PINA", "ERRO", "VE EE"
+            # from a logo above the university's name), else they end the zone.
             kinds = [kind for _, kind in walked]
             first_running = kinds.index("running") if "running" in kinds else len(kinds)
             first_short = kinds.index("short") if "short" in kinds else len(kinds)
-            if first_short < first_running and first_running > 2:
+            if first_short < first_running and sum(k != "noise" for k in kinds[:first_running]) > 2:
                 walked = walked[:first_short]
             last = max((i for i, (_, kind) in enumerate(walked) if kind == "running"), default=-1)
             for i, (li, kind) in enumerate(walked):
@@ -513,6 +521,10 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
     arabic = arabic_numbered_starts(lines)
     separator = inciso_separator(lines)
     numbered = [(j, n) for j, line in enumerate(lines) if (n := article_number(line)) is not None]
+
+    def next_inciso(index: int) -> re.Match[str] | None:
+        return INCISO_OCR_RE.match(lines[index + 1]) if index + 1 < len(lines) else None
+
     for index, line in enumerate(lines):
         new = PARAGRAPH_MISREAD_RE.sub("§ ", fix_signs(LEADING_MARK_RE.sub("", line)))
         if (m := PARAGRAPH_OCR_RE.match(new)) and int(m.group(1) or m.group(2)) == last_paragraph + 1:
@@ -549,12 +561,24 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
                 last_inciso = value
                 dash = m.group(2) if len(m.group(2)) == 1 else "-"
                 new = f"{to_roman(value)} {dash} " + new[m.end() :]
-        elif (m := INCISO_OCR_RE.match(new)) and (last_inciso or (out and out[-1].endswith(":"))):
-            # "IR pelo", "HI. representação", "Ê o Pró-Reitor" inside an enumeration: the numeral expected next,
-            # written the way the document writes its incisos
+        elif (m := INCISO_OCR_RE.match(new)) and (
+            last_inciso
+            or (out and out[-1].endswith(":"))
+            or ((nxt := next_inciso(index)) and misread_inciso(nxt.group(1), last_inciso + 2))
+        ):
+            # "IR pelo", "HI. representação", "Ê o Pró-Reitor" inside an enumeration (after an inciso, a line
+            # ending in ":" or before the next inciso: "|. por solenidade;" over "Il. em gabinete"): the numeral
+            # expected next, written the way the document writes its incisos
             token, expected = m.group(1), last_inciso + 1
-            following = INCISO_OCR_RE.match(lines[index + 1]) if index + 1 < len(lines) else None
-            if token.isdigit() and not (
+            following = next_inciso(index)
+            if not token and not (
+                (m.group(2) or "").strip() in (".", ")")
+                and expected == 1
+                and following
+                and misread_inciso(following.group(1), 2)
+            ):
+                pass  # no numeral: only a lost first "I" before its period, the second next (". o Pró-Reitor", "H.")
+            elif token.isdigit() and not (
                 token == "1" and expected == 1 and following and not following.group(1).isdigit()
             ):
                 pass  # "1. objetivos": an item of a numbered list, no inciso ("1." before "II." is an "I.")
@@ -744,8 +768,12 @@ _TRAILING_PUNCT_RE = re.compile(r"[.,;:!?)]+$")
 _LETTER_SPACED_RE = re.compile(r"(?<!\S)((?:[A-ZÀ-Ý]{1,2} ){3,}[A-ZÀ-Ý]{1,2})(?=[\s:.,;]|$)")
 _LONE_CLITIC_RE = re.compile(r"(?<=[^\W\d_]) -(?=(?:se|lhes?|l[oa]s?|n[oa]s?|me|te|vos)\b)")
 _GLUED_RE = re.compile(r"[^\W\d_]{8,}")
-_ACCENTED_CAPITALS = {"A": "ÁÂÃÀ", "E": "ÉÊ", "I": "Í", "O": "ÓÔÕ", "U": "Ú"}
-_TITLE_VOWEL_RE = re.compile(r"(?<![\w-])[AEIOU][a-zà-ú]{2,}(?![\w-])")  # "Orgãos", "Unico"; not "ORGÃOS"
+# A capitalized or all-caps word of 3+ letters: OCR drops the accents of capitals ("Orgãos", "Unico", "PRESIDENCIA",
+# "ACADEMICO", "UNIVERSITARIO").
+# A word of up to 3 capitals is often an acronym ("ERE", Ensino Remoto Emergencial, is no "erê"): its accent comes
+# back only as a common word's (SÃO, NÃO).
+SHORT_ACCENT_MIN_COUNT = 1000
+_CAPITALIZED_RE = re.compile(r"(?<![\w-])[A-ZÀ-Ý](?:[a-zà-ÿ]{2,}|[A-ZÀ-Ý]{2,})(?![\w-])")
 _FFFD_WORD_RE = re.compile(rf"[^\W\d_]*{REPLACEMENT}[{REPLACEMENT}\w]*")
 _INTACT_WORD_RE = re.compile(rf"(?<![\w{REPLACEMENT}])[^\W\d_]+(?![\w{REPLACEMENT}])")
 FFFD_DOMINANCE = 100  # of several words that fit, one this many times as frequent as each other one is taken
@@ -806,19 +834,23 @@ def repair_words(line: str, lexicon: Lexicon, vocab: Counter[str], counts: Count
                 return hyphenated
         return w
 
-    def capital_accent(m: re.Match[str]) -> str:  # "Orgãos" -> "Órgãos": OCR lost a capital's accent
+    def capital_accent(m: re.Match[str]) -> str:  # "Orgãos" -> "Órgãos", "PRESIDENCIA" -> "PRESIDÊNCIA"
+        # The lexicon says whether it is a word (the document's own words hold the misread itself): one it knows
+        # stays ("Area"), one that fits no accented word stays (UNIVASF, CONSEPE); of several that fit, only the
+        # one the document writes elsewhere (pyspellchecker's counts favour Portugal's "académica" over Brazil's
+        # "acadêmica", so frequency does not decide).
         w = m.group(0)
-        if is_known(w):
+        if w.lower() in known:
             return w
-        fits = [v + w[1:] for v in _ACCENTED_CAPITALS[w[0]] if (v + w[1:]).lower() in known]
-        if len(fits) == 1:
+        fit = pick_word(lexicon.with_accents_of(fold_accents(w.lower())), lexicon, vocab, by_frequency=False)
+        if fit and (len(w) > 3 or lexicon.counts.get(fit, 0) >= SHORT_ACCENT_MIN_COUNT):
             counts["accents_restored"] += 1
-            return fits[0]
+            return match_case(fit, w)
         return w
 
     line, n = _LONE_CLITIC_RE.subn("-", line)
     counts["words_joined"] += n
-    line = _TITLE_VOWEL_RE.sub(capital_accent, line)
+    line = _CAPITALIZED_RE.sub(capital_accent, line)
     line = _LETTER_SPACED_RE.sub(spaced, line)
     line = split(line)
     return _GLUED_RE.sub(glued, line)
@@ -832,6 +864,23 @@ def corpus_vocabulary(texts: list[str]) -> Counter[str]:
     return counts
 
 
+def pick_word(
+    candidates: Iterable[str], lexicon: Lexicon, written: Counter[str], by_frequency: bool = True
+) -> str | None:
+    """The word a repair is certain of: the only candidate; of several, the one `written` (the text's own words)
+    has, or (`by_frequency`) one `FFFD_DOMINANCE` times as frequent in the lexicon as each other one; else None."""
+    found = set(candidates)
+    if len(found) > 1:
+        seen = {c for c in found if written.get(c, 0)}
+        if len(seen) == 1:
+            found = seen
+        elif by_frequency:
+            ranked = sorted(((lexicon.counts.get(c, 0), c) for c in found), reverse=True)
+            if ranked[0][0] >= FFFD_DOMINANCE * max(ranked[1][0], 1):
+                found = {ranked[0][1]}
+    return found.pop() if len(found) == 1 else None
+
+
 def repair_replacement_chars(text: str, lexicon: Lexicon, corpus: Counter[str], counts: Counter[str]) -> str:
     """U+FFFD (one per lost non-ASCII letter) replaced where the fix is certain: a legal sign or ordinal
     (stages/legis.py FFFD_LEGAL: "\ufffd 2\ufffd do art." -> "§ 2º do art."), else the one word of the lexicon and
@@ -843,18 +892,9 @@ def repair_replacement_chars(text: str, lexicon: Lexicon, corpus: Counter[str], 
 
     def fix(m: re.Match[str]) -> str:
         broken = m.group(0)
-        candidates = repair_candidates(broken, lexicon, corpus)
-        if len(candidates) > 1:
-            written = {c for c in candidates if corpus.get(c, 0)}
-            if len(written) == 1:
-                candidates = written
-            else:
-                ranked = sorted(((lexicon.counts.get(c, 0), c) for c in candidates), reverse=True)
-                if ranked[0][0] >= FFFD_DOMINANCE * max(ranked[1][0], 1):
-                    candidates = {ranked[0][1]}
-        if len(candidates) == 1:
+        if word := pick_word(repair_candidates(broken, lexicon, corpus), lexicon, corpus):
             counts["fffd_repaired"] += broken.count(REPLACEMENT)
-            return match_case(candidates.pop(), broken)
+            return match_case(word, broken)
         counts["fffd_kept"] += broken.count(REPLACEMENT)
         return broken
 

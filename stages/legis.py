@@ -466,8 +466,8 @@ OCR_ROMAN = str.maketrans({"H": "II", "l": "I", "1": "I", "|": "I"})
 INCISO_MISREAD_RE = re.compile(r"^([IVXLHWl1|]{1,7})\s*([-–—]{1,2})\s+")
 # Not `\b` after the numeral: "CAPÍTULO |" (a bar for "I") has no word boundary after the bar.
 HEADING_NUM_RE = re.compile(
-    r"^(T[ÍI]TULO|CAP[ÍI]TULO|SE[ÇC][ÃA]O|SUBSE[ÇC][ÃA]O|LIVRO)\s+([IVXLHl1|]{1,7})(?![^\W_])"
-)
+    r"^((?i:T[ÍI]TULO|CAP[ÍI]TULO|SE[ÇC][ÃA]O|SUBSE[ÇC][ÃA]O|LIVRO))\s+([IVXLHl1|]{1,7})(?![^\W_]|-[A-Z]\b)"
+)  # "CAPÍTULO HI", "Título |", "Capítulo Il"; not "Seção IV-A" (a section inserted by an amendment)
 HEADING_LEVELS = ("LIV", "TÍT", "TIT", "CAP", "SEÇ", "SEC", "SUB")  # first letters, outermost first
 # "Art. 32º" / "ART. 32º": an ordinal on a two-digit number is a misread (10+ never take º).
 ARTICLE_NUM_RE = re.compile(r"^((?:Art|ART)(?:igo|IGO|\.)?\s*)(\d{2,4})º")
@@ -550,10 +550,12 @@ ARTICLE_OCR_ORDINAL_RE = re.compile(rf"^(Art\.?)\s?([1-9])\s?([{ORDINAL_MISREADS
 # "Art" wrong, then the number with its ordinal and a capital. Taken only for the article expected next (clean).
 ARTICLE_WORD_MISREAD_RE = re.compile(r"^(?:A[tlIif1]t|Ar[lIi1f]|Aft)\.\s?([1-9])º(?=\s+[A-ZÀ-Ý]|\s?[-–—])")
 # An inciso numeral OCR garbled at a line start ("IR pelo", "HI. representação", "Ê o Pró-Reitor", "J; elaborar",
-# "MI.", "XIL —", "Vil", "Mill"): up to 5 numeral-like glyphs, an optional separator, then a lower-case word.
+# "MI.", "XIL —", "Vil", "Mill"): up to 5 numeral-like glyphs, an optional separator, then a lower-case word; or
+# the numeral's period glued to the word ("lll.Representar", "Hll.extemporânea": the gap lost); or no numeral at all
+# before its period (". o Pró-Reitor": a first "I" lost; clean takes an empty one only for the first inciso).
 INCISO_OCR_RE = re.compile(
-    rf"^([IVXLHWMlJRÊÍi1|!\[]{{1,5}})\s?([.;:,)]|\s?{DASH}{{1,2}})?\s+"
-    r"(?=[a-zà-ú]|(?<=[.;:,)R–—-]\s)[A-ZÀ-Ý])"  # a capital after a separator: "l. Professor", "IR Professor"
+    rf"^([IVXLHWMlJRÊÍi1|!\[]{{0,5}})\s?([.;:,)]|\s?{DASH}{{1,2}})?(?:\s+|(?<=[.)])(?=[^\W\d_]{{3}}))"
+    r"(?=[a-zà-ú]|(?<=[.;:,)R–—-]\s)[A-ZÀ-Ý]|(?<=[.)])[A-ZÀ-Ý])"  # a capital after a separator: "l. Professor"
 )
 # How those glyphs read as numeral strokes: "H" two bridged strokes, "M" a V with a stray stroke, "R" the period
 # after a numeral read together with the gap after it (tesseract: "I.     pelo" -> "IR pelo").

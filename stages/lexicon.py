@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,6 +38,7 @@ class Lexicon:
     counts: dict[str, int]
     sources: tuple[str, ...] = ()
     _skeletons: dict[str, list[str]] | None = field(default=None, repr=False)
+    _folded: dict[str, list[str]] | None = field(default=None, repr=False)
 
     def __contains__(self, word: str) -> bool:
         return word.lower() in self.counts
@@ -50,6 +52,22 @@ class Lexicon:
                     index.setdefault(skeleton(word), []).append(word)
             self._skeletons = index
         return self._skeletons.get(key, [])
+
+    def with_accents_of(self, plain: str) -> list[str]:
+        """Words with accents or a cedilla that, without them, are `plain` (lower case): "presidencia" ->
+        ["presidência"] (the index is built on first use)."""
+        if self._folded is None:
+            index: dict[str, list[str]] = {}
+            for word in self.counts:
+                if not word.isascii():
+                    index.setdefault(fold_accents(word), []).append(word)
+            self._folded = index
+        return self._folded.get(plain, [])
+
+
+def fold_accents(word: str) -> str:
+    """`word` without its accents and cedillas: "Órgãos" -> "Orgaos"."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 def skeleton(word: str) -> str:

@@ -13,6 +13,7 @@ from stages.clean import (
     clean_document,
     corpus_vocabulary,
     find_letterhead_lines,
+    find_running_lines,
     fix_numbering,
     keep_hyphen,
     normalize_whitespace,
@@ -208,6 +209,69 @@ def test_a_letterhead_under_logo_junk_on_one_page_only_is_still_the_letterhead()
         if line and (pi, li) not in drop
     ]
     assert kept == [line for body, bottom in zip(bodies, bottoms, strict=True) for line in body + bottom]
+
+
+def test_two_running_lines_that_share_most_words_are_both_running() -> None:
+    """UNIVASF's statute: every page carries a footer of two amendment notes that share most of their words
+    ("Alterado pela Decisão nº 21/2014 ..." and "Alterado pela Resolução nº 13/2020 ..."). The second is no body
+    text repeating the first (that test is for a title under a header that names the document): both go."""
+    footer = [
+        "Aprovado pela Portaria nº 148, de 10/08/2012, da Secretaria de Regulação e Supervisão da Educação Superior;",
+        "Alterado pela Decisão nº 21/2014 – Conuni, de 21/03/2014, aprovada pela Portaria nº 01, de 29/03/2019, do",
+        "61, de 29/03/2019;",
+        "Alterado pela Resolução nº 13/2020 – Conuni, de 13/08/2020, aprovada pela Portaria nº 01, de 17/08/2020, do",
+        "158, de 18/08/2020.",
+    ]
+    bodies = [
+        ["Art. 1º A Fundação Universidade Federal do Vale do São Francisco é uma Instituição Federal."],
+        ["Art. 2º A Univasf goza de autonomia didático-científica, administrativa e de gestão financeira."],
+        ["Art. 3º A organização e o funcionamento da Univasf serão disciplinados nos seguintes documentos."],
+    ]
+    pages = [page([str(n)], body, footer) for n, body in enumerate(bodies, start=2)]
+    drop = {
+        **find_letterhead_lines(pages, P, LEX),
+        **find_running_lines(pages, P),
+    }  # page numbers: the latter
+    kept = [
+        line
+        for pi, lines in enumerate(pages)
+        for li, line in enumerate(lines)
+        if line and (pi, li) not in drop
+    ]
+    assert kept == [line for body in bodies for line in body]
+
+
+def test_logo_junk_that_spells_words_above_the_letterhead_goes_with_it() -> None:
+    """A photographed UNIVASF resolution: the coat of arms read as short lines, some of them words ("PINA",
+    "ERRO", "eia"), above the university's name. Counted without the junk, the name is among the zone's first
+    lines, so what lies above it is the letterhead's; the title below it stays."""
+    tops = [
+        ["eia", "Ro", "WESERA,", "UNIVERSIDADE FEDERAL DO VALE DO SÃO FRANCISCO", "CONSELHO UNIVERSITÁRIO"],
+        ["PINA", "ERRO", "VE EE", "UNIVERSIDADE FEDERAL DO VALE DO SÃO FRANCISCO", "CONSELHO UNIVERSITÁRIO"],
+        ["UNIVERSIDADE FEDERAL DO VALE DO SÃO FRANCISCO", "CONSELHO UNIVERSITÁRIO"],
+    ]
+    bodies = [
+        [
+            "RESOLUÇÃO Nº 18/2017",
+            "Art. 1º As colações de grau na Univasf acontecerão exclusivamente por solenidade.",
+        ],
+        ["Art. 2º A colação de grau é ato oficial da Universidade, realizado em sessão solene e pública."],
+        ["Art. 3º As solenidades serão presididas pelo Reitor ou por quem ele designar para representá-lo."],
+    ]
+    pages = [
+        page(t, b, [f"Página {n} de 3"]) for n, (t, b) in enumerate(zip(tops, bodies, strict=True), start=1)
+    ]
+    drop = {
+        **find_letterhead_lines(pages, P, LEX),
+        **find_running_lines(pages, P),
+    }  # page numbers: the latter
+    kept = [
+        line
+        for pi, lines in enumerate(pages)
+        for li, line in enumerate(lines)
+        if line and (pi, li) not in drop
+    ]
+    assert kept == [line for body in bodies for line in body]
 
 
 def test_letterhead_zone_keeps_the_title_that_repeats_it_and_misread_headings() -> None:
@@ -429,9 +493,74 @@ def test_an_accent_ocr_lost_on_a_capital_comes_back_when_one_word_fits() -> None
     line = "Parágrafo Unico. Os Orgãos Suplementares e o Indice; Area e Agua ficam; ORGAOS também."
     assert (
         repair_words(line, LEX, Counter(), counts)
-        == "Parágrafo Único. Os Órgãos Suplementares e o Índice; Area e Agua ficam; ORGAOS também."
+        == "Parágrafo Único. Os Órgãos Suplementares e o Índice; Area e Agua ficam; ÓRGÃOS também."
     )
-    assert counts["accents_restored"] == 3
+    assert counts["accents_restored"] == 4
+
+
+def test_accents_ocr_lost_on_capitals_come_back_in_a_whole_document() -> None:
+    """UNIVASF's letterheads and headings as tesseract read them: every accent of an all-caps word lost. The
+    document's own words hold the misread itself, so only the lexicon says it is no word. Acronyms, words the
+    lexicon knows without the accent and words that fit two spellings stay; of two, the one the document writes
+    elsewhere is taken (the lexicon's counts favour Portugal's "académica")."""
+    text, counts = clean_document(
+        [
+            "CONSELHO UNIVERSITARIO\nCAMARA DE ENSINO\nRESOLUÇÃO Nº 07/2016\n"
+            "Art. 1º A PRESIDENCIA do CONSEPE e da UNIVASF, na Area de Agua, sobre o TITULO e a vida ACADEMICA.\n"
+            "Art. 2º A vida acadêmica segue o ORGAO, e a ACADEMICO fica.",
+        ],
+        P,
+    )
+    assert (
+        "CONSELHO UNIVERSITÁRIO" in text and "CÂMARA DE ENSINO" in text and "A PRESIDÊNCIA do CONSEPE" in text
+    )
+    assert "da UNIVASF, na Area de Agua, sobre o TITULO e a vida ACADÊMICA" in text
+    assert "o ÓRGÃO, e a ACADEMICO fica" in text  # acadêmico / académico: two fits, neither written
+    assert counts["accents_restored"] == 5
+
+
+def test_inciso_numerals_glued_to_their_word_or_before_the_next_inciso() -> None:
+    """UNIVASF's incisos as tesseract read them: the period glued to the word ("lll.Representar" for "VIII.
+    Representar"), and a list after a parenthesis (no ":" to announce it) whose first numeral is a bar."""
+    lines = [
+        "§ 1º. As colações de grau acontecerão exclusivamente: (redação dada pela Resolução nº 19/2021)",
+        "|. por solenidade;",
+        "Il. em gabinete, quando não houver solenidade da turma;",
+        "Hll.extemporânea em gabinete.",
+        "Art. 5º São deveres do estudante:",
+        *[f"{n}. dever {n.lower()};" for n in ("I", "II", "III", "IV", "V", "VI")],
+        "VII.Assediar, e",
+        "lll.Representar o curso;",
+        "IX. zelar pelo patrimônio.",
+        "O Ill.mo Sr. Reitor",
+    ]
+    fixed, _ = fix_numbering(lines)
+    assert fixed[1:4] == [
+        "I. por solenidade;",
+        "II. em gabinete, quando não houver solenidade da turma;",
+        "III. extemporânea em gabinete.",
+    ]
+    assert fixed[11:14] == ["VII. Assediar, e", "VIII. Representar o curso;", "IX. zelar pelo patrimônio."]
+    assert fixed[-1] == "O Ill.mo Sr. Reitor"
+    # REGIMENTO_UFAM photographed: the first numeral lost, its period left; the second read as "H."
+    lost = [
+        "Art. 6º - têm a seguinte composição comum:",
+        ". o Pró-Reitor, como Presidente;",
+        "H. o corpo docente;",
+    ]
+    assert fix_numbering([*lost, "HI. o corpo discente."])[0][1:] == [
+        "I - o Pró-Reitor, como Presidente;",
+        "II - o corpo docente;",
+        "III - o corpo discente.",
+    ]
+    assert fix_numbering([*lost[:2], "e o corpo docente."])[0][1] == ". o Pró-Reitor, como Presidente;"
+
+
+def test_heading_numerals_misread_in_title_case_headings() -> None:
+    fixed, _ = fix_numbering(
+        ["Título |", "DA UNIVASF", "Capítulo |", "DA INSTITUIÇÃO", "Capítulo Il", "Seção l"]
+    )
+    assert fixed == ["Título I", "DA UNIVASF", "Capítulo I", "DA INSTITUIÇÃO", "Capítulo II", "Seção I"]
 
 
 # --- words ------------------------------------------------------------------------------------------
