@@ -166,6 +166,18 @@ PUBLISHER_MARK_RE = re.compile(r"<!ID\d+(?:-\d+)?>[ \t]?")
 # of page images (stages/leaders.py). An ellipsis ("(...)", "etc....") has fewer dots.
 # Group 1: the punctuation after it ("nacionalidade......., RG"), which takes the leader's place.
 DOT_LEADER_RE = re.compile(r"[ \t]*(?:[.…][ \t]?){5,}(?=([,;:)])?)")
+# A form's fill-in blanks ("Eu, ______________, CPF ________"): a rule to write on, whose length is the form's.
+# A text layer has it as underscores; OCR reads it as underscores, dashes or nothing. Dropped the same way.
+FILL_IN_RE = re.compile(r"[ \t]*_{3,}(?:[ \t]*_{3,})*(?:[ \t]*([,;:.)]))?")
+
+
+def _fill_in(m: re.Match[str]) -> str:
+    """What a blank leaves: the punctuation after it, unless the text before it ends with the same ("Eu, ____,
+    CPF" -> "Eu, CPF"); else a space."""
+    before = m.string[: m.start()].rstrip()
+    if m.group(1):
+        return "" if before.endswith(m.group(1)) else m.group(1)
+    return " "
 
 
 def normalize_whitespace(text: str) -> list[str]:
@@ -921,6 +933,8 @@ def clean_document(
         counts["dropped_publisher_marks"] += n
         text, n = DOT_LEADER_RE.subn(lambda m: "" if m.group(1) else " ", text)
         counts["dot_leaders"] += n
+        text, n = FILL_IN_RE.subn(_fill_in, text)
+        counts["fill_in_blanks"] += n
         if REPLACEMENT in text:
             text = repair_replacement_chars(text, lexicon, corpus, counts)
         page_lines.append(normalize_whitespace(text))

@@ -372,6 +372,20 @@ def test_dot_leaders_are_dropped_and_counted_ellipses_stay() -> None:
     assert counts["dot_leaders"] == 4
 
 
+def test_fill_in_blanks_of_a_form_are_dropped_and_counted_identifiers_stay() -> None:
+    """UNIVASF's volunteer-teacher form, as its text layer has it: underscores to write on, whose length is the
+    form's, not the text's (OCR reads them as underscores or as nothing)."""
+    text = (
+        "Eu, ______________________________, CPF ______________, celebram o presente termo.\n"
+        "Local e data: ____/____/______\n"
+        "Envie o arquivo termo_de_adesao.pdf ou x_y."
+    )
+    cleaned, counts = clean_document([text], P)
+    assert "Eu, CPF, celebram o presente termo." in cleaned and "___" not in cleaned
+    assert "termo_de_adesao.pdf ou x_y" in cleaned  # single underscores inside a name stay
+    assert counts["fill_in_blanks"] == 5
+
+
 def test_a_gazettes_running_head_is_dropped_wherever_the_layer_puts_it() -> None:
     text = (
         "8 ISSN 1677-7042\n\nDiário Oficial da União - Seção 1\n\nMinistério da Educação\n\n"
