@@ -54,6 +54,7 @@ from stages.legis import (
     LIST_ITEM_RE,
     NUMBERED_PARAGRAPH_RE,
     ORDINAL_MISREADS,
+    PARAGRAPH_GLUED_EIGHT_RE,
     PARAGRAPH_MISREAD_RE,
     PARAGRAPH_NUMBER_RE,
     PARAGRAPH_OCR_CARDINAL_RE,
@@ -541,6 +542,12 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
         new = PARAGRAPH_MISREAD_RE.sub("§ ", fix_signs(LEADING_MARK_RE.sub("", line)))
         if (m := PARAGRAPH_OCR_RE.match(new)) and int(m.group(1) or m.group(2)) == last_paragraph + 1:
             new = f"§ {m.group(1) or m.group(2)}º" + new[m.end() :]  # "8 20 Os" after § 1º -> "§ 2º Os"
+        if (
+            (m := PARAGRAPH_GLUED_EIGHT_RE.match(new))
+            and 0 < int(m.group(1)) - last_paragraph <= 2
+            and last_article
+        ):
+            new = f"§ {m.group(1)}º" + new[m.end() :]  # "86º A" after § 4º or § 5º -> "§ 6º A"
         if (m := PARAGRAPH_OCR_CARDINAL_RE.match(new)) and int(m.group(1)) == last_paragraph + 1:
             new = f"§ {m.group(1)}." + new[m.end() :]  # "8 10. A" after § 9º -> "§ 10. A"
         if (m := ARTICLE_OCR_ORDINAL_RE.match(new)) and int(m.group(2)) == last_article + 1:

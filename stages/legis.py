@@ -507,6 +507,14 @@ def expected_numeral(token: str, expected: int) -> int | None:
 DOLLAR_PARAGRAPH_RE = re.compile(r"(?<![\w$])(\$\$?)(?=\s?\d{1,3}(?!\d)(?![.,]\d))")
 # A § OCR read as "8" where a sentence cites a paragraph: "o 8 10 do art. 1º", "no 8 2º deste artigo" (two numbers
 # side by side, the second a paragraph's, then what it belongs to: never Portuguese otherwise).
+# The same with the sign glued to its number ("§2º" read "82º"): "do 82º, do Art. 2º", "no 81º deste Artigo".
+# Ordinals of 10 and more are real in other places: "o 82º Congresso", "148º da Independência e 81º da República".
+EIGHT_GLUED_PARAGRAPH_RE = re.compile(
+    r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8(?=[1-9]º(?:[,;)]|\s+(?:deste|desta|do\s+[Aa]rt)))"
+)
+# A paragraph label at a line start read that way ("86º A operacionalização"): clean takes it only inside an
+# article, for the paragraph expected next (or the one after, a label lost between them).
+PARAGRAPH_GLUED_EIGHT_RE = re.compile(r"^8([1-9])º(?=\s+[A-ZÀ-Ý])")
 EIGHT_PARAGRAPH_RE = re.compile(
     r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8"
     r"(?=\s\d{1,2}º?,?\s(?:do\s+art(?:\.|igo\b)|deste\s+artigo|desta\s+lei))"
@@ -604,6 +612,7 @@ def fix_signs(line: str) -> str:
     "n o 9.394" -> "nº 9.394"."""
     line = DOLLAR_PARAGRAPH_RE.sub(lambda m: "§" * len(m.group(1)), line)
     line = EIGHT_PARAGRAPH_RE.sub(r"\1§", line)
+    line = EIGHT_GLUED_PARAGRAPH_RE.sub(r"\1§", line)
     line = CITED_INCISOS_RE.sub(_cited_incisos, line)
     line = SUPERSCRIPT_ORDINAL_RE.sub(r"\1º", line)
     return SUPERSCRIPT_NUMERO_RE.sub(r"\1º ", line)

@@ -570,6 +570,25 @@ def test_inciso_numerals_glued_to_their_word_or_before_the_next_inciso() -> None
     assert fix_numbering([*lost[:2], "e o corpo docente."])[0][1] == ". o Pró-Reitor, como Presidente;"
 
 
+def test_a_paragraph_sign_glued_to_its_number_and_read_as_an_eight() -> None:
+    """UNIVASF's "§5º" (no space) photographed: "85º". At a line start inside an article it is the paragraph
+    expected next (or the one after); in a sentence, a cited one when a comma, "deste" or "do art." follows.
+    Ordinals of 10 and more with their noun stay ("o 82º Congresso", "e 81º da República")."""
+    lines = [
+        "Art. 11. O currículo pleno compreende:",
+        "§ 4º Os estágios dos cursos de bacharelado.",
+        "85º Os currículos dos cursos.",
+        "87º A operacionalização do disposto no 85º, e do 82º do Art. 2º e no 81º deste Artigo.",
+        "84º O 82º Congresso Nacional; 148º da Independência e 81º da República.",
+    ]
+    assert fix_numbering(lines)[0][2:] == [
+        "§ 5º Os currículos dos cursos.",
+        "§ 7º A operacionalização do disposto no §5º, e do §2º do Art. 2º e no §1º deste Artigo.",
+        "84º O 82º Congresso Nacional; 148º da Independência e 81º da República.",  # 4 is no next paragraph
+    ]
+    assert fix_numbering(["82º Congresso Nacional de Educação"])[0] == ["82º Congresso Nacional de Educação"]
+
+
 def test_heading_numerals_misread_in_title_case_headings() -> None:
     fixed, _ = fix_numbering(
         ["Título |", "DA UNIVASF", "Capítulo |", "DA INSTITUIÇÃO", "Capítulo Il", "Seção l"]
