@@ -127,6 +127,16 @@ def page(top: list[str], body: list[str], bottom: list[str]) -> list[str]:
     return normalize_whitespace("\n".join([*top, "", *body, "", *bottom]))
 
 
+def kept_lines(pages: list[list[str]], drop: dict[tuple[int, int], str]) -> list[str]:
+    """The non-empty lines of `pages` that `drop` does not take, in order."""
+    return [
+        line
+        for pi, lines in enumerate(pages)
+        for li, line in enumerate(lines)
+        if line and (pi, li) not in drop
+    ]
+
+
 def test_letterhead_read_differently_on_every_page_is_dropped() -> None:
     """The letterhead of RES_15_2018 as tesseract read it on three pages: junk before and between its lines,
     then a running footer with the page number."""
@@ -160,12 +170,7 @@ def test_letterhead_read_differently_on_every_page_is_dropped() -> None:
     bottoms = [[f"{n} RESOLUÇÃO Nº. 015/2018 - CONSAD, DE 21.06.2018"] for n in (1, 2, 3)]
     pages = [page(t, b, f) for t, b, f in zip(tops, bodies, bottoms, strict=True)]
     drop = find_letterhead_lines(pages, P, LEX)
-    kept = [
-        line
-        for pi, lines in enumerate(pages)
-        for li, line in enumerate(lines)
-        if line and (pi, li) not in drop
-    ]
+    kept = kept_lines(pages, drop)
     assert kept == [line for body in bodies for line in body]
     text, counts = clean_document(
         ["\n".join([*t, "", *b, "", *f]) for t, b, f in zip(tops, bodies, bottoms, strict=True)], P
@@ -202,12 +207,7 @@ def test_a_letterhead_under_logo_junk_on_one_page_only_is_still_the_letterhead()
     ]
     pages = [page(*parts) for parts in zip(tops, bodies, bottoms, strict=True)]
     drop = find_letterhead_lines(pages, P, LEX)
-    kept = [
-        line
-        for pi, lines in enumerate(pages)
-        for li, line in enumerate(lines)
-        if line and (pi, li) not in drop
-    ]
+    kept = kept_lines(pages, drop)
     assert kept == [line for body, bottom in zip(bodies, bottoms, strict=True) for line in body + bottom]
 
 
@@ -232,12 +232,7 @@ def test_two_running_lines_that_share_most_words_are_both_running() -> None:
         **find_letterhead_lines(pages, P, LEX),
         **find_running_lines(pages, P),
     }  # page numbers: the latter
-    kept = [
-        line
-        for pi, lines in enumerate(pages)
-        for li, line in enumerate(lines)
-        if line and (pi, li) not in drop
-    ]
+    kept = kept_lines(pages, drop)
     assert kept == [line for body in bodies for line in body]
 
 
@@ -265,12 +260,7 @@ def test_logo_junk_that_spells_words_above_the_letterhead_goes_with_it() -> None
         **find_letterhead_lines(pages, P, LEX),
         **find_running_lines(pages, P),
     }  # page numbers: the latter
-    kept = [
-        line
-        for pi, lines in enumerate(pages)
-        for li, line in enumerate(lines)
-        if line and (pi, li) not in drop
-    ]
+    kept = kept_lines(pages, drop)
     assert kept == [line for body in bodies for line in body]
 
 
