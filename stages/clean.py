@@ -38,6 +38,7 @@ from tqdm import tqdm
 from stages.common import atomic_write_text, load_params, require_input, run_main, write_json
 from stages.legis import (
     ALINEA_RE,
+    ARTICLE_COMMA_RE,
     ARTICLE_NUM_RE,
     ARTICLE_OCR_ORDINAL_RE,
     ARTICLE_WORD_MISREAD_RE,
@@ -540,6 +541,7 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
 
     for index, line in enumerate(lines):
         new = PARAGRAPH_MISREAD_RE.sub("§ ", fix_signs(LEADING_MARK_RE.sub("", line)))
+        new = ARTICLE_COMMA_RE.sub(r"\1.", new)  # "Art, 30." -> "Art. 30."
         if (m := PARAGRAPH_OCR_RE.match(new)) and int(m.group(1) or m.group(2)) == last_paragraph + 1:
             new = f"§ {m.group(1) or m.group(2)}º" + new[m.end() :]  # "8 20 Os" after § 1º -> "§ 2º Os"
         if (

@@ -554,6 +554,9 @@ PARAGRAPH_OCR_CARDINAL_RE = re.compile(r"^[$S8]\s?(\d{2})\.(?=\s+[A-ZÀ-Ý])")
 # and "Art. 32 A instituição" for "Art. 2º" and "Art. 3º" (group 2: 1-9; group 3: the digit read for the "º").
 ORDINAL_MISREADS = "0O2"  # what tesseract reads for a small raised "º" after a digit
 ARTICLE_OCR_ORDINAL_RE = re.compile(rf"^(Art\.?)\s?([1-9])\s?([{ORDINAL_MISREADS}])(?=\s+[A-ZÀ-Ý]|\s?[-–—])")
+# An article label whose period OCR read as a comma ("Art, 30. Esta Instrução", "Art, 10 + O discente"): at a line
+# start "Art," before a number is nothing else.
+ARTICLE_COMMA_RE = re.compile(r"^(Art|ART)\s?,(?=\s?\d{1,4}(?:º|\.|\s))")
 # An article label whose "Art" OCR misread ("Att. 8º A importação", "Arl. 3º", "Ari. 5º", "Aft. 2º"): one letter of
 # "Art" wrong, then the number with its ordinal and a capital. Taken only for the article expected next (clean).
 ARTICLE_WORD_MISREAD_RE = re.compile(r"^(?:A[tlIif1]t|Ar[lIi1f]|Aft)\.\s?([1-9])º(?=\s+[A-ZÀ-Ý]|\s?[-–—])")

@@ -579,6 +579,24 @@ def test_a_paragraph_sign_glued_to_its_number_and_read_as_an_eight() -> None:
     assert fix_numbering(["82º Congresso Nacional de Educação"])[0] == ["82º Congresso Nacional de Educação"]
 
 
+def test_an_article_label_whose_period_ocr_read_as_a_comma() -> None:
+    """ "Art, 30. Esta Instrução" (a photographed UNIVASF instruction) and "Art, 10 + O discente" (a real UFAM
+    scan): at a line start, "Art," before a number is the label; inside a sentence it stays."""
+    text, _ = clean_document(
+        [
+            "Art. 29. Fica revogada a Orientação Normativa nº 2, de 24 de junho de 2016,\n\n"
+            "Art, 30. Esta Instrução Normativa entra em vigor.\n\nArt, 31 + O discente que obtiver\n"
+            "o Art, 5 da lei."
+        ],
+        P,
+    )
+    assert text.splitlines()[2:5] == [
+        "Art. 30. Esta Instrução Normativa entra em vigor.",
+        "",
+        "Art. 31 + O discente que obtiver o Art, 5 da lei.",
+    ]
+
+
 def test_heading_numerals_misread_in_title_case_headings() -> None:
     fixed, _ = fix_numbering(
         ["Título |", "DA UNIVASF", "Capítulo |", "DA INSTITUIÇÃO", "Capítulo Il", "Seção l"]
