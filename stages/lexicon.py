@@ -18,7 +18,7 @@ import gzip
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -46,23 +46,23 @@ class Lexicon:
     def with_skeleton(self, key: str) -> list[str]:
         """Words whose non-ASCII letters, replaced by U+FFFD, give `key` (the index is built on first use)."""
         if self._skeletons is None:
-            index: dict[str, list[str]] = {}
-            for word in self.counts:
-                if not word.isascii():
-                    index.setdefault(skeleton(word), []).append(word)
-            self._skeletons = index
+            self._skeletons = self._non_ascii_by(skeleton)
         return self._skeletons.get(key, [])
 
     def with_accents_of(self, plain: str) -> list[str]:
         """Words with accents or a cedilla that, without them, are `plain` (lower case): "presidencia" ->
         ["presidência"] (the index is built on first use)."""
         if self._folded is None:
-            index: dict[str, list[str]] = {}
-            for word in self.counts:
-                if not word.isascii():
-                    index.setdefault(fold_accents(word), []).append(word)
-            self._folded = index
+            self._folded = self._non_ascii_by(fold_accents)
         return self._folded.get(plain, [])
+
+    def _non_ascii_by(self, key: Callable[[str], str]) -> dict[str, list[str]]:
+        """The words with a non-ASCII letter, indexed by `key`."""
+        index: dict[str, list[str]] = {}
+        for word in self.counts:
+            if not word.isascii():
+                index.setdefault(key(word), []).append(word)
+        return index
 
 
 def fold_accents(word: str) -> str:
