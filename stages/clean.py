@@ -791,10 +791,10 @@ _LONE_CLITIC_RE = re.compile(r"(?<=[^\W\d_]) -(?=(?:se|lhes?|l[oa]s?|n[oa]s?|me|
 _GLUED_RE = re.compile(r"[^\W\d_]{8,}")
 # A capitalized or all-caps word of 3+ letters: OCR drops the accents of capitals ("Orgãos", "Unico", "PRESIDENCIA",
 # "ACADEMICO", "UNIVERSITARIO").
-# A word of up to 3 capitals is often an acronym ("ERE", Ensino Remoto Emergencial, is no "erê"): its accent comes
-# back only as a common word's (SÃO, NÃO).
-SHORT_ACCENT_MIN_COUNT = 1000
 _CAPITALIZED_RE = re.compile(r"(?<![\w-])[A-ZÀ-Ý](?:[a-zà-ÿ]{2,}|[A-ZÀ-Ý]{2,})(?![\w-])")
+# A word of up to 3 capitals is often an acronym ("ERE", Ensino Remoto Emergencial, is no "erê"): its accent comes
+# back only as a common word's (SÃO, NÃO: this many uses in the lexicon's counts).
+SHORT_ACCENT_MIN_COUNT = 1000
 _FFFD_WORD_RE = re.compile(rf"[^\W\d_]*{REPLACEMENT}[{REPLACEMENT}\w]*")
 _INTACT_WORD_RE = re.compile(rf"(?<![\w{REPLACEMENT}])[^\W\d_]+(?![\w{REPLACEMENT}])")
 FFFD_DOMINANCE = 100  # of several words that fit, one this many times as frequent as each other one is taken
