@@ -171,6 +171,11 @@ class Reference:
     articles: list[str]
     first: int = 1  # the first page used (1-based)
 
+    @property
+    def chars(self) -> int:
+        """Its length with whitespace normalized: the CER's denominator, each document's weight in a total."""
+        return len(" ".join(self.text.split()))
+
 
 def article_labels(stem: str, text: str) -> list[str]:
     chunks = chunk_document(stem, text, ChunkParams(), approx_token_count)
@@ -246,7 +251,7 @@ def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[
     for stem in stems:
         doc, ref = docs[stem], refs[stem]
         text = clean_document([page.text for page in doc.pages], CleanParams(), corpus)[0]
-        n = len(" ".join(ref.text.split()))
+        n = ref.chars
         errors += cer(text, ref.text) * n
         length += n
         got = set(article_labels(stem, text))
@@ -302,12 +307,11 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     os.environ.setdefault("TQDM_DISABLE", "1")
-    refs, skipped = references(
-        args.corpus, args.max_pages, args.first_page, held_out=None if args.unseen else HELD_OUT
-    )
+    held_out = None if args.unseen else HELD_OUT
+    refs, skipped = references(args.corpus, args.max_pages, args.first_page, held_out)
     if args.dev_only or args.docs:
         refs = {s: r for s, r in refs.items() if s not in HELD_OUT and (not args.docs or s in args.docs)}
-    held = [s for s in refs if args.unseen or s in HELD_OUT]
+    held = [s for s in refs if held_out is None or s in held_out]
     dev = [s for s in refs if s not in held]
     print(
         f"{len(refs)} reference documents ({len(dev)} dev, {len(held)} held out), {sum(r.pages for r in refs.values())} pages"
@@ -393,12 +397,8 @@ def render_report(args, refs, skipped, dev, held, results) -> str:  # noqa: ANN0
     for stem in [*held, *dev]:
         subset = "held" if stem in held else "dev"
         cells = [f"{100 * results[(p, shown)][subset]['per_doc'][stem]:.2f}%" for p in PROFILES]
-        chars = len(
-            " ".join(refs[stem].text.split())
-        )  # the CER's denominator: weights for any subset's total
-        lines.append(
-            f"| {stem} | {'held out' if subset == 'held' else 'dev'} | {chars} | {' | '.join(cells)} |"
-        )
+        label = "held out" if subset == "held" else "dev"
+        lines.append(f"| {stem} | {label} | {refs[stem].chars} | {' | '.join(cells)} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -28,6 +28,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -379,16 +380,21 @@ def find_letterhead_lines(
     # do Conselho de Ensino" at the foot of the last page is not the council's name in the pages' letterheads or
     # in a sentence near the foot of another page).
     keys: dict[tuple[int, int], str] = {}
+    noise = {
+        (pi, li): is_noise_line(pages[pi][li], lexicon)
+        for pi, zone in enumerate(zones)
+        for li in {*zone[0], *zone[1]}
+    }
+
+    def depths(pi: int, zone: list[int]) -> list[int]:
+        """Each zone line's depth: the lines between it and the edge that are not junk. A logo read as three lines
+        of junk above the letterhead on one page and as none on another must not set the same lines apart."""
+        return list(accumulate((not noise[(pi, li)] for li in zone[:-1]), initial=0)) if zone else []
+
     pages_alike: tuple[dict[tuple[int, int], int], ...] = ({}, {})  # per side: (page, line) -> pages alike
     for side in (0, 1):
         slots = [(pi, li) for pi, zone in enumerate(zones) for li in zone[side]]
-        # Depth: the lines between it and the edge that are not junk. A logo read as three lines of junk above
-        # the letterhead on one page and as none on another must not set the same letterhead lines apart.
-        depth = [
-            sum(not is_noise_line(pages[pi][lj], lexicon) for lj in zone[side][:d])
-            for pi, zone in enumerate(zones)
-            for d in range(len(zone[side]))
-        ]
+        depth = [d for pi, zone in enumerate(zones) for d in depths(pi, zone[side])]
         side_keys = [line_words(pages[pi][li], lexicon) for pi, li in slots]
         keys.update(zip(slots, side_keys, strict=True))
         keyed = [i for i, key in enumerate(side_keys) if key]
@@ -423,7 +429,7 @@ def find_letterhead_lines(
                     walked.append((li, "running"))
                 elif side == 1 and continues(above[pi].get(li, ""), line):
                     break  # the last line of a sentence wrapped from the line above: body text, whatever its words
-                elif is_noise_line(line, lexicon):
+                elif noise[(pi, li)]:
                     walked.append((li, "noise"))
                 elif len(line) <= 40:
                     walked.append((li, "short"))  # junk that spells words ("É PARDO E"), or body text
@@ -535,11 +541,10 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
     arabic = arabic_numbered_starts(lines)
     separator = inciso_separator(lines)
     numbered = [(j, n) for j, line in enumerate(lines) if (n := article_number(line)) is not None]
-
-    def next_inciso(index: int) -> re.Match[str] | None:
-        return INCISO_OCR_RE.match(lines[index + 1]) if index + 1 < len(lines) else None
-
+    # the next line read as an inciso, as OCR wrote it (a list's next item tells what this one is)
+    next_incisos = [INCISO_OCR_RE.match(line) for line in lines[1:]] + [None]
     for index, line in enumerate(lines):
+        next_item = next_incisos[index]
         new = PARAGRAPH_MISREAD_RE.sub("§ ", fix_signs(LEADING_MARK_RE.sub("", line)))
         new = ARTICLE_COMMA_RE.sub(r"\1.", new)  # "Art, 30." -> "Art. 30."
         if (m := PARAGRAPH_OCR_RE.match(new)) and int(m.group(1) or m.group(2)) == last_paragraph + 1:
@@ -585,22 +590,21 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
         elif (m := INCISO_OCR_RE.match(new)) and (
             last_inciso
             or (out and out[-1].endswith(":"))
-            or ((nxt := next_inciso(index)) and misread_inciso(nxt.group(1), last_inciso + 2))
+            or (next_item and misread_inciso(next_item.group(1), last_inciso + 2))
         ):
             # "IR pelo", "HI. representação", "Ê o Pró-Reitor" inside an enumeration (after an inciso, a line
             # ending in ":" or before the next inciso: "|. por solenidade;" over "Il. em gabinete"): the numeral
             # expected next, written the way the document writes its incisos
             token, expected = m.group(1), last_inciso + 1
-            following = next_inciso(index)
             if not token and not (
                 (m.group(2) or "").strip() in (".", ")")
                 and expected == 1
-                and following
-                and misread_inciso(following.group(1), 2)
+                and next_item
+                and misread_inciso(next_item.group(1), 2)
             ):
                 pass  # no numeral: only a lost first "I" before its period, the second next (". o Pró-Reitor", "H.")
             elif token.isdigit() and not (
-                token == "1" and expected == 1 and following and not following.group(1).isdigit()
+                token == "1" and expected == 1 and next_item and not next_item.group(1).isdigit()
             ):
                 pass  # "1. objetivos": an item of a numbered list, no inciso ("1." before "II." is an "I.")
             elif from_roman(token) == expected or (

@@ -506,19 +506,18 @@ def expected_numeral(token: str, expected: int) -> int | None:
 # comma and more digits).
 DOLLAR_PARAGRAPH_RE = re.compile(r"(?<![\w$])(\$\$?)(?=\s?\d{1,3}(?!\d)(?![.,]\d))")
 # A § OCR read as "8" where a sentence cites a paragraph: "o 8 10 do art. 1º", "no 8 2º deste artigo" (two numbers
-# side by side, the second a paragraph's, then what it belongs to: never Portuguese otherwise).
+# side by side, the second a paragraph's, then what it belongs to: never Portuguese otherwise). Group 1: the
+# article or preposition before it.
+_CITING_EIGHT = r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8"
+EIGHT_PARAGRAPH_RE = re.compile(
+    _CITING_EIGHT + r"(?=\s\d{1,2}º?,?\s(?:do\s+art(?:\.|igo\b)|deste\s+artigo|desta\s+lei))"
+)
 # The same with the sign glued to its number ("§2º" read "82º"): "do 82º, do Art. 2º", "no 81º deste Artigo".
 # Ordinals of 10 and more are real in other places: "o 82º Congresso", "148º da Independência e 81º da República".
-EIGHT_GLUED_PARAGRAPH_RE = re.compile(
-    r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8(?=[1-9]º(?:[,;)]|\s+(?:deste|desta|do\s+[Aa]rt)))"
-)
+EIGHT_GLUED_PARAGRAPH_RE = re.compile(_CITING_EIGHT + r"(?=[1-9]º(?:[,;)]|\s+(?:deste|desta|do\s+[Aa]rt)))")
 # A paragraph label at a line start read that way ("86º A operacionalização"): clean takes it only inside an
 # article, for the paragraph expected next (or the one after, a label lost between them).
 PARAGRAPH_GLUED_EIGHT_RE = re.compile(r"^8([1-9])º(?=\s+[A-ZÀ-Ý])")
-EIGHT_PARAGRAPH_RE = re.compile(
-    r"\b((?:o|no|do|ao|pelo|os|nos|dos|aos|pelos)\s)8"
-    r"(?=\s\d{1,2}º?,?\s(?:do\s+art(?:\.|igo\b)|deste\s+artigo|desta\s+lei))"
-)
 # Incisos a sentence cites, with their numerals' strokes misread: "nos incisos | e Il deste artigo", "inciso Ill".
 _CITED_NUMERAL = r"[IVXLl|H]{1,7}"
 CITED_INCISOS_RE = re.compile(
