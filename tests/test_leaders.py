@@ -4,17 +4,21 @@ that look like a row of dots in one pixel row only."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
 import pytesseract
 import pytest
+from rapidfuzz import fuzz
 
 from stages.leaders import blank_leaders, find_leaders
+from stages.textlayer import read_text_layers
 
 DATA = Path(__file__).resolve().parent / "data"
 DOU = DATA / "textlayer/dou_2006_three_columns_p1.pdf"
+TOC = DATA / "real/univasf_regimento_toc_p2.pdf"  # bold 12-pt headings, each joined to its page by bold dots
 DPI = 300
 
 
@@ -40,6 +44,31 @@ def test_the_leaders_of_an_amending_act_are_found_and_painted_out_alone() -> Non
     after = pytesseract.image_to_string(blanked[box], lang="por", config="--psm 6")
     assert "Art.12" in after.replace(" ", "") and "A bolsa de tutoria" in after
     assert "....." not in after
+
+
+def test_the_bold_leaders_of_a_table_of_contents_are_found_once_each_and_read_as_nothing() -> None:
+    grey = render(TOC, 1)
+    layer = read_text_layers(TOC, True)[0].text
+    lines = [line for line in layer.splitlines() if "....." in line]
+    leaders = find_leaders(grey, DPI)
+    assert len(leaders) == len(lines) == 15
+    assert all(a.bottom <= b.top for a, b in zip(leaders, leaders[1:], strict=False))  # one box per line
+    text = pytesseract.image_to_string(blank_leaders(grey, leaders), lang="por")
+    for line in lines:  # the heading before each leader is read
+        assert fuzz.partial_ratio(line.split("..")[0].strip(), text) >= 85, line
+    known = set(re.findall(r"[^\W\d_]{5,}", layer))
+    # the dots read as letters ("sssiteseesesesaesersesersasaeo", "simemeesess") before they were found
+    junk = [w for w in re.findall(r"[^\W\d_]{5,}", text) if max(fuzz.ratio(w, k) for k in known) < 75]
+    assert not junk
+
+
+def test_bold_dots_after_a_bold_heading_are_the_leader_alone() -> None:
+    stems = [(120, 154, x, x + 9) for x in range(100, 400, 18)]  # a bold heading's stems, as wide as a dot
+    dots = [
+        (144, 154, x, x + 10) for x in range(430, 800, 14)
+    ]  # bold full stops, 0.033 in wide, 0.047 in apart
+    (lead,) = find_leaders(page_with(stems + dots), DPI)
+    assert lead.dots >= 24 and 400 <= lead.left <= 430 and lead.right >= 794
 
 
 @pytest.mark.parametrize(

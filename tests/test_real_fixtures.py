@@ -1,6 +1,6 @@
-"""Real pages (tests/data/real/, from the UFAM corpus) through the real ocr, clean and chunk code, default params:
-no page with ink comes out empty, the chunks carry the article labels printed on the pages, no "$" stands for a
-"§", a U+FFFD survives only where no single word fits (counted, and named in clean's metrics), and revoked
+"""Real pages (tests/data/real/, from the UFAM corpus and another university's regiment) through the real ocr,
+clean and chunk code, default params: no page with ink comes out empty, the chunks carry the article labels
+printed on the pages, no "$" stands for a "§", a U+FFFD survives only where no single word fits (counted, and named in clean's metrics), and revoked
 wording that a page shows struck through is left out (counted, and named in ocr's metrics)."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ EXPECTED_ARTICLES = {
     "port05_2020_lost_ligatures_p1": ["Art. 1º", "Art. 2º"],
     "lei_carteira_broken_layer_p5": ["Art. 3º"],
     "ldb_1996_struck_revoked_p2": ["Art. 4º", "Art. 5º"],
+    "univasf_regimento_toc_p2": [],  # a table of contents: titles and chapters, no article
 }
 # The broken layer's words with U+FFFD that more than one word fits, even with the lexicon and the corpus:
 # "c?nicas" (cênicas, cínicas, cônicas...), "ba?as" (baías, baças), "ter?o" (terão, terço).
