@@ -602,11 +602,32 @@ TEXT_NUMBER_SIGN_RE = re.compile(
 )
 
 
+# ... and as a letter of its own, after a space (the Planalto's compiled laws as pdfium reads them): "Art. 8 o É",
+# "§ 1 o do art. 2 o desta Lei", "Decreto-Lei n o 5.452", "as Leis n os 6.494", "de 1 o de maio de 1943". An
+# article or paragraph numbered 1-9 always takes the ordinal (LC 95/1998, art. 10, I), and so does a month's
+# first day; "n o"/"n os" before a number is the number sign. Not "o art. 5, o prazo" (a comma between).
+SPACED_ORDINAL_RE = re.compile(r"((?:§|\b[Aa]rts?\.)\s?[1-9]) o(?!\w)")
+SPACED_ORDINAL_NEXT_RE = re.compile(
+    r"(\dº(?:,| e| a|, e) [1-9]) o(?!\w)"
+)  # "§§ 1º e 2 o", "arts. 1º, 2 o e 3 o"
+SPACED_NUMBER_SIGN_RE = re.compile(r"\b([nN]) o(s?) (?=\d)")
+SPACED_FIRST_DAY_RE = re.compile(
+    r"\b1 o(?= de (?:janeiro|fevereiro|março|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro)\b)",
+    re.IGNORECASE,
+)
+
+
 def fix_text_ordinals(text: str) -> tuple[str, int]:
-    """ "Art. 1o" -> "Art. 1º", "Lei no 9.394" -> "Lei nº 9.394", "PORTARIA No - 1.632" -> "PORTARIA Nº 1.632"."""
+    """ "Art. 1o" -> "Art. 1º", "Lei no 9.394" -> "Lei nº 9.394", "PORTARIA No - 1.632" -> "PORTARIA Nº 1.632",
+    "§ 1 o do art. 2 o" -> "§ 1º do art. 2º", "Leis n os 6.494" -> "Leis nºs 6.494", "1 o de maio" -> "1º de maio"."""
     text, n = TEXT_NUMBER_SIGN_RE.subn(lambda m: f"{m.group(1)}{m.group(2)}º{m.group(3)} ", text)
     text, k = TEXT_ORDINAL_RE.subn(r"\1º", text)
-    return text, n + k
+    text, spaced = SPACED_ORDINAL_RE.subn(r"\1º", text)
+    while spaced and (found := SPACED_ORDINAL_NEXT_RE.subn(r"\1º", text))[1]:
+        text, spaced = found[0], spaced + found[1]
+    text, signs = SPACED_NUMBER_SIGN_RE.subn(r"\1º\2 ", text)
+    text, days = SPACED_FIRST_DAY_RE.subn("1º", text)
+    return text, n + k + spaced + signs + days
 
 
 def fix_signs(line: str) -> str:

@@ -330,6 +330,28 @@ def test_raised_o_ordinals_and_number_signs_of_text_layers() -> None:
     assert counts["dropped_publisher_marks"] == 1 and counts["ordinals_normalized"] == 7
 
 
+def test_raised_o_ordinals_a_text_layer_set_off_by_a_space() -> None:
+    # Lei 11.788/2008 as the Planalto's PDF gives it to pdfium (UNIVASF's PROEX folder): every ordinal is "N o"
+    text = (
+        "Art. 3 o O estágio, tanto na hipótese do § 1 o do art. 2 o desta Lei quanto na prevista no § 2 o do "
+        "mesmo dispositivo, não cria vínculo.\n\n"
+        "Art. 19. O art. 428 da CLT, aprovada pelo Decreto-Lei n o 5.452, de 1 o de maio de 1943, passa a vigorar.\n\n"
+        "Art. 22. Revogam-se as Leis n os 6.494 e 8.859 e os §§ 1 o e 2 o do art. 3 o da Medida Provisória.\n\n"
+        "Art. 23. Nos termos do art. 5, o prazo conta do 1 o dia útil.\n"
+    )
+    cleaned, counts = clean_document([text], P)
+    assert (
+        "Art. 3º O estágio, tanto na hipótese do § 1º do art. 2º desta Lei quanto na prevista no § 2º do"
+        in cleaned
+    )
+    assert "Decreto-Lei nº 5.452, de 1º de maio de 1943" in cleaned
+    assert "Revogam-se as Leis nºs 6.494 e 8.859 e os §§ 1º e 2º do art. 3º da Medida" in cleaned
+    assert "do art. 5, o prazo conta do 1 o dia útil" in cleaned  # a comma between; not a month's first day
+    # 10 spaced ordinals: 8 here, and "Art. 3 o O" and "n o 5.452" on lines that open with an article label,
+    # which the label reader mends (numbering_fixed)
+    assert counts["ordinals_normalized"] == 8 and counts["numbering_fixed"] == 2
+
+
 def test_a_struck_line_that_ocr_read_as_hyphenated_words_is_dropped_and_counted() -> None:
     text = (
         "I - articular-se com as famílias e a comunidade;\n"
