@@ -251,8 +251,9 @@ def find_running_lines(pages: list[list[str]], p: CleanParams) -> dict[tuple[int
 # among the first `edge_lines`, misses it. Here each page's top and bottom are read as zones: from the edge
 # inwards (at most `zone_lines` lines), a line is dropped while it is a page number, a browser's print margin
 # (a URL, a date), junk with almost no real words, or a line whose *words* (the lexicon's, digits and junk left
-# out) come back in the zones of most pages; the zone ends at the first line that is none of these (the title,
-# the first article), and never crosses an article, paragraph, inciso or heading.
+# out) come back in the zones of most pages (or of two pages at least, above such a line); the zone ends at the
+# first line that is none of these (the title, the first article), and never crosses an article, paragraph,
+# inciso or heading.
 # ---------------------------------------------------------------------------------------------
 _WORD_ONLY_RE = re.compile(r"[^\W\d_]{2,}")
 _URL_RE = re.compile(r"\b(?:https?://(?:www\s?\.\s?)?|www\s?\.\s?)\S+")  # OCR: "http://www .planalto.gov.br"
@@ -431,6 +432,10 @@ def find_letterhead_lines(
                     break  # the last line of a sentence wrapped from the line above: body text, whatever its words
                 elif noise[(pi, li)]:
                     walked.append((li, "noise"))
+                elif pages_alike[side].get((pi, li), 0) >= p.header_min_pages:
+                    # in the zones of fewer pages than a running line, but more than one: the university's name
+                    # that OCR reads above the council's on some pages and as junk on the others
+                    walked.append((li, "repeated"))
                 elif len(line) <= 40:
                     walked.append((li, "short"))  # junk that spells words ("É PARDO E"), or body text
                 else:
@@ -449,7 +454,7 @@ def find_letterhead_lines(
             for i, (li, kind) in enumerate(walked):
                 if i <= last or (last >= 0 and kind in ("noise", "margin")) or is_print_margin(lines[li]):
                     drop[(pi, li)] = "letterhead"
-                elif kind == "short":
+                elif kind in ("short", "repeated"):
                     break
     return drop
 

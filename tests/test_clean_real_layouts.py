@@ -264,6 +264,25 @@ def test_logo_junk_that_spells_words_above_the_letterhead_goes_with_it() -> None
     assert kept == [line for body in bodies for line in body]
 
 
+def test_the_name_above_a_running_line_that_ocr_reads_on_some_pages_only_goes_with_the_letterhead() -> None:
+    """A UNIVASF council resolution whose letterhead is a picture: OCR reads the council's name on every page, the
+    university's name above it on 2 of 5 pages only (too few for a running line, and too long for the letterhead's
+    short lines), and logo junk instead on a third. The name repeats at the same depth and lies above a running
+    line: it is the letterhead's. A line that repeats on two pages with no running line below it stays."""
+    council, name = "CONSELHO UNIVERSITÁRIO", "UNIVERSIDADE FEDERAL DO VALE DO SÃO FRANCISCO"
+    tops = [[name, council], [council], ["o Ed", "ei", "Eira", council], [name, council], [council]]
+    bodies = [
+        ["ANEXO I - FORMULÁRIO DE CADASTRO DO PROJETO", "Art. 1º O cadastro de projetos destina-se a todos."],
+        ["ANEXO I - FORMULÁRIO DE CADASTRO DO PROJETO", "Art. 2º O projeto não deverá depender de recursos."],
+        ["Art. 3º O líder deverá atualizar as informações do grupo pelo menos a cada doze meses."],
+        ["Art. 4º A Diretoria de Pesquisa acompanhará os projetos de fluxo contínuo."],
+        ["Art. 5º Esta Resolução entra em vigor na data de sua publicação."],
+    ]
+    pages = [page(t, b, []) for t, b in zip(tops, bodies, strict=True)]
+    kept = kept_lines(pages, find_letterhead_lines(pages, P, LEX))
+    assert kept == [line for body in bodies for line in body]
+
+
 def test_letterhead_zone_keeps_the_title_that_repeats_it_and_misread_headings() -> None:
     header = ["CÂMARA MUNICIPAL DE PEDRA BRANCA DO SUL", "Edital de Chamamento Público nº 4/2025"]
     pages = [
