@@ -36,10 +36,6 @@ current clean stage, so the difference between them is the OCR's alone.
 Measures, per rendering profile, setting and document set:
   CER       Levenshtein(cleaned OCR text, cleaned born-digital text) / len(cleaned born-digital text), whitespace
             normalized, summed over the documents (character-weighted)
-  CER, line order aside
-            the same edits with the order of lines left aside (bench/textmetrics.py, flexible_cer): a table
-            whose cells the text layer gives column by column and OCR row by row (or two blocks read in the
-            other order) costs its misread characters only; what is lost, added or misread costs as in the CER
   articles  share of the article labels in the born-digital text's chunks that are in the rendering's chunks
   empty     rendered pages (every one has text) whose OCR text is empty
   pages/s   pages the ocr stage read per second of wall time (best of --rounds, settings interleaved); CPU
@@ -72,7 +68,7 @@ from PIL import Image, ImageFilter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.textmetrics import cer, flexible_cer  # noqa: E402
+from bench.textmetrics import cer  # noqa: E402
 from stages.chunk import ChunkParams, chunk_document  # noqa: E402
 from stages.clean import CleanParams, clean_document, corpus_vocabulary  # noqa: E402
 from stages.common import sha256_file  # noqa: E402
@@ -248,18 +244,15 @@ def read_rendering(
 
 
 def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[str]) -> dict[str, float]:
-    """CER (in reading order, and with the order of lines left aside), article recall, empty pages and leftover
-    U+FFFD over `stems`."""
+    """CER, article recall, empty pages and leftover U+FFFD over `stems`."""
     corpus = corpus_vocabulary([page.text for doc in docs.values() for page in doc.pages])
-    errors = flex_errors = length = found = wanted = empty = fffd = pages = 0
-    per_doc, per_doc_flex = {}, {}
+    errors = length = found = wanted = empty = fffd = pages = 0
+    per_doc = {}
     for stem in stems:
         doc, ref = docs[stem], refs[stem]
         text = clean_document([page.text for page in doc.pages], CleanParams(), corpus)[0]
         n = ref.chars
-        per_doc[stem], per_doc_flex[stem] = cer(text, ref.text), flexible_cer(text, ref.text)
-        errors += per_doc[stem] * n
-        flex_errors += per_doc_flex[stem] * n
+        errors += cer(text, ref.text) * n
         length += n
         got = set(article_labels(stem, text))
         found += len(got & set(ref.articles))
@@ -267,9 +260,9 @@ def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[
         empty += sum(not page.text.strip() for page in doc.pages)
         pages += len(doc.pages)
         fffd += text.count("\ufffd")
+        per_doc[stem] = cer(text, ref.text)
     return {
         "cer": errors / max(1, length),
-        "flex": flex_errors / max(1, length),
         "articles": found / max(1, wanted),
         "articles_found": found,
         "articles_wanted": wanted,
@@ -277,7 +270,6 @@ def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[
         "pages": pages,
         "fffd": fffd,
         "per_doc": per_doc,
-        "per_doc_flex": per_doc_flex,
     }
 
 
@@ -381,9 +373,8 @@ def render_report(args, refs, skipped, dev, held, results) -> str:  # noqa: ANN0
         + ".",
         "Not used: " + "; ".join(f"{s}: {why}" for s, why in sorted(skipped.items())) + ".",
         "",
-        "| rendering | documents | setting | CER | CER, line order aside | articles in chunks | empty pages "
-        "| U+FFFD left | pages/s | CPU s/page |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| rendering | documents | setting | CER | articles in chunks | empty pages | U+FFFD left | pages/s | CPU s/page |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     shown = "new" if "new" in args.settings else args.settings[-1]
     for (profile, name), r in results.items():
@@ -392,24 +383,20 @@ def render_report(args, refs, skipped, dev, held, results) -> str:  # noqa: ANN0
             if not s["pages"]:
                 continue
             lines.append(
-                f"| {profile} | {label} ({s['pages']} p.) | {name} | {100 * s['cer']:.2f}% | {100 * s['flex']:.2f}% | "
+                f"| {profile} | {label} ({s['pages']} p.) | {name} | {100 * s['cer']:.2f}% | "
                 f"{100 * s['articles']:.1f}% ({s['articles_found']}/{s['articles_wanted']}) | {s['empty']} | {s['fffd']} | "
                 f"{r['pages'] / r['wall']:.3f} | {r['cpu'] / r['pages']:.2f} |"
             )
     lines += [
         "",
-        f"Per document (CER, then CER with the order of lines left aside; {shown} setting):",
+        f"Per document (CER, {shown} setting):",
         "",
-        "| document | set | characters | flatbed | photo | flatbed, line order aside | photo, line order aside |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| document | set | characters | flatbed | photo |",
+        "|---|---|---:|---:|---:|",
     ]
     for stem in [*held, *dev]:
         subset = "held" if stem in held else "dev"
-        cells = [
-            f"{100 * results[(p, shown)][subset][key][stem]:.2f}%"
-            for key in ("per_doc", "per_doc_flex")
-            for p in PROFILES
-        ]
+        cells = [f"{100 * results[(p, shown)][subset]['per_doc'][stem]:.2f}%" for p in PROFILES]
         label = "held out" if subset == "held" else "dev"
         lines.append(f"| {stem} | {label} | {refs[stem].chars} | {' | '.join(cells)} |")
     lines.append("")
