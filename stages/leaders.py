@@ -8,9 +8,10 @@ flatbed scan, `“Art.12......`, `§1º` and a second row of dots came out as on
 (stages/clean.py, DOT_LEADER_RE), so a page reads the same whichever way it was read.
 
 A dot leader is a row of at least MIN_DOTS small blobs (each at most DOT_MAX_INCH tall and DOT_MAX_WIDE_INCH
-wide) on one baseline, spaced evenly (gaps at most GAP_MAX_DOTS dot sizes, varying little), with paper a dot's height above and
-below each dot. A row of letters is not one: its strokes reach further up or down (round
-letters hollow in the middle still have their sides there), and its gaps are uneven.
+wide) on one baseline, spaced evenly (gaps at most GAP_MAX_DOTS dot sizes, varying little), with paper a dot's
+height above and below nearly the whole row and wholly above and below its END_DOTS first and last dots. A row
+of letters is not one: its strokes reach further up or down (round letters hollow in the middle still have their
+sides there), and its gaps are uneven.
 """
 
 from __future__ import annotations
@@ -120,16 +121,10 @@ def find_leaders(grey: np.ndarray, dpi: int) -> list[Leader]:
             # joined with the boxes it overlaps that reach this row or the one above (a row of dots cut in two
             # pieces on one pixel row and whole on the next is one leader)
             touching = [b for b in boxes if y <= b[1] and x0 < b[3] and b[2] < x1]
-            boxes = [b for b in boxes if b not in touching]
-            boxes.append(
-                [
-                    min([y] + [b[0] for b in touching]),
-                    y + 1,
-                    min([x0] + [b[2] for b in touching]),
-                    max([x1] + [b[3] for b in touching]),
-                    max([n] + [b[4] for b in touching]),
-                ]
-            )
+            boxes = [b for b in boxes if all(b is not t for t in touching)]
+            group = [*touching, [y, y + 1, x0, x1, n]]
+            top, left = min(b[0] for b in group), min(b[2] for b in group)
+            boxes.append([top, y + 1, left, max(b[3] for b in group), max(b[4] for b in group)])
     h, w = grey.shape
     # each box reaches a dot's size past the rows found (paper there, by the test above)
     leaders = [

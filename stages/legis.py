@@ -607,9 +607,8 @@ TEXT_NUMBER_SIGN_RE = re.compile(
 # article or paragraph numbered 1-9 always takes the ordinal (LC 95/1998, art. 10, I), and so does a month's
 # first day; "n o"/"n os" before a number is the number sign. Not "o art. 5, o prazo" (a comma between).
 SPACED_ORDINAL_RE = re.compile(r"((?:§|\b[Aa]rts?\.)\s?[1-9]) o(?!\w)")
-SPACED_ORDINAL_NEXT_RE = re.compile(
-    r"(\dº(?:,| e| a|, e) [1-9]) o(?!\w)"
-)  # "§§ 1º e 2 o", "arts. 1º, 2 o e 3 o"
+# the next numbers of a list after one so mended: "§§ 1º e 2 o", "arts. 1º, 2 o e 3 o"
+SPACED_ORDINAL_NEXT_RE = re.compile(r"(\dº(?:,| e| a|, e) [1-9]) o(?!\w)")
 SPACED_NUMBER_SIGN_RE = re.compile(r"\b([nN]) o(s?) (?=\d)")
 SPACED_FIRST_DAY_RE = re.compile(
     r"\b1 o(?= de (?:janeiro|fevereiro|março|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro)\b)",
@@ -623,8 +622,10 @@ def fix_text_ordinals(text: str) -> tuple[str, int]:
     text, n = TEXT_NUMBER_SIGN_RE.subn(lambda m: f"{m.group(1)}{m.group(2)}º{m.group(3)} ", text)
     text, k = TEXT_ORDINAL_RE.subn(r"\1º", text)
     text, spaced = SPACED_ORDINAL_RE.subn(r"\1º", text)
-    while spaced and (found := SPACED_ORDINAL_NEXT_RE.subn(r"\1º", text))[1]:
-        text, spaced = found[0], spaced + found[1]
+    more = spaced
+    while more:  # each pass reaches one number further along a list
+        text, more = SPACED_ORDINAL_NEXT_RE.subn(r"\1º", text)
+        spaced += more
     text, signs = SPACED_NUMBER_SIGN_RE.subn(r"\1º\2 ", text)
     text, days = SPACED_FIRST_DAY_RE.subn("1º", text)
     return text, n + k + spaced + signs + days
