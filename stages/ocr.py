@@ -20,6 +20,10 @@ Reading a rendered page (`read_page`):
      (stages/struck.py; counted per page as `struck_lines`), and so are dot leaders ("Art. 12. ........", which
      tesseract reads as junk merged with the lines around it) when `ocr.blank_dot_leaders` (stages/leaders.py;
      `dot_leaders`; clean drops those of text layers).
+     The text is rebuilt from tesseract's word boxes when `ocr.join_label_column` and the page sets its labels
+     in a column of their own ("Art. 4º" left of "A progressão ..."): tesseract reads that column as blocks of
+     its own, away from the text; each label goes back to the start of the line it stands beside
+     (stages/layout.py; `labels_joined`).
   2. the reading is judged (stages/quality.py). A suspect one (empty or little text for the ink, low mean
      confidence, few words the lexicon knows) is read again when `ocr.retry_suspect`: turned the way
      tesseract's orientation detection says when its text is garbage (a page scanned sideways or upside down),
@@ -42,8 +46,8 @@ document's last page is done (a killed run keeps them) and pruned when no curren
 
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
 pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines,
-struck_text [{file, pages, chars, lines}], dot_leaders, suspect_pages [{file, page, reason}], duplicates [{file,
-same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents, cached_pages,
+struck_text [{file, pages, chars, lines}], dot_leaders, labels_joined, suspect_pages [{file, page, reason}],
+duplicates [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents, cached_pages,
 pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
 
 Tesseract and pdftoppm are checked up front, before any work, even when everything is cached (the tesseract
@@ -87,6 +91,7 @@ from stages.common import (
     write_json,
     write_timings,
 )
+from stages.layout import join_label_column, parse_tsv, render
 from stages.leaders import blank_leaders, find_leaders
 from stages.lexicon import REPLACEMENT, known_count, load_lexicon
 from stages.quality import Quality, QualityParams, assess, measure_image
@@ -108,8 +113,8 @@ log = logging.getLogger(__name__)
 
 # bump when a cache entry's layout or the way text is produced changes (2: quality, passes; 3: struck text,
 # line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
-# leaders painted out)
-CACHE_FORMAT = 7
+# leaders painted out; 8: labels set in a column of their own read with their lines)
+CACHE_FORMAT = 8
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
@@ -149,6 +154,7 @@ class OcrParams:
     duplicate_similarity: float = 98.0  # rapidfuzz ratio of two documents' whole texts that makes them one
     drop_struck_text: bool = True  # leave out text shown struck through (revoked wording): layers and scans
     blank_dot_leaders: bool = True  # paint rows of dots ("Art. 12. ......") out of page images before OCR
+    join_label_column: bool = True  # labels set in a column of their own ("Art. 4º") read with their lines
 
     def problems(self) -> list[str]:
         out = []
@@ -305,6 +311,7 @@ class Reading:
     known_words: int  # words the lexicon knows: what picks the best of several readings
     struck_lines: int = 0  # struck-through lines blanked on the image before it was read
     dot_leaders: int = 0  # rows of leader dots blanked on the image before it was read
+    labels_joined: int = 0  # labels of a label column put back at the start of their lines (stages/layout.py)
 
 
 def normalize_light(src: str, dst: str) -> None:
@@ -339,8 +346,9 @@ def crop_to_photo(src: str, dst: str) -> bool:
     return True
 
 
-def tesseract_read(image: str, base: str, p: OcrParams, binarization: str) -> tuple[str, float | None]:
-    """Text and mean word confidence from one tesseract call (text and TSV written together)."""
+def tesseract_read(image: str, base: str, p: OcrParams, binarization: str) -> tuple[str, float | None, int]:
+    """Text, mean word confidence and labels joined (stages/layout.py) from one tesseract call (text and TSV
+    written together)."""
     if binarization == "normalized":
         normalize_light(image, base + "-flat.pgm")
         image = base + "-flat.pgm"
@@ -356,7 +364,13 @@ def tesseract_read(image: str, base: str, p: OcrParams, binarization: str) -> tu
     with open(base + ".txt", encoding="utf-8") as f:
         text = f.read()
     with open(base + ".tsv", encoding="utf-8") as f:
-        return text, mean_confidence(f.read())
+        tsv = f.read()
+    joined = 0
+    if p.join_label_column:
+        blocks, joined = join_label_column(parse_tsv(tsv), p.dpi)
+        if joined:
+            text = render(blocks)
+    return text, mean_confidence(tsv), joined
 
 
 _ROTATE_RE = re.compile(r"^Rotate:\s*(\d+)", re.MULTILINE)
@@ -400,10 +414,10 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
 
     def read(img: str, binarization: str, rotation: int) -> Reading:
         base = os.path.join(tmp, f"read-{binarization}-{rotation}")
-        text, conf = tesseract_read(img, base, p, binarization)
+        text, conf, joined = tesseract_read(img, base, p, binarization)
         quality = assess(text, conf, stats.ink_cm2, lexicon, p.quality())
         known = known_count(text, lexicon)
-        return Reading(text, conf, binarization, rotation, quality, known, struck_lines, dot_leaders)
+        return Reading(text, conf, binarization, rotation, quality, known, struck_lines, dot_leaders, joined)
 
     readings = [read(image, first, 0)]
 
@@ -483,6 +497,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
         "passes": passes,
         "struck_lines": reading.struck_lines,
         "dot_leaders": reading.dot_leaders,
+        "labels_joined": reading.labels_joined,
     }
     if task.layer_text is not None:
         if layer_score(task.layer_text) >= reading.known_words:  # OCR reads no better: the layer stays
@@ -496,6 +511,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
                 "struck_chars": task.layer_struck,
                 "struck_lines": 0,
                 "dot_leaders": 0,
+                "labels_joined": 0,
             }
             return (
                 task.doc,
@@ -725,6 +741,9 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         "struck_lines": sum(r.struck_lines for r in pages_all),
         "struck_text": struck,
         "dot_leaders": sum(r.dot_leaders for r in pages_all),  # rows of leader dots painted out before OCR
+        "labels_joined": sum(
+            r.labels_joined for r in pages_all
+        ),  # labels of a label column read with their lines
         "suspect_pages": suspects,
         "duplicates": sorted(duplicates, key=lambda d: d["file"]),
         "failures": sorted(failures, key=lambda f: (f["file"], f["reason"])),  # completion order varies

@@ -142,6 +142,7 @@ class OcrPage:
     struck_chars: int = 0  # characters of its text layer shown struck through (revoked), left out of `text`
     struck_lines: int = 0  # lines printed struck through on its image, painted out before OCR
     dot_leaders: int = 0  # rows of leader dots on its image, painted out before OCR
+    labels_joined: int = 0  # labels set in a column of their own, put back at the start of their lines
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ EXPECTED_ARTICLES = {
     "lei_carteira_broken_layer_p5": ["Art. 3º"],
     "ldb_1996_struck_revoked_p2": ["Art. 4º", "Art. 5º"],
     "univasf_regimento_toc_p2": [],  # a table of contents: titles and chapters, no article
+    "ufma_313_consad_label_column_p4": ["Art. 4º", "Art. 5º", "Art. 6º"],  # labels in a column of their own
 }
 # The broken layer's words with U+FFFD that more than one word fits, even with the lexicon and the corpus:
 # "c?nicas" (cênicas, cínicas, cônicas...), "ba?as" (baías, baças), "ter?o" (terão, terço).

@@ -1,0 +1,134 @@
+"""Labels set in a column of their own (stages/layout.py): a real page of UFMA's Resolução 313-CONSAD, rendered
+without its text layer and read by the ocr stage, gets each "Art. Nº" back at the start of its article's text
+(tesseract alone reads the label column as blocks of its own, away from the text); tesseract's text is rebuilt
+exactly from its TSV; pages with no label column are left as tesseract wrote them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytesseract
+import pytest
+
+from stages.chunk import ChunkParams, chunk_document
+from stages.clean import CleanParams, clean_document, corpus_vocabulary
+from stages.layout import Block, Line, Word, join_label_column, parse_tsv, render
+from stages.ocr import OcrParams, list_pdfs, run_ocr
+from stages.records import OcrDocument, from_dict
+from stages.textutil import approx_token_count
+
+PAGE = Path(__file__).resolve().parent / "data/real/ufma_313_consad_label_column_p4.pdf"
+DPI = 300
+
+
+def scanned(tmp: Path) -> Path:
+    """The fixture page as an image-only PDF (a flatbed-like scan): the ocr stage must OCR it."""
+    folder = tmp / "pdf"
+    folder.mkdir()
+    image = pdfium.PdfDocument(PAGE)[0].render(scale=DPI / 72, grayscale=True).to_pil().convert("L")
+    image.save(folder / "res313_p4.pdf", resolution=DPI)
+    image.save(tmp / "page.png")
+    return folder
+
+
+def read(tmp: Path, p: OcrParams) -> tuple[dict, str]:
+    metrics = run_ocr(
+        list_pdfs(tmp / "pdf"), p, tmp / f"ocr-{p.join_label_column}", tmp / f"c-{p.join_label_column}"
+    )
+    doc = from_dict(OcrDocument, json.loads((tmp / f"ocr-{p.join_label_column}/res313_p4.json").read_text()))
+    return metrics, doc.pages[0].text
+
+
+@pytest.fixture(scope="module")
+def readings(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp = tmp_path_factory.mktemp("labels")
+    scanned(tmp)
+    joined, text = read(tmp, OcrParams())
+    _, as_tesseract = read(tmp, OcrParams(join_label_column=False))
+    return {"metrics": joined, "text": text, "tesseract": as_tesseract, "png": tmp / "page.png"}
+
+
+def test_each_label_goes_back_to_the_start_of_its_article(readings: dict) -> None:
+    starts = ("Art. 4º A progressão na Carreira", "Art. 5º A promoção na Carreira", "Art. 6º Na contagem")
+    assert all(s in readings["text"] for s in starts)
+    # tesseract alone reads the labels as a column of their own, away from the text they begin
+    assert not any(s in readings["tesseract"] for s in starts)
+    assert readings["metrics"]["labels_joined"] == 3
+    # the paragraph's last line, set back at the left margin, follows the line it ends
+    assert "conforme\nlegislação:" in readings["text"]
+    assert readings["text"].index("SECRETARIA DOS COLEGIADOS") < readings["text"].index("Art. 4º")
+
+
+def test_the_chunks_carry_each_article_with_its_text(readings: dict) -> None:
+    text = readings["text"]
+    cleaned, _ = clean_document([text], CleanParams(), corpus_vocabulary([text]))
+    chunks = chunk_document("res313_p4", cleaned, ChunkParams(), approx_token_count)
+    articles: dict[str, str] = {}
+    for chunk in chunks:  # an article's first chunk
+        for label in chunk.articles:
+            articles.setdefault(label, chunk.text)
+    assert list(articles) == ["Art. 4º", "Art. 5º", "Art. 6º"]
+    assert "Art. 4º A progressão" in articles["Art. 4º"] and "cumulativamente" in articles["Art. 4º"]
+    assert "Art. 6º Na contagem" in articles["Art. 6º"] and "conforme legislação:" in articles["Art. 6º"]
+
+
+def test_the_text_is_rebuilt_from_the_tsv_exactly_as_tesseract_writes_it(readings: dict) -> None:
+    config = f"--oem 1 --psm 3 --dpi {DPI}"
+    txt = pytesseract.image_to_string(str(readings["png"]), lang="por", config=config)
+    tsv = pytesseract.image_to_data(str(readings["png"]), lang="por", config=config)
+    assert render(parse_tsv(tsv)) == txt.rstrip("\f")
+
+
+def line(text: str, left: int, top: int, height: int = 40, par_start: bool = True) -> Line:
+    words, x = [], left
+    for w in text.split():
+        words.append(Word(w, x, top, x + 25 * len(w), top + height))
+        x += 25 * len(w) + 20
+    return Line(words, par_start)
+
+
+def test_a_page_without_a_label_column_is_left_alone() -> None:
+    body = Block([line("A carreira de Magistério Superior é constituída", 800, 500)])
+    logo = Block([line("3 =", 1030, 215)])  # a logo's junk beside a letterhead: far from the left margin
+    head = Block([line("UNIVERSIDADE FEDERAL DO MARANHÃO SECRETARIA", 1224, 200)])
+    footer = Block([line("a universidade que a gente quer", 350, 3300)])
+    blocks = [head, logo, body, footer]
+    assert join_label_column(blocks, DPI) == (blocks, 0)
+    # a short line beside a line of a block not much wider than itself is a column, not a label
+    left = Block([line("Art. 1º Esta", 350, 500)])
+    right = Block([line("Resolução entra em vigor", 800, 500)])
+    assert join_label_column([left, right], DPI)[1] == 0
+
+
+def test_a_label_beside_a_line_inside_a_paragraph_starts_a_paragraph() -> None:
+    label = Block([line("§ 2º", 350, 560)])
+    body = Block(
+        [
+            line("As classes são distribuídas em cinco níveis de vencimento", 800, 500),
+            line("Os níveis são contados a partir da data", 800, 560, par_start=False),
+        ]
+    )
+    blocks, joined = join_label_column([label, body], DPI)
+    assert joined == 1
+    assert render(blocks) == (
+        "As classes são distribuídas em cinco níveis de vencimento\n\n§ 2º Os níveis são contados a partir da data\n"
+    )
+
+
+def test_a_stray_line_of_the_label_column_follows_the_line_above_it_on_a_skewed_page() -> None:
+    label = Block([line("Art. 6º", 350, 500)])
+    first = line("Na contagem do interstício para fins de promoção tratadas", 800, 500)
+    last = line("nesta Resolução serão descontados os dias, conforme", 800, 560, par_start=False)
+    for word in last.words:  # skewed: the long line's box reaches down past the stray line's top
+        word.bottom += 30
+    stray = Block([line("legislação:", 350, 615)])
+    inciso = Block([line("I. Às faltas não justificadas do servidor no período", 800, 680)])
+    blocks, joined = join_label_column([label, stray, Block([first, last]), inciso], DPI)
+    assert joined == 1
+    assert render(blocks).splitlines()[:3] == [
+        "Art. 6º Na contagem do interstício para fins de promoção tratadas",
+        "nesta Resolução serão descontados os dias, conforme",
+        "legislação:",
+    ]
