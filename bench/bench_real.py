@@ -28,14 +28,19 @@ on the page but not in the text layer, so reading it counts as errors; without t
 the cleaning's own (and the logos' junk is gone too).
 
 Settings: today = OcrParams(adaptive_light_spread=255, retry_suspect=False, check_text_layers=False,
-drop_struck_text=False, blank_dot_leaders=False) (global Otsu, one reading per page, no struck lines or dot
-leaders painted out: as before issue 9); new =
+drop_struck_text=False, blank_dot_leaders=False, join_label_column=False) (global Otsu, one reading per page, no
+struck lines or dot leaders painted out, a label column read as tesseract orders it: as before issue 9); new =
 OcrParams() (the defaults). Both are cleaned by the
 current clean stage, so the difference between them is the OCR's alone.
 
 Measures, per rendering profile, setting and document set:
   CER       Levenshtein(cleaned OCR text, cleaned born-digital text) / len(cleaned born-digital text), whitespace
             normalized, summed over the documents (character-weighted)
+  CER, pages without a ruled table
+            the same over the pages whose born-digital drawing holds no ruled table (at least 3 horizontal and 3
+            vertical rules: ruled_table_pages), each side cleaned again without them. A text layer reads a table's
+            cells line by line across its columns, tesseract down each column: on those pages the CER measures two
+            reading orders as much as the reading
   articles  share of the article labels in the born-digital text's chunks that are in the rendering's chunks
   empty     rendered pages (every one has text) whose OCR text is empty
   pages/s   pages the ocr stage read per second of wall time (best of --rounds, settings interleaved); CPU
@@ -94,6 +99,7 @@ SETTINGS = {
         check_text_layers=False,
         drop_struck_text=False,
         blank_dot_leaders=False,
+        join_label_column=False,
     ),
     "new": OcrParams(),
 }
@@ -148,7 +154,7 @@ def render_pdf(
     `drop_images`: the page's images (a letterhead's logo and lettering, a table pasted as a picture) taken out
     first, so that the page shows only what its text layer holds."""
     pdf = pdfium.PdfDocument(src)
-    images, dpi = [], RENDER_DPI
+    out = pdfium.PdfDocument.new()
     for n in range(first - 1, first - 1 + pages):
         page = pdf[n]
         if drop_images:
@@ -158,8 +164,12 @@ def render_pdf(
         clean = page.render(scale=RENDER_DPI / 72, grayscale=True).to_pil().convert("L")
         seed = zlib.crc32(f"{src.stem}|{n}|{profile}".encode())
         degraded, dpi = PROFILES[profile](clean, random.Random(seed), np.random.default_rng(seed))
-        images.append(degraded)
-    images[0].save(dst, "PDF", save_all=True, append_images=images[1:], resolution=dpi)
+        # each page a PDF of its own, at its own resolution: one `resolution` for all (PIL's save_all) gave the
+        # pages stored at the other dpi a page 1.5x too large or too small (stop 17)
+        buf = io.BytesIO()
+        degraded.save(buf, "PDF", resolution=dpi)
+        out.import_pages(pdfium.PdfDocument(buf.getvalue()))
+    out.save(dst)
 
 
 # --- reference documents ------------------------------------------------------------------------------
@@ -170,11 +180,41 @@ class Reference:
     text: str  # cleaned born-digital text
     articles: list[str]
     first: int = 1  # the first page used (1-based)
+    table_pages: tuple[
+        int, ...
+    ] = ()  # of the pages used (0-based), those with a ruled table (ruled_table_pages)
+    text_without_tables: str = ""  # cleaned born-digital text of the other pages
 
     @property
     def chars(self) -> int:
         """Its length with whitespace normalized: the CER's denominator, each document's weight in a total."""
         return len(" ".join(self.text.split()))
+
+    @property
+    def chars_without_tables(self) -> int:
+        return len(" ".join(self.text_without_tables.split()))
+
+
+RULE_MAX_PT = 3.0  # a table's rule is drawn thinner than this ...
+RULE_MIN_PT = 8.0  # ... and longer (a cell's height at least)
+TABLE_MIN_RULES = 3  # a ruled table: at least this many horizontal and this many vertical rules on the page
+
+
+def ruled_table_pages(path: Path, first: int, n: int) -> tuple[int, ...]:
+    """The pages (0-based among the `n` from `first`) whose drawing holds a ruled table. A text layer reads a
+    table's cells line by line across the columns (pdfium: "(por semestre) 10,0 Declaração da Coordenação do"),
+    tesseract block by block down each column: two reading orders of the same cells, so the CER there measures
+    the order as much as the reading."""
+    pdf, out = pdfium.PdfDocument(path), []
+    for i in range(n):
+        across = down = 0
+        for obj in pdf[first - 1 + i].get_objects(filter=[pdfium_raw.FPDF_PAGEOBJ_PATH], max_depth=3):
+            left, bottom, right, top = obj.get_bounds()
+            across += top - bottom < RULE_MAX_PT and right - left > RULE_MIN_PT
+            down += right - left < RULE_MAX_PT and top - bottom > RULE_MIN_PT
+        if across >= TABLE_MIN_RULES and down >= TABLE_MIN_RULES:
+            out.append(i)
+    return tuple(out)
 
 
 def article_labels(stem: str, text: str) -> list[str]:
@@ -215,7 +255,13 @@ def references(
         if not labels and held_out is not None and path.stem not in held_out:  # a held-out act counts for CER
             skipped[path.stem] = "no article labels"
             continue
-        refs[path.stem] = Reference(path, n, text, labels, first)
+        tables = ruled_table_pages(path, first, n)
+        rest = (
+            clean_document([t for i, t in enumerate(layers) if i not in tables], CleanParams())[0]
+            if tables
+            else text
+        )
+        refs[path.stem] = Reference(path, n, text, labels, first, tables, rest)
     return refs, skipped
 
 
@@ -247,7 +293,8 @@ def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[
     """CER, article recall, empty pages and leftover U+FFFD over `stems`."""
     corpus = corpus_vocabulary([page.text for doc in docs.values() for page in doc.pages])
     errors = length = found = wanted = empty = fffd = pages = 0
-    per_doc = {}
+    errors_nt = length_nt = 0.0  # pages without a ruled table only
+    per_doc, per_doc_nt = {}, {}
     for stem in stems:
         doc, ref = docs[stem], refs[stem]
         text = clean_document([page.text for page in doc.pages], CleanParams(), corpus)[0]
@@ -261,8 +308,17 @@ def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[
         pages += len(doc.pages)
         fffd += text.count("\ufffd")
         per_doc[stem] = cer(text, ref.text)
+        if ref.table_pages:
+            kept = [page.text for i, page in enumerate(doc.pages) if i not in ref.table_pages]
+            text = clean_document(kept, CleanParams(), corpus)[0] if kept else ""
+        if ref.chars_without_tables:
+            per_doc_nt[stem] = cer(text, ref.text_without_tables)
+            errors_nt += per_doc_nt[stem] * ref.chars_without_tables
+            length_nt += ref.chars_without_tables
     return {
         "cer": errors / max(1, length),
+        "cer_without_tables": errors_nt / max(1, length_nt),
+        "per_doc_without_tables": per_doc_nt,
         "articles": found / max(1, wanted),
         "articles_found": found,
         "articles_wanted": wanted,
@@ -373,8 +429,9 @@ def render_report(args, refs, skipped, dev, held, results) -> str:  # noqa: ANN0
         + ".",
         "Not used: " + "; ".join(f"{s}: {why}" for s, why in sorted(skipped.items())) + ".",
         "",
-        "| rendering | documents | setting | CER | articles in chunks | empty pages | U+FFFD left | pages/s | CPU s/page |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| rendering | documents | setting | CER | CER, pages without a ruled table | articles in chunks | empty pages "
+        "| U+FFFD left | pages/s | CPU s/page |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     shown = "new" if "new" in args.settings else args.settings[-1]
     for (profile, name), r in results.items():
@@ -384,6 +441,7 @@ def render_report(args, refs, skipped, dev, held, results) -> str:  # noqa: ANN0
                 continue
             lines.append(
                 f"| {profile} | {label} ({s['pages']} p.) | {name} | {100 * s['cer']:.2f}% | "
+                f"{100 * s['cer_without_tables']:.2f}% | "
                 f"{100 * s['articles']:.1f}% ({s['articles_found']}/{s['articles_wanted']}) | {s['empty']} | {s['fffd']} | "
                 f"{r['pages'] / r['wall']:.3f} | {r['cpu'] / r['pages']:.2f} |"
             )
@@ -391,14 +449,22 @@ def render_report(args, refs, skipped, dev, held, results) -> str:  # noqa: ANN0
         "",
         f"Per document (CER, {shown} setting):",
         "",
-        "| document | set | characters | flatbed | photo |",
-        "|---|---|---:|---:|---:|",
+        "| document | set | characters | pages with a ruled table | flatbed | photo | flatbed, without them "
+        "| photo, without them |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for stem in [*held, *dev]:
         subset = "held" if stem in held else "dev"
         cells = [f"{100 * results[(p, shown)][subset]['per_doc'][stem]:.2f}%" for p in PROFILES]
+        cells += [
+            f"{100 * results[(p, shown)][subset]['per_doc_without_tables'][stem]:.2f}%"
+            if stem in results[(p, shown)][subset]["per_doc_without_tables"]
+            else "n.a."
+            for p in PROFILES
+        ]
+        tables = len(refs[stem].table_pages)
         label = "held out" if subset == "held" else "dev"
-        lines.append(f"| {stem} | {label} | {refs[stem].chars} | {' | '.join(cells)} |")
+        lines.append(f"| {stem} | {label} | {refs[stem].chars} | {tables} | {' | '.join(cells)} |")
     lines.append("")
     return "\n".join(lines)
 
