@@ -8,27 +8,34 @@ articles lose their labels and the letterhead lands mid-page. UFMA's Resolução
 out at 13.5% CER (flatbed rendering) before this.
 
 Here the page is rebuilt from the TSV that tesseract writes with its text:
-  - a label is a block of one line, at most LABEL_MAX_INCH wide, starting within MARGIN_INCH of the page's
-    leftmost text (a logo's junk beside a letterhead is no label), whose line sits beside a line of another block
+  - a label is a block of one line that reads as a label alone (legis.LABEL_ALONE_RE: "Art. 4º", "§ 1º" or
+    "$1º", "Parágrafo único.", "II.", "b)"), at most LABEL_MAX_INCH wide, starting within MARGIN_INCH of the
+    page's leftmost text, whose line sits beside a line of another block
     (vertical overlap of at least OVERLAP of the smaller height) that starts to its right, at most GAP_MAX_INCH
     away, in a block at least WIDE_FACTOR times wider. Its words go to the start of that line, which then begins
     a paragraph;
   - once a page has labels, a stray line of the label column (a block of at most STRAY_MAX_LINES lines lying
     wholly left of the text column, beside no line) goes after the nearest line above it in the text column, in
-    that line's paragraph.
+    that line's paragraph, when it goes on from it (_goes_on: right below it, as tall, going on with its
+    sentence); junk at the margin stays where tesseract put it.
 Every other block keeps tesseract's order and lines. A page with no label is left exactly as tesseract wrote it.
 """
 
 from __future__ import annotations
 
 import csv
+import statistics
 from dataclasses import dataclass, field
+
+from stages.legis import LABEL_ALONE_RE
 
 LABEL_MAX_INCH = 1.6  # "Parágrafo único." in 12-pt bold is ~1.3 in; "Art. 4º" ~0.5 in
 GAP_MAX_INCH = 2.5  # from a label's right end to its line's start (UFMA: ~1.1 in)
 WIDE_FACTOR = 3.0  # the text's block is at least this many times wider than the label
 OVERLAP = 0.5  # share of the smaller line height two lines must share to stand beside each other
 STRAY_MAX_LINES = 2
+STRAY_GAP_LINES = 1.0  # a stray line starts at most this many line heights below the line it goes after ...
+STRAY_HEIGHT = (0.6, 1.6)  # ... and is this many times as tall (the same type)
 MARGIN_INCH = 0.3  # a label starts this close to the page's leftmost text, at most
 
 
@@ -61,6 +68,11 @@ class Line:
     @property
     def bottom(self) -> int:
         return max(w.bottom for w in self.words)
+
+    @property
+    def height(self) -> float:
+        """Its words' median height: the type's size, which a skewed line's box overstates."""
+        return statistics.median(w.bottom - w.top for w in self.words)
 
 
 @dataclass
@@ -116,6 +128,18 @@ def _beside(a: Line, b: Line) -> bool:
     return shared >= OVERLAP * min(a.bottom - a.top, b.bottom - b.top)
 
 
+def _goes_on(host: Line, stray: Line) -> bool:
+    """Is `stray` the line after `host` in its paragraph: right below it, as tall, and going on with its
+    sentence (a small letter first, or no stop at the end of `host`)? A logo's or stamp's junk is not."""
+    height = host.height
+    first = next((c for w in stray.words for c in w.text if c.isalnum()), "")
+    return (
+        stray.top - host.bottom <= STRAY_GAP_LINES * height
+        and STRAY_HEIGHT[0] * height <= stray.height <= STRAY_HEIGHT[1] * height
+        and (first.islower() or not host.words[-1].text.endswith((".", ";", ":", "!", "?")))
+    )
+
+
 def join_label_column(blocks: list[Block], dpi: int) -> tuple[list[Block], int]:
     """Blocks with the label column's lines moved into the lines they belong to, and how many labels moved."""
     margin = min(block.left for block in blocks) if blocks else 0
@@ -128,6 +152,8 @@ def join_label_column(blocks: list[Block], dpi: int) -> tuple[list[Block], int]:
         ):
             continue
         label = block.lines[0]
+        if not LABEL_ALONE_RE.fullmatch(" ".join(w.text for w in label.words)):
+            continue  # a logo's or a stamp's junk at the margin, read as a line of its own
         beside = [
             (line.left, id(line), line, other)
             for other in blocks
@@ -151,8 +177,9 @@ def join_label_column(blocks: list[Block], dpi: int) -> tuple[list[Block], int]:
             continue
         # by middles: on a skewed scan a long line's box reaches down past the stray line's top
         above = [line for b in text for line in b.lines if line.top + line.bottom < 2 * block.lines[0].top]
-        if above:
-            strays.append((block, max(above, key=lambda line: line.top + line.bottom)))
+        host = max(above, key=lambda line: line.top + line.bottom) if above else None
+        if host and _goes_on(host, block.lines[0]):
+            strays.append((block, host))
     for block, line, _ in labels:
         line.words[:0] = block.lines[0].words
         line.par_start = True

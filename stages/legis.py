@@ -63,6 +63,13 @@ ALINEA_RE = re.compile(r"^[a-z](?:\)\s|\.\s+[a-zà-ú])")
 # The closing place and date: "Vale Verde, 15 de março de 2024." / "Brasília, 25 de setembro de 2008;"
 CLOSING_DATE_RE = re.compile(r"^[A-ZÀ-Ý][\w ]{1,40}, (?:em )?\d{1,2}º? de [a-zç]+ de \d{4}\b")
 LIST_ITEM_RE = re.compile(r"^(?:[•·▪◦*-]\s|\d{1,3}[.)]\s+\S)")
+# A label standing alone, as a column of labels sets it beside its text (stages/layout.py): "Art. 4º", "Art. 12.",
+# "§ 1º" and OCR's readings of its sign ("$1º", "S 2º", "8 3º"), "Parágrafo único.", an inciso's numeral with its
+# separator ("IV –", "II.", "III)") and an alínea's letter ("b)"); nothing after it but a period, colon or dash.
+LABEL_ALONE_RE = re.compile(
+    rf"(?:{ARTICLE_LABEL_PATTERN}|§{{1,2}}\s?\d{{1,3}}(?:{ORDINAL})?|[$S8]\s?\d{{1,3}}(?:{ORDINAL}|\.)|{_PARAGRAFO_UNICO}"
+    rf"|{ROMAN}\s?(?:[.)]|{DASH})|[a-z]\))\s*[.:–—-]?"
+)
 
 
 def is_structural_start(line: str) -> bool:

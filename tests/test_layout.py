@@ -94,7 +94,8 @@ def test_a_page_without_a_label_column_is_left_alone() -> None:
     logo = Block([line("3 =", 1030, 215)])  # a logo's junk beside a letterhead: far from the left margin
     head = Block([line("UNIVERSIDADE FEDERAL DO MARANHÃO SECRETARIA", 1224, 200)])
     footer = Block([line("a universidade que a gente quer", 350, 3300)])
-    blocks = [head, logo, body, footer]
+    stamp = Block([line("- ira raçãs", 350, 500)])  # a stamp's junk at the margin, beside a line: no label
+    blocks = [head, logo, stamp, body, footer]
     assert join_label_column(blocks, DPI) == (blocks, 0)
     # a short line beside a line of a block not much wider than itself is a column, not a label
     left = Block([line("Art. 1º Esta", 350, 500)])
@@ -121,8 +122,11 @@ def test_a_stray_line_of_the_label_column_follows_the_line_above_it_on_a_skewed_
     label = Block([line("Art. 6º", 350, 500)])
     first = line("Na contagem do interstício para fins de promoção tratadas", 800, 500)
     last = line("nesta Resolução serão descontados os dias, conforme", 800, 560, par_start=False)
-    for word in last.words:  # skewed: the long line's box reaches down past the stray line's top
-        word.bottom += 30
+    for i, word in enumerate(
+        last.words
+    ):  # skewed: the long line's box reaches down past the stray line's top
+        word.top += 30 * i // len(last.words)
+        word.bottom += 30 * i // len(last.words)
     stray = Block([line("legislação:", 350, 615)])
     inciso = Block([line("I. Às faltas não justificadas do servidor no período", 800, 680)])
     blocks, joined = join_label_column([label, stray, Block([first, last]), inciso], DPI)
@@ -132,3 +136,20 @@ def test_a_stray_line_of_the_label_column_follows_the_line_above_it_on_a_skewed_
         "nesta Resolução serão descontados os dias, conforme",
         "legislação:",
     ]
+
+
+def test_junk_at_the_margin_stays_where_tesseract_put_it_on_a_page_with_labels() -> None:
+    label = Block([line("Art. 14 -", 350, 500)])
+    body = Block(
+        [
+            line("O Coordenador de Curso decidirá sobre o requerimento no prazo", 800, 500),
+            line("de cinco dias úteis, cientificando o discente da decisão.", 800, 560, par_start=False),
+        ]
+    )
+    junk = Block([line("EDS 18 ai", 350, 640, height=70)])  # a stamp: taller, after a full stop
+    blocks, joined = join_label_column([junk, label, body], DPI)
+    assert joined == 1 and blocks[0] is junk
+    assert (
+        render(blocks).splitlines()[2]
+        == "Art. 14 - O Coordenador de Curso decidirá sobre o requerimento no prazo"
+    )
