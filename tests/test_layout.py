@@ -15,6 +15,7 @@ import pytest
 from stages.chunk import ChunkParams, chunk_document
 from stages.clean import CleanParams, clean_document, corpus_vocabulary
 from stages.layout import Block, Line, Word, join_label_column, parse_tsv, render
+from stages.legis import LABEL_ALONE_RE
 from stages.ocr import OcrParams, list_pdfs, run_ocr
 from stages.records import OcrDocument, from_dict
 from stages.textutil import approx_token_count
@@ -153,3 +154,28 @@ def test_junk_at_the_margin_stays_where_tesseract_put_it_on_a_page_with_labels()
         render(blocks).splitlines()[2]
         == "Art. 14 - O Coordenador de Curso decidirá sobre o requerimento no prazo"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Art. 4º", True),
+        ("Art. 12.", True),
+        ("Art. 10 -", True),
+        ("§ 1º", True),
+        ("$1º", True),  # OCR's readings of the sign
+        ("S 2º", True),
+        ("Parágrafo único.", True),
+        ("IV –", True),
+        ("III)", True),
+        ("b)", True),
+        ("Art. 2º se", False),  # a label and a word of the text: not a label alone
+        ("S 2", False),  # a misread sign needs its ordinal or period
+        ("Surés", False),  # logo, stamp and margin junk from the UFAM corpus's scans
+        ("- ira raçãs", False),
+        ("EDS — 18 2 ai Md Sis io 1", False),
+        ("AR", False),
+    ],
+)
+def test_what_reads_as_a_label_alone(text: str, label: bool) -> None:
+    assert bool(LABEL_ALONE_RE.fullmatch(text)) is label
