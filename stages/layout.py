@@ -4,8 +4,8 @@ Many acts set each label ("Art. 4º", "§ 1º") in a narrow column at the left m
 wide column beside it, with a hanging indent: a paragraph's last line may run back to the left margin. Tesseract's
 layout analysis takes the labels for a column: it makes each one a block and reads them all, in a run, before
 the text they belong to ("Art. 4º / Art. 5º / Art. 6º / legislação: / <letterhead> / A progressão na ..."), so
-articles lose their labels and the letterhead lands mid-page. UFMA's Resolução 313-CONSAD, set this way, came
-out at 13.5% CER (flatbed rendering) before this.
+articles lose their labels and the letterhead lands mid-page. UFMA's Resolução 2.807-CONSEPE, set this way:
+10.4% -> 5.4% CER on a flatbed-like rendering (bench/bench_real.py, docs/benchmarks.md).
 
 Here the page is rebuilt from the TSV that tesseract writes with its text:
   - a label is a block of one line that reads as a label alone (legis.LABEL_ALONE_RE: "Art. 4º", "§ 1º" or
@@ -33,10 +33,10 @@ LABEL_MAX_INCH = 1.6  # "Parágrafo único." in 12-pt bold is ~1.3 in; "Art. 4º
 GAP_MAX_INCH = 2.5  # from a label's right end to its line's start (UFMA: ~1.1 in)
 WIDE_FACTOR = 3.0  # the text's block is at least this many times wider than the label
 OVERLAP = 0.5  # share of the smaller line height two lines must share to stand beside each other
-STRAY_MAX_LINES = 2
+MARGIN_INCH = 0.3  # a label starts this close to the page's leftmost text, at most
+STRAY_MAX_LINES = 2  # a stray block of the label column: a paragraph's last line or two
 STRAY_GAP_LINES = 1.0  # a stray line starts at most this many line heights below the line it goes after ...
 STRAY_HEIGHT = (0.6, 1.6)  # ... and is this many times as tall (the same type)
-MARGIN_INCH = 0.3  # a label starts this close to the page's leftmost text, at most
 
 
 @dataclass
@@ -96,6 +96,7 @@ def parse_tsv(tsv: str) -> list[Block]:
     """Tesseract's TSV -> blocks of lines of words, in its reading order; words with no text are left out."""
     blocks: dict[str, Block] = {}
     lines: dict[tuple[str, str, str], Line] = {}
+    paragraphs: set[tuple[str, str]] = set()
     for row in csv.DictReader(tsv.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE):
         text = (row.get("text") or "").strip()
         if row.get("level") != "5" or not text:
@@ -104,8 +105,8 @@ def parse_tsv(tsv: str) -> list[Block]:
         word = Word(text, left, top, left + int(row["width"]), top + int(row["height"]))
         key = (row["block_num"], row["par_num"], row["line_num"])
         if key not in lines:
-            starts = not any(k[:2] == key[:2] for k in lines)
-            lines[key] = Line([], par_start=starts)
+            lines[key] = Line([], par_start=key[:2] not in paragraphs)
+            paragraphs.add(key[:2])
             blocks.setdefault(key[0], Block()).lines.append(lines[key])
         lines[key].words.append(word)
     return list(blocks.values())
