@@ -180,9 +180,8 @@ class Reference:
     text: str  # cleaned born-digital text
     articles: list[str]
     first: int = 1  # the first page used (1-based)
-    table_pages: tuple[
-        int, ...
-    ] = ()  # of the pages used (0-based), those with a ruled table (ruled_table_pages)
+    # of the pages used (0-based), those with a ruled table (ruled_table_pages)
+    table_pages: tuple[int, ...] = ()
     text_without_tables: str = ""  # cleaned born-digital text of the other pages
 
     @property
@@ -299,7 +298,8 @@ def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[
         doc, ref = docs[stem], refs[stem]
         text = clean_document([page.text for page in doc.pages], CleanParams(), corpus)[0]
         n = ref.chars
-        errors += cer(text, ref.text) * n
+        per_doc[stem] = cer(text, ref.text)
+        errors += per_doc[stem] * n
         length += n
         got = set(article_labels(stem, text))
         found += len(got & set(ref.articles))
@@ -307,12 +307,11 @@ def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[
         empty += sum(not page.text.strip() for page in doc.pages)
         pages += len(doc.pages)
         fffd += text.count("\ufffd")
-        per_doc[stem] = cer(text, ref.text)
         if ref.table_pages:
             kept = [page.text for i, page in enumerate(doc.pages) if i not in ref.table_pages]
-            text = clean_document(kept, CleanParams(), corpus)[0] if kept else ""
+            rest = clean_document(kept, CleanParams(), corpus)[0] if kept else ""
         if ref.chars_without_tables:
-            per_doc_nt[stem] = cer(text, ref.text_without_tables)
+            per_doc_nt[stem] = cer(rest, ref.text_without_tables) if ref.table_pages else per_doc[stem]
             errors_nt += per_doc_nt[stem] * ref.chars_without_tables
             length_nt += ref.chars_without_tables
     return {

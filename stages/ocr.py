@@ -47,8 +47,8 @@ document's last page is done (a killed run keeps them) and pruned when no curren
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
 pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines,
 struck_text [{file, pages, chars, lines}], dot_leaders, labels_joined, suspect_pages [{file, page, reason}],
-duplicates [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run): cached_documents, cached_pages,
-pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
+duplicates [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run):
+cached_documents, cached_pages, pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
 
 Tesseract and pdftoppm are checked up front, before any work, even when everything is cached (the tesseract
 version is part of the cache key). A bad PDF (empty, truncated, not a PDF, encrypted) or a page tesseract fails
@@ -741,9 +741,8 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         "struck_lines": sum(r.struck_lines for r in pages_all),
         "struck_text": struck,
         "dot_leaders": sum(r.dot_leaders for r in pages_all),  # rows of leader dots painted out before OCR
-        "labels_joined": sum(
-            r.labels_joined for r in pages_all
-        ),  # labels of a label column read with their lines
+        # labels of a label column put back at the start of their lines
+        "labels_joined": sum(r.labels_joined for r in pages_all),
         "suspect_pages": suspects,
         "duplicates": sorted(duplicates, key=lambda d: d["file"]),
         "failures": sorted(failures, key=lambda f: (f["file"], f["reason"])),  # completion order varies
