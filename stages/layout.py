@@ -19,6 +19,18 @@ Here the page is rebuilt from the TSV that tesseract writes with its text:
     that line's paragraph, when it goes on from it (_goes_on: right below it, as tall, going on with its
     sentence); junk at the margin stays where tesseract put it.
 Every other block keeps tesseract's order and lines. A page with no label is left exactly as tesseract wrote it.
+
+Lines cut in two (read_by_rows). On a degraded page (a photo's uneven light, a hanging indent) tesseract sometimes
+cuts a line of a single column into fragments a word space apart and puts them in different blocks ("CONSEPE a
+decisão final sobre" / "a criação do novo formato de"), then reads block after block: the page's sentences come
+out shuffled and its labels end up far from their articles. Two fragments are one line cut in two
+(split_lines) when they stand beside each other (OVERLAP), about as tall (STRAY_HEIGHT), each with at least
+SPLIT_MIN_LETTERS letters (a logo's specks are not text), at most SPLIT_GAP_HEIGHTS word heights apart: a word
+space, where a column's gutter or a label column's gap is wider; with no table rule between them (read as "|"). A page with such a cut is read row by row: the
+lines beside each other, left to right, make one row; rows from top to bottom; a row begins a paragraph when its
+first fragment did or when it stands apart from the row above. A word cut at the fragments' seam (less than
+CUT_GAP_HEIGHTS apart, a small letter after it: "se" + "r detalhados") is joined again. UFMA Resolução 1.892's
+photo-like rendering, page 19: 38% -> 9% CER (bench/bench_real.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -37,6 +49,11 @@ MARGIN_INCH = 0.3  # a label starts this close to the page's leftmost text, at m
 STRAY_MAX_LINES = 2  # a stray block of the label column: a paragraph's last line or two
 STRAY_GAP_LINES = 1.0  # a stray line starts at most this many line heights below the line it goes after ...
 STRAY_HEIGHT = (0.6, 1.6)  # ... and is this many times as tall (the same type)
+SPLIT_GAP_HEIGHTS = 1.0  # fragments of one line: a word space apart, at most one word height (UFMA: ~0.7)
+SPLIT_MIN_LETTERS = 3  # letters on each side of a cut; specks of a logo have fewer
+CUT_GAP_HEIGHTS = 0.2  # closer than this, the seam cut a word ("deverão se" + "r detalhados": ~0.1; a word space ~0.35)
+PARAGRAPH_PITCH = 1.4  # a row this many times further below the row above than usual begins a paragraph
+RULE = "|"  # how tesseract reads a table's vertical rule: cells on either side of one are no cut line
 
 
 @dataclass
@@ -190,3 +207,127 @@ def join_label_column(blocks: list[Block], dpi: int) -> tuple[list[Block], int]:
         lines[at:at] = [Line(stray.words, par_start=False) for stray in block.lines]
         moved.add(id(block))
     return [b for b in blocks if id(b) not in moved], len(labels)
+
+
+def _letters(line: Line) -> int:
+    return sum(c.isalpha() for w in line.words for c in w.text)
+
+
+def _meet(left: Line, right: Line) -> bool:
+    """Does `right` go on from `left` on the same line? Their words at the seam stand beside each other (the
+    lines' own boxes do not on a skewed page: a long line's box is taller than its type)."""
+    a, b = left.words[-1], right.words[0]
+    shared = min(a.bottom, b.bottom) - max(a.top, b.top)
+    return shared >= OVERLAP * min(a.bottom - a.top, b.bottom - b.top)
+
+
+def split_lines(blocks: list[Block]) -> int:
+    """How many lines tesseract cut into fragments of different blocks (see the module docstring)."""
+    lines = [
+        (i, line, line.height, _letters(line) >= SPLIT_MIN_LETTERS)
+        for i, block in enumerate(blocks)
+        for line in block.lines
+    ]
+    cuts = 0
+    for i, left, left_height, left_text in lines:
+        for j, right, right_height, right_text in lines:
+            height = max(left_height, right_height)  # a line of small letters has a low median
+            cuts += (
+                i != j
+                and left_text
+                and right_text
+                and -0.2 * height <= right.left - left.right <= SPLIT_GAP_HEIGHTS * height
+                and STRAY_HEIGHT[0] <= left_height / max(right_height, 1) <= STRAY_HEIGHT[1]
+                and not (left.words[-1].text.endswith(RULE) or right.words[0].text.startswith(RULE))
+                and _meet(left, right)
+            )
+    return cuts
+
+
+def _centre(word: Word) -> tuple[float, float]:
+    return (word.left + word.right) / 2, (word.top + word.bottom) / 2
+
+
+def _slope(lines: list[Line]) -> float:
+    """The page's skew (dy/dx), the median over its lines of three words or more."""
+    slopes = []
+    for line in lines:
+        (x0, y0), (x1, y1) = _centre(line.words[0]), _centre(line.words[-1])
+        if len(line.words) >= 3 and x1 > x0:
+            slopes.append((y1 - y0) / (x1 - x0))
+    return statistics.median(slopes) if slopes else 0.0
+
+
+def _rows(lines: list[Line]) -> list[list[Line]]:
+    """Lines chained into rows, each fragment followed by the nearest one to its right that goes on from it
+    (_meet), rows ordered top to bottom as if the page were straight."""
+    after: dict[int, Line] = {}
+    taken: set[int] = set()
+    for line in sorted(lines, key=lambda line: line.left):
+        nearest = [
+            other
+            for other in lines
+            if other is not line
+            and id(other) not in taken
+            and other.left >= line.right - 0.2 * line.height
+            and _meet(line, other)
+        ]
+        if nearest:
+            after[id(line)] = min(nearest, key=lambda other: other.left)
+            taken.add(id(after[id(line)]))
+    rows = []
+    for line in lines:
+        if id(line) in taken:
+            continue
+        row = [line]
+        while id(row[-1]) in after:
+            row.append(after[id(row[-1])])
+        rows.append(row)
+    slope = _slope(lines)
+    return sorted(rows, key=lambda row: _level(row, slope))
+
+
+def _level(row: list[Line], slope: float) -> float:
+    """Where the row stands on the page turned straight: its first word's middle, less the skew."""
+    x, y = _centre(row[0].words[0])
+    return y - slope * x
+
+
+def _seam(words: list[Word], fragment: Line, previous: Line) -> list[Word]:
+    """`fragment`'s words to follow `words`, its first word joined to the last one where the seam cut it
+    ("se" + "r detalhados", "EN" + "SINO")."""
+    out = list(fragment.words)
+    last, first = words[-1], out[0]
+    a, b = last.text[-1:], first.text[:1]
+    if (
+        fragment.left - previous.right <= CUT_GAP_HEIGHTS * max(fragment.height, previous.height)
+        and a.isalpha()
+        and b.isalpha()
+        and (b.islower() or a.isupper())
+    ):
+        words.pop()
+        out[0] = Word(
+            last.text + first.text, last.left, min(last.top, first.top), first.right, max(last.bottom, first.bottom)
+        )
+    return out
+
+
+def read_by_rows(blocks: list[Block]) -> list[Block]:
+    """The page as one block read row by row (see the module docstring); a row begins a paragraph when it
+    stands further below the row above than PARAGRAPH_PITCH times the page's usual distance."""
+    lines = [line for block in blocks for line in block.lines]
+    if not lines:
+        return []
+    rows = _rows(lines)
+    slope = _slope(lines)
+    levels = [_level(row, slope) for row in rows]
+    height = statistics.median(line.height for line in lines)
+    steps = [b - a for a, b in zip(levels, levels[1:]) if b - a > 0.5 * height]
+    pitch = statistics.median(steps) if steps else height
+    out = []
+    for k, row in enumerate(rows):
+        words = list(row[0].words)
+        for previous, fragment in zip(row, row[1:]):
+            words += _seam(words, fragment, previous)
+        out.append(Line(words, par_start=k == 0 or levels[k] - levels[k - 1] > PARAGRAPH_PITCH * pitch))
+    return [Block(out)]

@@ -512,6 +512,9 @@ def expected_numeral(token: str, expected: int) -> int | None:
 # of §). Never "R$ 100,00" / "US$ 5" (a letter before it) nor an amount "$ 1.000,00" (digits, then a period or
 # comma and more digits).
 DOLLAR_PARAGRAPH_RE = re.compile(r"(?<![\w$])(\$\$?)(?=\s?\d{1,3}(?!\d)(?![.,]\d))")
+# ... and one glued to the word before it, where OCR lost the space: "a mesma sistemática do$1º deste artigo" (a
+# small letter before it, an ordinal after it: never money, "R$ 1º" neither).
+GLUED_DOLLAR_PARAGRAPH_RE = re.compile(r"(?<=[a-zà-ÿ])\$(?=\d{1,2}º)")
 # A § OCR read as "8" where a sentence cites a paragraph: "o 8 10 do art. 1º", "no 8 2º deste artigo" (two numbers
 # side by side, the second a paragraph's, then what it belongs to: never Portuguese otherwise). Group 1: the
 # article or preposition before it.
@@ -639,9 +642,10 @@ def fix_text_ordinals(text: str) -> tuple[str, int]:
 
 
 def fix_signs(line: str) -> str:
-    """ "$ 1º" -> "§ 1º" (never R$), "o 8 10 do art." -> "o § 10 do art.", "§ 2 o Os" -> "§ 2º Os",
-    "n o 9.394" -> "nº 9.394"."""
+    """ "$ 1º" -> "§ 1º" (never R$), "do$1º" -> "do § 1º", "o 8 10 do art." -> "o § 10 do art.",
+    "§ 2 o Os" -> "§ 2º Os", "n o 9.394" -> "nº 9.394"."""
     line = DOLLAR_PARAGRAPH_RE.sub(lambda m: "§" * len(m.group(1)), line)
+    line = GLUED_DOLLAR_PARAGRAPH_RE.sub(" § ", line)
     line = EIGHT_PARAGRAPH_RE.sub(r"\1§", line)
     line = EIGHT_GLUED_PARAGRAPH_RE.sub(r"\1§", line)
     line = CITED_INCISOS_RE.sub(_cited_incisos, line)

@@ -23,7 +23,10 @@ Reading a rendered page (`read_page`):
      The text is rebuilt from tesseract's word boxes when `ocr.join_label_column` and the page sets its labels
      in a column of their own ("Art. 4º" left of "A progressão ..."): tesseract reads that column as blocks of
      its own, away from the text; each label goes back to the start of the line it stands beside
-     (stages/layout.py; `labels_joined`).
+     (stages/layout.py; `labels_joined`). When `ocr.read_split_lines_by_rows` and tesseract cut a line into
+     fragments a word space apart in different blocks (a photo's uneven light, a hanging indent: it then reads
+     block after block and shuffles the page's sentences), the page is read row by row from the same word boxes
+     (`lines_split`, `pages_read_by_rows`).
   2. the reading is judged (stages/quality.py). A suspect one (empty or little text for the ink, low mean
      confidence, few words the lexicon knows) is read again when `ocr.retry_suspect`: turned the way
      tesseract's orientation detection says when its text is garbage (a page scanned sideways or upside down),
@@ -46,7 +49,8 @@ document's last page is done (a killed run keeps them) and pruned when no curren
 
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
 pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines,
-struck_text [{file, pages, chars, lines}], dot_leaders, labels_joined, suspect_pages [{file, page, reason}],
+struck_text [{file, pages, chars, lines}], dot_leaders, labels_joined, lines_split, pages_read_by_rows,
+suspect_pages [{file, page, reason}],
 duplicates [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run):
 cached_documents, cached_pages, pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
 
@@ -91,7 +95,7 @@ from stages.common import (
     write_json,
     write_timings,
 )
-from stages.layout import join_label_column, parse_tsv, render
+from stages.layout import join_label_column, parse_tsv, read_by_rows, render, split_lines
 from stages.leaders import blank_leaders, find_leaders
 from stages.lexicon import REPLACEMENT, known_count, load_lexicon
 from stages.quality import Quality, QualityParams, assess, measure_image
@@ -113,8 +117,9 @@ log = logging.getLogger(__name__)
 
 # bump when a cache entry's layout or the way text is produced changes (2: quality, passes; 3: struck text,
 # line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
-# leaders painted out; 8: labels set in a column of their own read with their lines)
-CACHE_FORMAT = 8
+# leaders painted out; 8: labels set in a column of their own read with their lines; 9: pages with lines cut
+# into blocks read row by row)
+CACHE_FORMAT = 9
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
@@ -155,6 +160,7 @@ class OcrParams:
     drop_struck_text: bool = True  # leave out text shown struck through (revoked wording): layers and scans
     blank_dot_leaders: bool = True  # paint rows of dots ("Art. 12. ......") out of page images before OCR
     join_label_column: bool = True  # labels set in a column of their own ("Art. 4º") read with their lines
+    read_split_lines_by_rows: bool = True  # a page whose lines tesseract cut into blocks is read row by row
 
     def problems(self) -> list[str]:
         out = []
@@ -312,6 +318,7 @@ class Reading:
     struck_lines: int = 0  # struck-through lines blanked on the image before it was read
     dot_leaders: int = 0  # rows of leader dots blanked on the image before it was read
     labels_joined: int = 0  # labels of a label column put back at the start of their lines (stages/layout.py)
+    lines_split: int = 0  # lines tesseract cut into fragments of different blocks; > 0: read row by row
 
 
 def normalize_light(src: str, dst: str) -> None:
@@ -346,9 +353,11 @@ def crop_to_photo(src: str, dst: str) -> bool:
     return True
 
 
-def tesseract_read(image: str, base: str, p: OcrParams, binarization: str) -> tuple[str, float | None, int]:
-    """Text, mean word confidence and labels joined (stages/layout.py) from one tesseract call (text and TSV
-    written together)."""
+def tesseract_read(
+    image: str, base: str, p: OcrParams, binarization: str
+) -> tuple[str, float | None, int, int]:
+    """Text, mean word confidence, labels joined and lines found cut in two (stages/layout.py) from one tesseract
+    call (text and TSV written together)."""
     if binarization == "normalized":
         normalize_light(image, base + "-flat.pgm")
         image = base + "-flat.pgm"
@@ -365,12 +374,17 @@ def tesseract_read(image: str, base: str, p: OcrParams, binarization: str) -> tu
         text = f.read()
     with open(base + ".tsv", encoding="utf-8") as f:
         tsv = f.read()
-    joined = 0
-    if p.join_label_column:
-        blocks, joined = join_label_column(parse_tsv(tsv), p.dpi)
-        if joined:
+    joined = split = 0
+    if p.join_label_column or p.read_split_lines_by_rows:
+        blocks = parse_tsv(tsv)
+        split = split_lines(blocks) if p.read_split_lines_by_rows else 0
+        if split:
+            blocks = read_by_rows(blocks)  # its labels share their lines' rows: nothing left to join
+        elif p.join_label_column:
+            blocks, joined = join_label_column(blocks, p.dpi)
+        if split or joined:
             text = render(blocks)
-    return text, mean_confidence(tsv), joined
+    return text, mean_confidence(tsv), joined, split
 
 
 _ROTATE_RE = re.compile(r"^Rotate:\s*(\d+)", re.MULTILINE)
@@ -414,10 +428,12 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
 
     def read(img: str, binarization: str, rotation: int) -> Reading:
         base = os.path.join(tmp, f"read-{binarization}-{rotation}")
-        text, conf, joined = tesseract_read(img, base, p, binarization)
+        text, conf, joined, split = tesseract_read(img, base, p, binarization)
         quality = assess(text, conf, stats.ink_cm2, lexicon, p.quality())
         known = known_count(text, lexicon)
-        return Reading(text, conf, binarization, rotation, quality, known, struck_lines, dot_leaders, joined)
+        return Reading(
+            text, conf, binarization, rotation, quality, known, struck_lines, dot_leaders, joined, split
+        )
 
     readings = [read(image, first, 0)]
 
@@ -498,6 +514,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
         "struck_lines": reading.struck_lines,
         "dot_leaders": reading.dot_leaders,
         "labels_joined": reading.labels_joined,
+        "lines_split": reading.lines_split,
     }
     if task.layer_text is not None:
         if layer_score(task.layer_text) >= reading.known_words:  # OCR reads no better: the layer stays
@@ -512,6 +529,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
                 "struck_lines": 0,
                 "dot_leaders": 0,
                 "labels_joined": 0,
+                "lines_split": 0,
             }
             return (
                 task.doc,
@@ -743,6 +761,9 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         "dot_leaders": sum(r.dot_leaders for r in pages_all),  # rows of leader dots painted out before OCR
         # labels of a label column put back at the start of their lines
         "labels_joined": sum(r.labels_joined for r in pages_all),
+        # lines tesseract cut into fragments of different blocks, and the pages read row by row for them
+        "lines_split": sum(r.lines_split for r in pages_all),
+        "pages_read_by_rows": sum(r.lines_split > 0 for r in pages_all),
         "suspect_pages": suspects,
         "duplicates": sorted(duplicates, key=lambda d: d["file"]),
         "failures": sorted(failures, key=lambda f: (f["file"], f["reason"])),  # completion order varies

@@ -37,6 +37,8 @@ LEX = load_lexicon()
         ("$3º Fica vedado", "§3º Fica vedado"),
         ("conforme o $ 2º do art. 5º desta Resolução", "conforme o § 2º do art. 5º desta Resolução"),
         ("nos $$ 1º e 2º do art. 3º", "nos §§ 1º e 2º do art. 3º"),
+        ("a mesma sistemática do$1º deste artigo", "a mesma sistemática do § 1º deste artigo"),  # glued
+        ("o valor de R$1º lugar", "o valor de R$1º lugar"),  # a capital before it: R$, never a §
         ("a bolsa de R$ 400,00 (quatrocentos reais)", "a bolsa de R$ 400,00 (quatrocentos reais)"),
         ("valor de US$ 5 por dia e $ 1.000,00 de multa", "valor de US$ 5 por dia e $ 1.000,00 de multa"),
         ("§ 2 o Os representantes", "§ 2º Os representantes"),  # a superscript "o" a text layer split off

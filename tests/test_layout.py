@@ -1,7 +1,9 @@
 """Labels set in a column of their own (stages/layout.py): a real page of UFMA's Resolução 313-CONSAD, rendered
 without its text layer and read by the ocr stage, gets each "Art. Nº" back at the start of its article's text
 (tesseract alone reads the label column as blocks of its own, away from the text); tesseract's text is rebuilt
-exactly from its TSV; pages with no label column are left as tesseract wrote them."""
+exactly from its TSV; pages with no label column are left as tesseract wrote them. A page whose lines tesseract
+cut into fragments of different blocks (a real skewed scan of UFAM's Resolução 011/2007, a photo-like rendering of
+UFMA's Resolução 1.892) is read row by row."""
 
 from __future__ import annotations
 
@@ -14,13 +16,15 @@ import pytest
 
 from stages.chunk import ChunkParams, chunk_document
 from stages.clean import CleanParams, clean_document, corpus_vocabulary
-from stages.layout import Block, Line, Word, join_label_column, parse_tsv, render
+from stages.layout import Block, Line, Word, join_label_column, parse_tsv, read_by_rows, render, split_lines
 from stages.legis import LABEL_ALONE_RE
 from stages.ocr import OcrParams, list_pdfs, run_ocr
 from stages.records import OcrDocument, from_dict
 from stages.textutil import approx_token_count
 
 PAGE = Path(__file__).resolve().parent / "data/real/ufma_313_consad_label_column_p4.pdf"
+PHOTO = Path(__file__).resolve().parent / "data/real/ufma_1892_photo_like_p19.pdf"
+SCAN = Path(__file__).resolve().parent / "data/real/res011_2007_cut_lines_p1.pdf"
 DPI = 300
 
 
@@ -179,3 +183,159 @@ def test_junk_at_the_margin_stays_where_tesseract_put_it_on_a_page_with_labels()
 )
 def test_what_reads_as_a_label_alone(text: str, label: bool) -> None:
     assert bool(LABEL_ALONE_RE.fullmatch(text)) is label
+
+
+def read_both_ways(tmp: Path, pdf: Path) -> dict:
+    """`pdf` read by the ocr stage row by row (True) and as tesseract orders it (False): (metrics, page)."""
+    (tmp / "pdf").mkdir()
+    (tmp / "pdf" / pdf.name).write_bytes(pdf.read_bytes())
+    out = {}
+    for rows in (True, False):
+        p = OcrParams(read_split_lines_by_rows=rows)
+        metrics = run_ocr(list_pdfs(tmp / "pdf"), p, tmp / f"ocr-{rows}", tmp / f"c-{rows}")
+        doc = from_dict(OcrDocument, json.loads((tmp / f"ocr-{rows}" / f"{pdf.stem}.json").read_text()))
+        out[rows] = (metrics, doc.pages[0])
+    return out
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return read_both_ways(tmp_path_factory.mktemp("rows"), PHOTO)
+
+
+def test_a_skewed_scan_cut_into_blocks_reads_in_the_order_of_its_lines(tmp_path: Path) -> None:
+    """A real flatbed scan, a little skewed: tesseract cut its lines where the words of several lines happen to
+    line up, and read the pieces block after block ("O PRÓ-REITOR DE EN" ... "SINO DE GRADUAÇÃO")."""
+    readings = read_both_ways(tmp_path, SCAN)
+    lines = [
+        "O PRÓ-REITOR DE ENSINO DE GRADUAÇÃO DA UNIVERSIDADE FEDERAL DO",
+        "AMAZONAS, NA PRESIDÊNCIA DA CÂMARA DE ENSINO DE GRADUAÇÃO, DO",
+        "CONSELHO DE ENSINO, PESQUISA E EXTENSÃO no uso de suas atribuições estatutárias.",
+        "candidatos para o ano letivo imediatamente subsequente à sua realização",
+        "novo aluno usar de outros meios para postergar seu ingresso efetivo na Universidade",
+        "CONSIDERANDO as propostas produzidas nas discussões em torno da matéria objeto",
+        "CONSIDERANDO a competência funcional da Câmara de Ensino de Graduação",
+    ]
+    metrics, page = readings[True]
+    assert metrics["pages_read_by_rows"] == 1 and page.lines_split >= 5
+    at = [page.text.find(line) for line in lines]
+    assert -1 not in at and at == sorted(at)
+    metrics, page = readings[False]
+    assert metrics["pages_read_by_rows"] == 0
+    assert not any(line in page.text for line in lines)
+
+
+def test_a_page_with_lines_cut_into_blocks_is_read_row_by_row(photo: dict) -> None:
+    metrics, page = photo[True]
+    assert metrics["pages_read_by_rows"] == 1 and metrics["lines_split"] >= 3
+    assert page.lines_split == metrics["lines_split"]
+    # each line whole, in the order of the page
+    lines = [
+        "CONSEPE a decisão final sobre a criação do novo formato de",
+        "componente curricular, levando em consideração o parecer de que",
+        "curricular no CONSEPE, a PROEN deverá encaminhar ao NTI",
+        "solicitação para a sua implantação, o qual terá um prazo de 6 (seis)",
+        "Art. 56 As disciplinas e os módulos deverão ser detalhados em um programa,",
+        "no qual deverá constar, obrigatoriamente:",
+        "Art. 57 As turmas formadas em função de um componente curricular deverão",
+    ]
+    at = [page.text.find(line) for line in lines]
+    assert -1 not in at and at == sorted(at)
+    # tesseract's own order: the fragments block after block, the labels away from their articles
+    metrics, page = photo[False]
+    assert metrics["pages_read_by_rows"] == 0 and page.lines_split == 0
+    assert [line in page.text for line in lines] == [False] * 5 + [True, False]  # one line was whole
+
+
+def test_the_rows_chunk_into_articles_with_their_text(photo: dict) -> None:
+    text = photo[True][1].text
+    cleaned, _ = clean_document([text], CleanParams(), corpus_vocabulary([text]))
+    chunks = chunk_document("res1892_p19", cleaned, ChunkParams(), approx_token_count)
+    first: dict[str, str] = {}  # an article's first chunk
+    for chunk in chunks:
+        for label in chunk.articles:
+            first.setdefault(label, chunk.text)
+    assert {"Art. 56", "Art. 57"} <= set(first)
+    assert "As disciplinas e os módulos deverão ser detalhados" in first["Art. 56"]
+
+
+def test_a_line_cut_into_two_blocks_is_read_row_by_row() -> None:
+    cut = [
+        line("CONSEPE a decisão final sobre", 850, 520, par_start=False),
+        line("componente curricular,", 850, 580, par_start=False),
+    ]
+    left = Block([line("Após a manifestação da comissão, o Projeto Pedagógico", 850, 460), *cut])
+    right = Block(  # a word space from the seams (0.6 word heights), a little lower: a photo's skew
+        [
+            line("a criação do novo formato de", cut[0].right + 24, 526),
+            line("levando em consideração", cut[1].right + 24, 584, par_start=False),
+        ]
+    )
+    # a row this far below the one above begins a paragraph, whatever tesseract's paragraphs said
+    label = Block([line("Art. 56", 370, 700, par_start=False)])
+    last = Block([line("As disciplinas e os módulos deverão", 850, 702, par_start=False)])
+    assert split_lines([left, right, label, last]) == 2
+    assert render(read_by_rows([left, right, label, last])) == (
+        "Após a manifestação da comissão, o Projeto Pedagógico\n"
+        "CONSEPE a decisão final sobre a criação do novo formato de\n"
+        "componente curricular, levando em consideração\n"
+        "\n"
+        "Art. 56 As disciplinas e os módulos deverão\n"
+    )
+
+
+def test_rows_follow_a_skewed_page() -> None:
+    """Lines rising 5% to the right: a long line's box is taller than its type, so the fragments of a cut line
+    share less than half their boxes' height, though their words at the seam stand beside each other; and a
+    short line at the right stands higher than the start of the line above it."""
+
+    def skewed(text: str, left: int, top: int) -> Line:
+        out = line(text, left, top, par_start=False)
+        for word in out.words:
+            rise = int(0.05 * (word.left - 300))
+            word.top -= rise
+            word.bottom -= rise
+        return out
+
+    first = skewed("O PRÓ-REITOR DE EN", 300, 900)
+    second = skewed("AMAZONAS, NA PRESIDÊNCIA DA CÂMARA", 300, 960)
+    third = skewed("CONSELHO DE ENSINO, PESQUISA E EXTENSÃO no uso", 300, 1020)
+    date = skewed("Manaus, 18 de abril.", 1700, 1080)
+    rest = skewed("de suas atribuições estatutárias e regimentais.", third.right + 20, 1020)
+    shared = min(third.bottom, rest.bottom) - max(third.top, rest.top)
+    assert shared < 0.5 * min(third.bottom - third.top, rest.bottom - rest.top)  # the boxes: not beside
+    assert split_lines([Block([third]), Block([rest])]) == 1
+    blocks = [
+        Block([skewed("SINO DE GRADUAÇÃO DA UNIVERSIDADE", first.right + 2, 900)]),
+        Block([rest]),
+        Block([first, second, third]),
+        Block([date]),
+    ]
+    assert split_lines(blocks) == 2
+    assert render(read_by_rows(blocks)).splitlines() == [
+        "O PRÓ-REITOR DE ENSINO DE GRADUAÇÃO DA UNIVERSIDADE",  # capitals cut at the seam: joined too
+        "AMAZONAS, NA PRESIDÊNCIA DA CÂMARA",
+        "CONSELHO DE ENSINO, PESQUISA E EXTENSÃO no uso de suas atribuições estatutárias e regimentais.",
+        "Manaus, 18 de abril.",
+    ]
+
+
+def test_a_word_cut_at_the_seam_is_joined_again() -> None:
+    left = line("deverão se", 850, 500)
+    right = line("r detalhados em um programa,", left.right + 4, 500)  # 0.1 word heights: no space
+    assert render(read_by_rows([Block([left]), Block([right])])) == "deverão ser detalhados em um programa,\n"
+
+
+def test_columns_a_gutter_apart_a_logo_s_specks_and_table_cells_are_no_cut_lines() -> None:
+    left = Block([line("Art. 1º Fica aprovado o", 300, 500), line("regulamento dos cursos", 300, 560)])
+    right = Block([line("de graduação da universidade", left.right + 60, 500)])  # 1.5 word heights
+    assert split_lines([left, right]) == 0
+    head = line("UNIVERSIDADE FEDERAL", 1100, 195, height=56)
+    specks = line("» 46% .", head.left - 200, 200, height=50)  # a logo's specks beside the letterhead
+    assert split_lines([Block([specks]), Block([head])]) == 0
+    small = line("Fundação", head.left - 230, 210, height=26)  # the letterhead's smaller type, beside
+    assert split_lines([Block([small]), Block([head])]) == 0
+    # a table's cells either side of a vertical rule, which tesseract reads as "|"
+    cell = Block([line("Administrativa da", 300, 700)])
+    other = Block([line("| Analisar o mérito para a transferência", cell.right + 14, 700)])
+    assert split_lines([cell, other]) == 0
