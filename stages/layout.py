@@ -20,17 +20,20 @@ Here the page is rebuilt from the TSV that tesseract writes with its text:
     sentence); junk at the margin stays where tesseract put it.
 Every other block keeps tesseract's order and lines. A page with no label is left exactly as tesseract wrote it.
 
-Lines cut in two (read_by_rows). On a degraded page (a photo's uneven light, a hanging indent) tesseract sometimes
-cuts a line of a single column into fragments a word space apart and puts them in different blocks ("CONSEPE a
-decisão final sobre" / "a criação do novo formato de"), then reads block after block: the page's sentences come
-out shuffled and its labels end up far from their articles. Two fragments are one line cut in two
+Lines cut in two (read_by_rows). On a degraded page (a photo's uneven light, a hanging indent, a skewed scan)
+tesseract sometimes cuts a line of a single column into fragments a word space apart and puts them in different
+blocks ("CONSEPE a decisão final sobre" / "a criação do novo formato de"), then reads block after block: the page's
+sentences come out shuffled and its labels end up far from their articles. Two fragments are one line cut in two
 (split_lines) when they stand beside each other (OVERLAP), about as tall (STRAY_HEIGHT), each with at least
 SPLIT_MIN_LETTERS letters (a logo's specks are not text), at most SPLIT_GAP_HEIGHTS word heights apart: a word
-space, where a column's gutter or a label column's gap is wider; with no table rule between them (read as "|"). A page with such a cut is read row by row: the
-lines beside each other, left to right, make one row; rows from top to bottom; a row begins a paragraph when its
-first fragment did or when it stands apart from the row above. A word cut at the fragments' seam (less than
-CUT_GAP_HEIGHTS apart, a small letter after it: "se" + "r detalhados") is joined again. UFMA Resolução 1.892's
-photo-like rendering, page 19: 38% -> 9% CER (bench/bench_real.py, docs/benchmarks.md).
+space, where a column's gutter or a label column's gap is wider; with no table rule between them (read as "|").
+Whether two fragments stand beside each other is judged by their words at the seam (_meet): on a skewed page a long
+line's box is taller than its type. A page with such a cut is read row by row: each fragment followed by the
+nearest one to its right that goes on from it; rows from top to bottom with the page's skew taken out (the median
+slope of its lines); a row begins a paragraph when it stands PARAGRAPH_PITCH times further below the row above than
+the page's usual distance. A word cut at the seam (less than CUT_GAP_HEIGHTS apart: "se" + "r detalhados", "EN" +
+"SINO") is joined again. UFMA Resolução 1.892's photo-like rendering, page 19: 38% -> 9% raw CER; a real skewed
+UFAM scan (Resolução 011/2007) reads in the order of its lines (bench/bench_real.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ STRAY_GAP_LINES = 1.0  # a stray line starts at most this many line heights belo
 STRAY_HEIGHT = (0.6, 1.6)  # ... and is this many times as tall (the same type)
 SPLIT_GAP_HEIGHTS = 1.0  # fragments of one line: a word space apart, at most one word height (UFMA: ~0.7)
 SPLIT_MIN_LETTERS = 3  # letters on each side of a cut; specks of a logo have fewer
-CUT_GAP_HEIGHTS = 0.2  # closer than this, the seam cut a word ("deverão se" + "r detalhados": ~0.1; a word space ~0.35)
+CUT_GAP_HEIGHTS = 0.2  # closer, the seam cut a word ("se" + "r detalhados": ~0.1; a word space: ~0.35)
 PARAGRAPH_PITCH = 1.4  # a row this many times further below the row above than usual begins a paragraph
 RULE = "|"  # how tesseract reads a table's vertical rule: cells on either side of one are no cut line
 
@@ -258,9 +261,9 @@ def _slope(lines: list[Line]) -> float:
     return statistics.median(slopes) if slopes else 0.0
 
 
-def _rows(lines: list[Line]) -> list[list[Line]]:
-    """Lines chained into rows, each fragment followed by the nearest one to its right that goes on from it
-    (_meet), rows ordered top to bottom as if the page were straight."""
+def _chains(lines: list[Line]) -> list[list[Line]]:
+    """Lines chained into rows: each fragment followed by the nearest one to its right that goes on from it
+    (_meet)."""
     after: dict[int, Line] = {}
     taken: set[int] = set()
     for line in sorted(lines, key=lambda line: line.left):
@@ -283,8 +286,7 @@ def _rows(lines: list[Line]) -> list[list[Line]]:
         while id(row[-1]) in after:
             row.append(after[id(row[-1])])
         rows.append(row)
-    slope = _slope(lines)
-    return sorted(rows, key=lambda row: _level(row, slope))
+    return rows
 
 
 def _level(row: list[Line], slope: float) -> float:
@@ -293,23 +295,26 @@ def _level(row: list[Line], slope: float) -> float:
     return y - slope * x
 
 
-def _seam(words: list[Word], fragment: Line, previous: Line) -> list[Word]:
-    """`fragment`'s words to follow `words`, its first word joined to the last one where the seam cut it
-    ("se" + "r detalhados", "EN" + "SINO")."""
-    out = list(fragment.words)
-    last, first = words[-1], out[0]
-    a, b = last.text[-1:], first.text[:1]
-    if (
-        fragment.left - previous.right <= CUT_GAP_HEIGHTS * max(fragment.height, previous.height)
-        and a.isalpha()
-        and b.isalpha()
-        and (b.islower() or a.isupper())
-    ):
-        words.pop()
-        out[0] = Word(
-            last.text + first.text, last.left, min(last.top, first.top), first.right, max(last.bottom, first.bottom)
-        )
-    return out
+def _row_words(row: list[Line]) -> list[Word]:
+    """A row's words, left to right; a word the seam between two fragments cut is joined again ("se" +
+    "r detalhados", "EN" + "SINO")."""
+    words = list(row[0].words)
+    for previous, fragment in zip(row, row[1:]):
+        last, first = words[-1], fragment.words[0]
+        a, b = last.text[-1:], first.text[:1]
+        if (
+            fragment.left - previous.right <= CUT_GAP_HEIGHTS * max(fragment.height, previous.height)
+            and a.isalpha()
+            and b.isalpha()
+            and (b.islower() or a.isupper())
+        ):
+            words[-1] = Word(
+                last.text + first.text, last.left, min(last.top, first.top), first.right, max(last.bottom, first.bottom)
+            )
+            words += fragment.words[1:]
+        else:
+            words += fragment.words
+    return words
 
 
 def read_by_rows(blocks: list[Block]) -> list[Block]:
@@ -318,16 +323,17 @@ def read_by_rows(blocks: list[Block]) -> list[Block]:
     lines = [line for block in blocks for line in block.lines]
     if not lines:
         return []
-    rows = _rows(lines)
     slope = _slope(lines)
+    rows = sorted(_chains(lines), key=lambda row: _level(row, slope))  # top to bottom, the page turned straight
     levels = [_level(row, slope) for row in rows]
     height = statistics.median(line.height for line in lines)
     steps = [b - a for a, b in zip(levels, levels[1:]) if b - a > 0.5 * height]
     pitch = statistics.median(steps) if steps else height
-    out = []
-    for k, row in enumerate(rows):
-        words = list(row[0].words)
-        for previous, fragment in zip(row, row[1:]):
-            words += _seam(words, fragment, previous)
-        out.append(Line(words, par_start=k == 0 or levels[k] - levels[k - 1] > PARAGRAPH_PITCH * pitch))
-    return [Block(out)]
+    return [
+        Block(
+            [
+                Line(_row_words(row), par_start=k == 0 or levels[k] - levels[k - 1] > PARAGRAPH_PITCH * pitch)
+                for k, row in enumerate(rows)
+            ]
+        )
+    ]
