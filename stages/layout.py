@@ -270,7 +270,8 @@ def _chains(lines: list[Line]) -> list[list[Line]]:
         nearest = [
             other
             for other in lines
-            if other is not line
+            # further right only: a chain never comes back to a line, so no line is lost in a loop
+            if other.left > line.left
             and id(other) not in taken
             and other.left >= line.right - 0.2 * line.height
             and _meet(line, other)
@@ -299,7 +300,7 @@ def _row_words(row: list[Line]) -> list[Word]:
     """A row's words, left to right; a word the seam between two fragments cut is joined again ("se" +
     "r detalhados", "EN" + "SINO")."""
     words = list(row[0].words)
-    for previous, fragment in zip(row, row[1:]):
+    for previous, fragment in zip(row, row[1:], strict=False):
         last, first = words[-1], fragment.words[0]
         a, b = last.text[-1:], first.text[:1]
         if (
@@ -309,7 +310,11 @@ def _row_words(row: list[Line]) -> list[Word]:
             and (b.islower() or a.isupper())
         ):
             words[-1] = Word(
-                last.text + first.text, last.left, min(last.top, first.top), first.right, max(last.bottom, first.bottom)
+                last.text + first.text,
+                last.left,
+                min(last.top, first.top),
+                first.right,
+                max(last.bottom, first.bottom),
             )
             words += fragment.words[1:]
         else:
@@ -324,10 +329,11 @@ def read_by_rows(blocks: list[Block]) -> list[Block]:
     if not lines:
         return []
     slope = _slope(lines)
-    rows = sorted(_chains(lines), key=lambda row: _level(row, slope))  # top to bottom, the page turned straight
+    # top to bottom, the page turned straight
+    rows = sorted(_chains(lines), key=lambda row: _level(row, slope))
     levels = [_level(row, slope) for row in rows]
     height = statistics.median(line.height for line in lines)
-    steps = [b - a for a, b in zip(levels, levels[1:]) if b - a > 0.5 * height]
+    steps = [b - a for a, b in zip(levels, levels[1:], strict=False) if b - a > 0.5 * height]
     pitch = statistics.median(steps) if steps else height
     return [
         Block(

@@ -320,6 +320,15 @@ def test_rows_follow_a_skewed_page() -> None:
     ]
 
 
+def test_every_word_is_kept_when_specks_overlap() -> None:
+    """Two specks at one place, each within the other's reach, and one a pixel further: no row loses them."""
+    marks = ((".", 1000), (",", 1000), ("'", 1001))
+    specks = [Line([Word(mark, left, 500, left + 4, 540)], True) for mark, left in marks]
+    body = line("O programa deve ser implantado", 300, 700)
+    rows = render(read_by_rows([Block([body]), *(Block([s]) for s in specks)]))
+    assert sorted(rows.split()) == sorted([".", ",", "'", *"O programa deve ser implantado".split()])
+
+
 def test_a_word_cut_at_the_seam_is_joined_again() -> None:
     left = line("deverão se", 850, 500)
     right = line("r detalhados em um programa,", left.right + 4, 500)  # 0.1 word heights: no space
