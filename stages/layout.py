@@ -144,7 +144,7 @@ def render(blocks: list[Block]) -> str:
     return "\n".join(out[:-1]) + "\n" if out else ""
 
 
-def _beside(a: Line, b: Line) -> bool:
+def _beside(a: Line | Word, b: Line | Word) -> bool:
     shared = min(a.bottom, b.bottom) - max(a.top, b.top)
     return shared >= OVERLAP * min(a.bottom - a.top, b.bottom - b.top)
 
@@ -219,9 +219,7 @@ def _letters(line: Line) -> int:
 def _meet(left: Line, right: Line) -> bool:
     """Does `right` go on from `left` on the same line? Their words at the seam stand beside each other (the
     lines' own boxes do not on a skewed page: a long line's box is taller than its type)."""
-    a, b = left.words[-1], right.words[0]
-    shared = min(a.bottom, b.bottom) - max(a.top, b.top)
-    return shared >= OVERLAP * min(a.bottom - a.top, b.bottom - b.top)
+    return _beside(left.words[-1], right.words[0])
 
 
 def split_lines(blocks: list[Block]) -> int:
@@ -330,8 +328,9 @@ def read_by_rows(blocks: list[Block]) -> list[Block]:
         return []
     slope = _slope(lines)
     # top to bottom, the page turned straight
-    rows = sorted(_chains(lines), key=lambda row: _level(row, slope))
-    levels = [_level(row, slope) for row in rows]
+    placed = sorted(((_level(row, slope), row) for row in _chains(lines)), key=lambda placed: placed[0])
+    levels = [level for level, _ in placed]
+    rows = [row for _, row in placed]
     height = statistics.median(line.height for line in lines)
     steps = [b - a for a, b in zip(levels, levels[1:], strict=False) if b - a > 0.5 * height]
     pitch = statistics.median(steps) if steps else height

@@ -50,9 +50,9 @@ document's last page is done (a killed run keeps them) and pruned when no curren
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
 pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines,
 struck_text [{file, pages, chars, lines}], dot_leaders, labels_joined, lines_split, pages_read_by_rows,
-suspect_pages [{file, page, reason}],
-duplicates [{file, same_as, by}], failures [{file, reason}]. metrics/timings/ocr.json (this run):
-cached_documents, cached_pages, pages_ocr_run / pages_text_run, pages_retried, seconds, pages_per_s, workers.
+suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}], failures [{file, reason}].
+metrics/timings/ocr.json (this run): cached_documents, cached_pages, pages_ocr_run / pages_text_run, pages_retried,
+seconds, pages_per_s, workers.
 
 Tesseract and pdftoppm are checked up front, before any work, even when everything is cached (the tesseract
 version is part of the cache key). A bad PDF (empty, truncated, not a PDF, encrypted) or a page tesseract fails
