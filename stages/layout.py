@@ -14,10 +14,19 @@ Here the page is rebuilt from the TSV that tesseract writes with its text:
     (vertical overlap of at least OVERLAP of the smaller height) that starts to its right, at most GAP_MAX_INCH
     away, in a block at least WIDE_FACTOR times wider. Its words go to the start of that line, which then begins
     a paragraph;
-  - once a page has labels, a stray line of the label column (a block of at most STRAY_MAX_LINES lines lying
-    wholly left of the text column, beside no line) goes after the nearest line above it in the text column, in
-    that line's paragraph, when it goes on from it (_goes_on: right below it, as tall, going on with its
-    sentence); junk at the margin stays where tesseract put it.
+  - a narrow block at the margin is read line by line: tesseract puts a paragraph's last line and the next label
+    ("Núcleo." / "§ 2º"), or two labels, in one block of the column;
+  - once a page has labels, a line of the label column that does not read as one, no longer than
+    MISREAD_MAX_CHARS, at most MISREAD_WIDTH times as wide as the widest label and as tall as the labels
+    (STRAY_HEIGHT), beside a line that starts where the labels' lines start, is a label OCR misread ("Ss", "34",
+    "dito" for "§ 1º", "§ 4º", "§ 1º"); it goes to its line too, keeping tesseract's text (counted apart: clean
+    cannot read it as a label). Left above the letterhead, the letterhead
+    rule of clean dropped these lines with it. On the bench's renderings of three corpora it takes 25 lines, all
+    on UFMA's acts, each a "§ Nº" of the born-digital text;
+  - a stray line of the label column (a block of at most STRAY_MAX_LINES lines lying wholly left of the text
+    column, beside no line) goes after the nearest line above it in the text column, in that line's paragraph,
+    when it goes on from it (_goes_on: right below it, as tall, going on with its sentence); junk at the margin
+    stays where tesseract put it.
 Every other block keeps tesseract's order and lines. A page with no label is left exactly as tesseract wrote it.
 
 Lines cut in two (read_by_rows). On a degraded page (a photo's uneven light, a hanging indent, a skewed scan)
@@ -50,6 +59,8 @@ WIDE_FACTOR = 3.0  # the text's block is at least this many times wider than the
 OVERLAP = 0.5  # share of the smaller line height two lines must share to stand beside each other
 MARGIN_INCH = 0.3  # a label starts this close to the page's leftmost text, at most
 STRAY_MAX_LINES = 2  # a stray block of the label column: a paragraph's last line or two
+MISREAD_MAX_CHARS = 5  # a label OCR misread: "Ss", "34", "dito", "$Pat" for "§ 1º", "§ 4º" (UFMA)
+MISREAD_WIDTH = 1.5  # ... at most this many times as wide as the widest label that reads as one
 STRAY_GAP_LINES = 1.0  # a stray line starts at most this many line heights below the line it goes after ...
 STRAY_HEIGHT = (0.6, 1.6)  # ... and is this many times as tall (the same type)
 SPLIT_GAP_HEIGHTS = 1.0  # fragments of one line: a word space apart, at most one word height (UFMA: ~0.7)
@@ -139,7 +150,7 @@ def render(blocks: list[Block]) -> str:
         for i, line in enumerate(block.lines):
             if line.par_start and i:
                 out.append("")
-            out.append(" ".join(w.text for w in line.words))
+            out.append(_text(line))
         out.append("")
     return "\n".join(out[:-1]) + "\n" if out else ""
 
@@ -161,37 +172,90 @@ def _goes_on(host: Line, stray: Line) -> bool:
     )
 
 
-def join_label_column(blocks: list[Block], dpi: int) -> tuple[list[Block], int]:
-    """Blocks with the label column's lines moved into the lines they belong to, and how many labels moved."""
-    margin = min(block.left for block in blocks) if blocks else 0
-    labels: list[tuple[Block, Line, Block]] = []  # (label's block, the line it goes to, that line's block)
+def _text(line: Line) -> str:
+    return " ".join(w.text for w in line.words)
+
+
+def _one_line_blocks(blocks: list[Block], dpi: int, margin: int) -> list[Block]:
+    """`blocks` with each narrow block at the left margin split into blocks of one line each: tesseract puts a
+    paragraph's last line and the next label ("Núcleo." / "§ 2º"), or two labels, in one block of the column."""
+    out: list[Block] = []
     for block in blocks:
+        if len(block.lines) > 1 and _in_label_column(block, dpi, margin):
+            out.extend(Block([line]) for line in block.lines)
+        else:
+            out.append(block)
+    return out
+
+
+def _in_label_column(block: Block, dpi: int, margin: int) -> bool:
+    return block.width <= LABEL_MAX_INCH * dpi and block.left <= margin + MARGIN_INCH * dpi
+
+
+def _line_beside(label: Block, blocks: list[Block], dpi: int) -> tuple[Line, Block] | None:
+    """The leftmost line that `label` stands beside, starting to its right at most GAP_MAX_INCH away, in a block
+    at least WIDE_FACTOR times wider (the text column); None when there is none."""
+    first = label.lines[0]
+    beside = [
+        (line.left, i, line, other)
+        for i, other in enumerate(blocks)
+        if other is not label and other.width >= WIDE_FACTOR * max(label.width, 1)
+        for line in other.lines
+        if first.right <= line.left <= first.right + GAP_MAX_INCH * dpi and _beside(first, line)
+    ]
+    if not beside:
+        return None
+    _, _, line, other = min(beside, key=lambda t: (t[0], t[1]))
+    return line, other
+
+
+def _misread_labels(
+    candidates: list[Block], labels: list[tuple[Block, Line, Block]], blocks: list[Block], dpi: int
+) -> list[tuple[Block, Line, Block]]:
+    """Lines of the label column about as wide and as tall as the page's labels, beside a line that starts where
+    their lines start, that do not read as a label: labels OCR misread ("Ss", "34", "dito" for "§ 1º", "§ 4º",
+    "§ 1º" on UFMA's renderings), at most MISREAD_MAX_CHARS long."""
+    starts = [line.left for _, line, _ in labels]
+    widest = max(block.width for block, _, _ in labels)
+    height = statistics.median(block.lines[0].height for block, _, _ in labels)
+    slack = MARGIN_INCH * dpi
+    taken = {id(block) for block, _, _ in labels}
+    out = []
+    for block in candidates:
+        line = block.lines[0]
         if (
-            len(block.lines) != 1
-            or block.width > LABEL_MAX_INCH * dpi
-            or block.left > margin + MARGIN_INCH * dpi
+            id(block) in taken
+            or len("".join(_text(line).split())) > MISREAD_MAX_CHARS
+            or block.width > MISREAD_WIDTH * widest
+            or not STRAY_HEIGHT[0] * height <= line.height <= STRAY_HEIGHT[1] * height
         ):
             continue
-        label = block.lines[0]
-        if not LABEL_ALONE_RE.fullmatch(" ".join(w.text for w in label.words)):
-            continue  # a logo's or a stamp's junk at the margin, read as a line of its own
-        beside = [
-            (line.left, id(line), line, other)
-            for other in blocks
-            if other is not block and other.width >= WIDE_FACTOR * max(block.width, 1)
-            for line in other.lines
-            if label.right <= line.left <= label.right + GAP_MAX_INCH * dpi and _beside(label, line)
-        ]
-        if beside:
-            _, _, line, other = min(beside, key=lambda t: (t[0], t[1]))
-            labels.append((block, line, other))
+        hit = _line_beside(block, blocks, dpi)
+        if hit and min(starts) - slack <= hit[0].left <= max(starts) + slack:
+            out.append((block, *hit))
+    return out
+
+
+def join_label_column(blocks: list[Block], dpi: int) -> tuple[list[Block], int, int]:
+    """Blocks with the label column's lines moved into the lines they belong to; how many labels moved, and how
+    many of them OCR misread (they keep the text tesseract read)."""
+    margin = min(block.left for block in blocks) if blocks else 0
+    pieces = _one_line_blocks(blocks, dpi, margin)
+    candidates = [b for b in pieces if len(b.lines) == 1 and _in_label_column(b, dpi, margin)]
+    labels: list[tuple[Block, Line, Block]] = []  # (label's block, the line it goes to, that line's block)
+    for block in candidates:
+        # a logo's or a stamp's junk at the margin, read as a line of its own, does not read as a label
+        if LABEL_ALONE_RE.fullmatch(_text(block.lines[0])) and (hit := _line_beside(block, pieces, dpi)):
+            labels.append((block, *hit))
     if not labels:
-        return blocks, 0
+        return blocks, 0, 0
+    misread = _misread_labels(candidates, labels, pieces, dpi)
+    labels += misread
     moved = {id(block) for block, _, _ in labels}
     column_left = min(other.left for _, _, other in labels)
-    text = [b for b in blocks if id(b) not in moved and b.left >= column_left]
+    text = [b for b in pieces if id(b) not in moved and b.left >= column_left]
     strays: list[tuple[Block, Line]] = []  # (a stray block, the line it goes after)
-    for block in blocks:
+    for block in pieces:
         if id(block) in moved or block.right > column_left or len(block.lines) > STRAY_MAX_LINES:
             continue
         if any(_beside(stray, line) for stray in block.lines for b in text for line in b.lines):
@@ -209,7 +273,7 @@ def join_label_column(blocks: list[Block], dpi: int) -> tuple[list[Block], int]:
         at = next(i for i, line in enumerate(lines) if line is host) + 1
         lines[at:at] = [Line(stray.words, par_start=False) for stray in block.lines]
         moved.add(id(block))
-    return [b for b in blocks if id(b) not in moved], len(labels)
+    return [b for b in pieces if id(b) not in moved], len(labels), len(misread)
 
 
 def _letters(line: Line) -> int:

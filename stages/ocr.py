@@ -23,7 +23,8 @@ Reading a rendered page (`read_page`):
      The text is rebuilt from tesseract's word boxes when `ocr.join_label_column` and the page sets its labels
      in a column of their own ("Art. 4º" left of "A progressão ..."): tesseract reads that column as blocks of
      its own, away from the text; each label goes back to the start of the line it stands beside
-     (stages/layout.py; `labels_joined`). When `ocr.read_split_lines_by_rows` and tesseract cut a line into
+     (stages/layout.py; `labels_joined`), and so does a line of that column that stands where its labels stand
+     but does not read as one: a label OCR misread ("Ss" for "§ 1º"; `labels_misread`, which keep their text). When `ocr.read_split_lines_by_rows` and tesseract cut a line into
      fragments a word space apart in different blocks (a photo's uneven light, a hanging indent: it then reads
      block after block and shuffles the page's sentences), the page is read row by row from the same word boxes
      (`lines_split`, `pages_read_by_rows`).
@@ -49,7 +50,8 @@ document's last page is done (a killed run keeps them) and pruned when no curren
 
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
 pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines,
-struck_text [{file, pages, chars, lines}], dot_leaders, labels_joined, lines_split, pages_read_by_rows,
+struck_text [{file, pages, chars, lines}], dot_leaders, labels_joined, labels_misread,
+lines_split, pages_read_by_rows,
 suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}], failures [{file, reason}].
 metrics/timings/ocr.json (this run): cached_documents, cached_pages, pages_ocr_run / pages_text_run, pages_retried,
 seconds, pages_per_s, workers.
@@ -119,7 +121,7 @@ log = logging.getLogger(__name__)
 # line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
 # leaders painted out; 8: labels set in a column of their own read with their lines; 9: pages with lines cut
 # into blocks read row by row)
-CACHE_FORMAT = 9
+CACHE_FORMAT = 10
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
@@ -318,6 +320,7 @@ class Reading:
     struck_lines: int = 0  # struck-through lines blanked on the image before it was read
     dot_leaders: int = 0  # rows of leader dots blanked on the image before it was read
     labels_joined: int = 0  # labels of a label column put back at the start of their lines (stages/layout.py)
+    labels_misread: int = 0  # ... of them, those that did not read as a label (they keep tesseract's text)
     lines_split: int = 0  # lines tesseract cut into fragments of different blocks; > 0: read row by row
 
 
@@ -355,9 +358,9 @@ def crop_to_photo(src: str, dst: str) -> bool:
 
 def tesseract_read(
     image: str, base: str, p: OcrParams, binarization: str
-) -> tuple[str, float | None, int, int]:
-    """Text, mean word confidence, labels joined and lines found cut in two (stages/layout.py) from one tesseract
-    call (text and TSV written together)."""
+) -> tuple[str, float | None, int, int, int]:
+    """Text, mean word confidence, labels joined (and of them misread) and lines found cut in two
+    (stages/layout.py) from one tesseract call (text and TSV written together)."""
     if binarization == "normalized":
         normalize_light(image, base + "-flat.pgm")
         image = base + "-flat.pgm"
@@ -374,17 +377,17 @@ def tesseract_read(
         text = f.read()
     with open(base + ".tsv", encoding="utf-8") as f:
         tsv = f.read()
-    joined = split = 0
+    joined = misread = split = 0
     if p.join_label_column or p.read_split_lines_by_rows:
         blocks = parse_tsv(tsv)
         split = split_lines(blocks) if p.read_split_lines_by_rows else 0
         if split:
             blocks = read_by_rows(blocks)  # its labels share their lines' rows: nothing left to join
         elif p.join_label_column:
-            blocks, joined = join_label_column(blocks, p.dpi)
+            blocks, joined, misread = join_label_column(blocks, p.dpi)
         if split or joined:
             text = render(blocks)
-    return text, mean_confidence(tsv), joined, split
+    return text, mean_confidence(tsv), joined, misread, split
 
 
 _ROTATE_RE = re.compile(r"^Rotate:\s*(\d+)", re.MULTILINE)
@@ -428,11 +431,21 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
 
     def read(img: str, binarization: str, rotation: int) -> Reading:
         base = os.path.join(tmp, f"read-{binarization}-{rotation}")
-        text, conf, joined, split = tesseract_read(img, base, p, binarization)
+        text, conf, joined, misread, split = tesseract_read(img, base, p, binarization)
         quality = assess(text, conf, stats.ink_cm2, lexicon, p.quality())
         known = known_count(text, lexicon)
         return Reading(
-            text, conf, binarization, rotation, quality, known, struck_lines, dot_leaders, joined, split
+            text,
+            conf,
+            binarization,
+            rotation,
+            quality,
+            known,
+            struck_lines,
+            dot_leaders,
+            labels_joined=joined,
+            labels_misread=misread,
+            lines_split=split,
         )
 
     readings = [read(image, first, 0)]
@@ -514,6 +527,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
         "struck_lines": reading.struck_lines,
         "dot_leaders": reading.dot_leaders,
         "labels_joined": reading.labels_joined,
+        "labels_misread": reading.labels_misread,
         "lines_split": reading.lines_split,
     }
     if task.layer_text is not None:
@@ -529,6 +543,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
                 "struck_lines": 0,
                 "dot_leaders": 0,
                 "labels_joined": 0,
+                "labels_misread": 0,
                 "lines_split": 0,
             }
             return (
@@ -761,6 +776,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         "dot_leaders": sum(r.dot_leaders for r in pages_all),  # rows of leader dots painted out before OCR
         # labels of a label column put back at the start of their lines
         "labels_joined": sum(r.labels_joined for r in pages_all),
+        "labels_misread": sum(r.labels_misread for r in pages_all),  # ... that OCR misread ("Ss" for "§ 1º")
         # lines tesseract cut into fragments of different blocks, and the pages read row by row for them
         "lines_split": sum(r.lines_split for r in pages_all),
         "pages_read_by_rows": sum(r.lines_split > 0 for r in pages_all),

@@ -143,7 +143,8 @@ class OcrPage:
     struck_lines: int = 0  # lines printed struck through on its image, painted out before OCR
     dot_leaders: int = 0  # rows of leader dots on its image, painted out before OCR
     labels_joined: int = 0  # labels set in a column of their own, put back at the start of their lines
-    lines_split: int = 0  # lines tesseract cut into fragments of different blocks; > 0: the page read row by row
+    labels_misread: int = 0  # ... of them, those OCR misread ("Ss" for "§ 1º"), kept as read
+    lines_split: int = 0  # lines tesseract cut into fragments of different blocks; > 0: read row by row
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from stages.textutil import approx_token_count
 PAGE = Path(__file__).resolve().parent / "data/real/ufma_313_consad_label_column_p4.pdf"
 PHOTO = Path(__file__).resolve().parent / "data/real/ufma_1892_photo_like_p19.pdf"
 SCAN = Path(__file__).resolve().parent / "data/real/res011_2007_cut_lines_p1.pdf"
+MISREAD = Path(__file__).resolve().parent / "data/real/ufma_2807_flatbed_like_p5.pdf"
 DPI = 300
 
 
@@ -101,7 +102,7 @@ def test_a_page_without_a_label_column_is_left_alone() -> None:
     footer = Block([line("a universidade que a gente quer", 350, 3300)])
     stamp = Block([line("- ira raçãs", 350, 500)])  # a stamp's junk at the margin, beside a line: no label
     blocks = [head, logo, stamp, body, footer]
-    assert join_label_column(blocks, DPI) == (blocks, 0)
+    assert join_label_column(blocks, DPI) == (blocks, 0, 0)
     # a short line beside a line of a block not much wider than itself is a column, not a label
     left = Block([line("Art. 1º Esta", 350, 500)])
     right = Block([line("Resolução entra em vigor", 800, 500)])
@@ -116,7 +117,7 @@ def test_a_label_beside_a_line_inside_a_paragraph_starts_a_paragraph() -> None:
             line("Os níveis são contados a partir da data", 800, 560, par_start=False),
         ]
     )
-    blocks, joined = join_label_column([label, body], DPI)
+    blocks, joined, _ = join_label_column([label, body], DPI)
     assert joined == 1
     assert render(blocks) == (
         "As classes são distribuídas em cinco níveis de vencimento\n\n§ 2º Os níveis são contados a partir da data\n"
@@ -134,7 +135,7 @@ def test_a_stray_line_of_the_label_column_follows_the_line_above_it_on_a_skewed_
         word.bottom += 30 * i // len(last.words)
     stray = Block([line("legislação:", 350, 615)])
     inciso = Block([line("I. Às faltas não justificadas do servidor no período", 800, 680)])
-    blocks, joined = join_label_column([label, stray, Block([first, last]), inciso], DPI)
+    blocks, joined, _ = join_label_column([label, stray, Block([first, last]), inciso], DPI)
     assert joined == 1
     assert render(blocks).splitlines()[:3] == [
         "Art. 6º Na contagem do interstício para fins de promoção tratadas",
@@ -152,12 +153,110 @@ def test_junk_at_the_margin_stays_where_tesseract_put_it_on_a_page_with_labels()
         ]
     )
     junk = Block([line("EDS 18 ai", 350, 640, height=70)])  # a stamp: taller, after a full stop
-    blocks, joined = join_label_column([junk, label, body], DPI)
-    assert joined == 1 and blocks[0] is junk
+    blocks, joined, misread = join_label_column([junk, label, body], DPI)
+    assert joined == 1 and misread == 0 and blocks[0] is junk
     assert (
         render(blocks).splitlines()[2]
         == "Art. 14 - O Coordenador de Curso decidirá sobre o requerimento no prazo"
     )
+
+
+def paragraphs(*rows: tuple[str, int]) -> Block:
+    """A block of the text column (at x = 800): each (text, top) a line, the first one starting a paragraph."""
+    return Block([line(text, 800, top, par_start=not i) for i, (text, top) in enumerate(rows)])
+
+
+def test_a_block_of_the_label_column_is_read_line_by_line() -> None:
+    # tesseract put a paragraph's last line, back at the left margin, and the next label in one block
+    column = Block([line("deste artigo;", 350, 620, par_start=True), line("§ 2º", 350, 700, par_start=False)])
+    first = Block([line("§ 1º", 350, 500)])
+    body = paragraphs(
+        ("Os representantes docentes serão escolhidos entre seus pares", 500),
+        ("e referidos no inciso III", 560),
+    )
+    second = paragraphs(("O representante do pessoal técnico será escolhido", 700))
+    blocks, joined, misread = join_label_column([first, column, body, second], DPI)
+    assert (joined, misread) == (2, 0)
+    assert render(blocks).splitlines() == [
+        "§ 1º Os representantes docentes serão escolhidos entre seus pares",
+        "e referidos no inciso III",
+        "deste artigo;",
+        "",
+        "§ 2º O representante do pessoal técnico será escolhido",
+    ]
+
+
+def test_a_misread_label_where_the_labels_stand_goes_to_its_line() -> None:
+    labels = [Block([line("§ 5º", 350, 500)]), Block([line("Ss", 352, 700)]), Block([line("§ 7º", 350, 900)])]
+    body = [
+        paragraphs(("Os mandatos dos representantes eleitos serão de dois anos", 500)),
+        paragraphs(("A escolha dos representantes atenderá ao Regimento", 700)),
+        paragraphs(("O Conselho adotará critérios para a desvinculação", 900)),
+    ]
+    blocks, joined, misread = join_label_column([*labels, *body], DPI)
+    assert (joined, misread) == (3, 1)
+    assert "Ss A escolha dos representantes atenderá ao Regimento" in render(blocks).splitlines()
+
+
+def test_no_label_is_taken_for_misread_on_a_page_whose_labels_all_misread() -> None:
+    blocks = [Block([line("Ss", 352, 700)]), paragraphs(("A escolha dos representantes atenderá", 700))]
+    assert join_label_column(blocks, DPI) == (blocks, 0, 0)
+
+
+TALL = Block([line("Ss", 352, 700, height=80)])  # twice as tall as the label: a logo's or a stamp's junk
+LONG = Block([line("ao de um", 352, 700)])  # more characters than a label: a paragraph's last words
+WIDE = Block([Line([Word("1", 352, 700, 377, 740), Word("2", 650, 700, 675, 740)], True)])  # > 1.5x as wide
+AWAY = Block([line("Ss", 352, 700)])  # beside a line that starts further right than the labels' lines
+
+
+@pytest.mark.parametrize(("other", "beside"), [(TALL, 800), (LONG, 800), (WIDE, 800), (AWAY, 1100)])
+def test_what_is_no_misread_label(other: Block, beside: int) -> None:
+    label = Block([line("Art. 12", 350, 500)])
+    body = [
+        paragraphs(("Os mandatos dos representantes eleitos serão de dois anos", 500)),
+        Block(
+            [line("A escolha dos representantes que constituem o Conselho Técnico-Científico", beside, 700)]
+        ),
+    ]
+    blocks, joined, misread = join_label_column([label, other, *body], DPI)
+    assert (joined, misread) == (1, 0)
+    assert other in blocks
+
+
+def test_misread_labels_and_a_block_of_label_and_last_line_go_to_their_lines(tmp_path: Path) -> None:
+    """UFMA's Resolução 2.807 p. 5 as the bench renders it flatbed-like: tesseract read three of its "§ Nº"
+    labels as "Ss", "3a" and "34", and put "§ 2º" in one block with the paragraph's last line above it."""
+    (tmp_path / "pdf").mkdir()
+    (tmp_path / "pdf" / MISREAD.name).write_bytes(MISREAD.read_bytes())
+    pages = {}
+    for join in (True, False):
+        p = OcrParams(join_label_column=join)
+        metrics = run_ocr(list_pdfs(tmp_path / "pdf"), p, tmp_path / f"ocr-{join}", tmp_path / f"c-{join}")
+        doc = from_dict(
+            OcrDocument, json.loads((tmp_path / f"ocr-{join}" / f"{MISREAD.stem}.json").read_text())
+        )
+        pages[join] = (metrics, doc.pages[0])
+    metrics, page = pages[True]
+    assert (metrics["labels_joined"], metrics["labels_misread"]) == (7, 3)
+    assert (page.labels_joined, page.labels_misread) == (7, 3)
+    starts = [
+        "Ss Os representantes docentes das unidades",
+        "82º O representante do pessoal técnico-administrativo",
+        "entre seus pares com exercício no\nNúcleo.",  # the last line, back at the margin, after its line
+        "3a O representante do pessoal discente",
+        "34 O representante da Pró-Reitoria",
+        "$5º Os mandatos dos representantes",
+    ]
+    at = [page.text.find(s) for s in starts]
+    assert -1 not in at and at == sorted(at)
+    assert page.text.startswith("UNIVERSIDADE")  # no label left above the letterhead
+    cleaned, _ = clean_document([page.text], CleanParams(), corpus_vocabulary([page.text]))
+    assert "3a O representante do pessoal discente" in cleaned  # no longer dropped with the letterhead
+    # tesseract's own order: the label column's lines above the letterhead
+    metrics, page = pages[False]
+    assert metrics["labels_joined"] == metrics["labels_misread"] == 0
+    assert not any(s in page.text for s in starts)
+    assert page.text.startswith("Ss\n")
 
 
 @pytest.mark.parametrize(
