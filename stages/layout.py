@@ -43,6 +43,14 @@ slope of its lines); a row begins a paragraph when it stands PARAGRAPH_PITCH tim
 the page's usual distance. A word cut at the seam (less than CUT_GAP_HEIGHTS apart: "se" + "r detalhados", "EN" +
 "SINO") is joined again. UFMA Resolução 1.892's photo-like rendering, page 19: 38% -> 9% raw CER; a real skewed
 UFAM scan (Resolução 011/2007) reads in the order of its lines (bench/bench_real.py, docs/benchmarks.md).
+
+Lines interleaved (cut_interleaved). On such pages tesseract also puts words of one line in a line of another
+block that stands between two of its words ("vínculo à feita mediante" / "empregatício será", UFMA 1.892 p. 16):
+no seam joins them, since the pieces overlap. A line of at least SPLIT_MIN_LETTERS letters that stands inside
+another block's line, between two of its words (words of SPECK_CHARS at most in between: an accent read apart),
+beside both, cuts that line there; the page is then read row by row as above, and the pieces chain in their
+order. On the bench's renderings of three corpora it finds such lines on 6 pages (2 with no cut line); the third
+corpus's photo-like CER 8.10% -> 7.79%. The 109 real scanned pages have none.
 """
 
 from __future__ import annotations
@@ -66,6 +74,10 @@ STRAY_HEIGHT = (0.6, 1.6)  # ... and is this many times as tall (the same type)
 SPLIT_GAP_HEIGHTS = 1.0  # fragments of one line: a word space apart, at most one word height (UFMA: ~0.7)
 SPLIT_MIN_LETTERS = 3  # letters on each side of a cut; specks of a logo have fewer
 CUT_GAP_HEIGHTS = 0.2  # closer, the seam cut a word ("se" + "r detalhados": ~0.1; a word space: ~0.35)
+SEAM_OVERLAP = 0.2  # fragments at a seam may overlap by this many word heights (their boxes' ink)
+SPECK_CHARS = (
+    2  # a word of a line inside another's span, this short, is an accent read apart ("à" over "será")
+)
 PARAGRAPH_PITCH = 1.4  # a row this many times further below the row above than usual begins a paragraph
 RULE = "|"  # how tesseract reads a table's vertical rule: cells on either side of one are no cut line
 
@@ -301,12 +313,64 @@ def split_lines(blocks: list[Block]) -> int:
                 i != j
                 and left_text
                 and right_text
-                and -0.2 * height <= right.left - left.right <= SPLIT_GAP_HEIGHTS * height
+                and -SEAM_OVERLAP * height <= right.left - left.right <= SPLIT_GAP_HEIGHTS * height
                 and STRAY_HEIGHT[0] <= left_height / max(right_height, 1) <= STRAY_HEIGHT[1]
                 and not (left.words[-1].text.endswith(RULE) or right.words[0].text.startswith(RULE))
                 and _meet(left, right)
             )
     return cuts
+
+
+def _inside(line: Line, other: Line) -> tuple[int, int] | None:
+    """Where `other` stands inside `line`, between two of its words and beside both: (k1, k2), `line` cut
+    before its words k1 and k2 (the words between, if any, are specks of SPECK_CHARS at most: an accent read
+    apart); None when it does not."""
+    if other.left <= line.left or other.right >= line.right:
+        return None
+    slack = SEAM_OVERLAP * max(line.height, other.height)
+    k1 = next((k for k, w in enumerate(line.words) if w.right > other.left + slack), None)
+    k2 = next((k for k, w in enumerate(line.words) if w.left >= other.right - slack), None)
+    if not k1 or k2 is None or k2 < k1 or any(len(w.text) > SPECK_CHARS for w in line.words[k1:k2]):
+        return None
+    before, after = line.words[k1 - 1], line.words[k2]
+    if (
+        before.right - slack <= other.left
+        and _beside(before, other.words[0])
+        and _beside(other.words[-1], after)
+    ):
+        return k1, k2
+    return None
+
+
+def cut_interleaved(blocks: list[Block]) -> tuple[list[Block], int]:
+    """Blocks with each line cut where a line of another block stands between two of its words (see the module
+    docstring), and how many such lines; `blocks` themselves are left as they are."""
+    block_of = {id(line): i for i, block in enumerate(blocks) for line in block.lines}
+    lines = [line for block in blocks for line in block.lines if _letters(line) >= SPLIT_MIN_LETTERS]
+    cuts: dict[int, set[int]] = {}
+    found = 0
+    for line in lines:
+        for other in lines:
+            if block_of[id(line)] != block_of[id(other)] and (at := _inside(line, other)):
+                cuts.setdefault(id(line), set()).update(at)
+                found += 1
+    if not found:
+        return blocks, 0
+    out = []
+    for block in blocks:
+        pieces = []
+        for line in block.lines:
+            edges = [
+                0,
+                *sorted(k for k in cuts.get(id(line), ()) if 0 < k < len(line.words)),
+                len(line.words),
+            ]
+            pieces += [
+                Line(line.words[a:b], par_start=line.par_start and not a)
+                for a, b in zip(edges, edges[1:], strict=False)
+            ]
+        out.append(Block(pieces))
+    return out, found
 
 
 def _centre(word: Word) -> tuple[float, float]:
@@ -335,7 +399,7 @@ def _chains(lines: list[Line]) -> list[list[Line]]:
             # further right only: a chain never comes back to a line, so no line is lost in a loop
             if other.left > line.left
             and id(other) not in taken
-            and other.left >= line.right - 0.2 * line.height
+            and other.left >= line.right - SEAM_OVERLAP * line.height
             and _meet(line, other)
         ]
         if nearest:

@@ -24,10 +24,12 @@ Reading a rendered page (`read_page`):
      in a column of their own ("Art. 4º" left of "A progressão ..."): tesseract reads that column as blocks of
      its own, away from the text; each label goes back to the start of the line it stands beside
      (stages/layout.py; `labels_joined`), and so does a line of that column that stands where its labels stand
-     but does not read as one: a label OCR misread ("Ss" for "§ 1º"; `labels_misread`, which keep their text). When `ocr.read_split_lines_by_rows` and tesseract cut a line into
-     fragments a word space apart in different blocks (a photo's uneven light, a hanging indent: it then reads
-     block after block and shuffles the page's sentences), the page is read row by row from the same word boxes
-     (`lines_split`, `pages_read_by_rows`).
+     but does not read as one: a label OCR misread ("Ss" for "§ 1º"; `labels_misread`, kept as read).
+     When `ocr.read_split_lines_by_rows` and tesseract cut a line into fragments a word space apart in
+     different blocks (a photo's uneven light, a hanging indent: it then reads block after block and shuffles
+     the page's sentences), or put words of a line in another block's line that stands between two of its
+     words ("vínculo à feita mediante" / "empregatício será"), the page is read row by row from the same word
+     boxes (`lines_split`, `pages_read_by_rows`).
   2. the reading is judged (stages/quality.py). A suspect one (empty or little text for the ink, low mean
      confidence, few words the lexicon knows) is read again when `ocr.retry_suspect`: turned the way
      tesseract's orientation detection says when its text is garbage (a page scanned sideways or upside down),
@@ -97,7 +99,7 @@ from stages.common import (
     write_json,
     write_timings,
 )
-from stages.layout import join_label_column, parse_tsv, read_by_rows, render, split_lines
+from stages.layout import cut_interleaved, join_label_column, parse_tsv, read_by_rows, render, split_lines
 from stages.leaders import blank_leaders, find_leaders
 from stages.lexicon import REPLACEMENT, known_count, load_lexicon
 from stages.quality import Quality, QualityParams, assess, measure_image
@@ -121,7 +123,7 @@ log = logging.getLogger(__name__)
 # line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
 # leaders painted out; 8: labels set in a column of their own read with their lines; 9: pages with lines cut
 # into blocks read row by row)
-CACHE_FORMAT = 10
+CACHE_FORMAT = 11
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
@@ -321,7 +323,7 @@ class Reading:
     dot_leaders: int = 0  # rows of leader dots blanked on the image before it was read
     labels_joined: int = 0  # labels of a label column put back at the start of their lines (stages/layout.py)
     labels_misread: int = 0  # ... of them, those that did not read as a label (they keep tesseract's text)
-    lines_split: int = 0  # lines tesseract cut into fragments of different blocks; > 0: read row by row
+    lines_split: int = 0  # lines tesseract cut into blocks or interleaved with others; > 0: read by rows
 
 
 def normalize_light(src: str, dst: str) -> None:
@@ -380,9 +382,11 @@ def tesseract_read(
     joined = misread = split = 0
     if p.join_label_column or p.read_split_lines_by_rows:
         blocks = parse_tsv(tsv)
-        split = split_lines(blocks) if p.read_split_lines_by_rows else 0
+        if p.read_split_lines_by_rows:
+            cut, interleaved = cut_interleaved(blocks)
+            split = split_lines(blocks) + interleaved
         if split:
-            blocks = read_by_rows(blocks)  # its labels share their lines' rows: nothing left to join
+            blocks = read_by_rows(cut)  # its labels share their lines' rows: nothing left to join
         elif p.join_label_column:
             blocks, joined, misread = join_label_column(blocks, p.dpi)
         if split or joined:
@@ -777,7 +781,8 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         # labels of a label column put back at the start of their lines
         "labels_joined": sum(r.labels_joined for r in pages_all),
         "labels_misread": sum(r.labels_misread for r in pages_all),  # ... that OCR misread ("Ss" for "§ 1º")
-        # lines tesseract cut into fragments of different blocks, and the pages read row by row for them
+        # lines tesseract cut into fragments of different blocks (or interleaved with another block's line),
+        # and the pages read row by row for them
         "lines_split": sum(r.lines_split for r in pages_all),
         "pages_read_by_rows": sum(r.lines_split > 0 for r in pages_all),
         "suspect_pages": suspects,

@@ -144,7 +144,7 @@ class OcrPage:
     dot_leaders: int = 0  # rows of leader dots on its image, painted out before OCR
     labels_joined: int = 0  # labels set in a column of their own, put back at the start of their lines
     labels_misread: int = 0  # ... of them, those OCR misread ("Ss" for "§ 1º"), kept as read
-    lines_split: int = 0  # lines tesseract cut into fragments of different blocks; > 0: read row by row
+    lines_split: int = 0  # lines tesseract cut into blocks or interleaved with others; > 0: read by rows
 
 
 @dataclass(frozen=True)

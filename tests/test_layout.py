@@ -16,7 +16,17 @@ import pytest
 
 from stages.chunk import ChunkParams, chunk_document
 from stages.clean import CleanParams, clean_document, corpus_vocabulary
-from stages.layout import Block, Line, Word, join_label_column, parse_tsv, read_by_rows, render, split_lines
+from stages.layout import (
+    Block,
+    Line,
+    Word,
+    cut_interleaved,
+    join_label_column,
+    parse_tsv,
+    read_by_rows,
+    render,
+    split_lines,
+)
 from stages.legis import LABEL_ALONE_RE
 from stages.ocr import OcrParams, list_pdfs, run_ocr
 from stages.records import OcrDocument, from_dict
@@ -26,6 +36,7 @@ PAGE = Path(__file__).resolve().parent / "data/real/ufma_313_consad_label_column
 PHOTO = Path(__file__).resolve().parent / "data/real/ufma_1892_photo_like_p19.pdf"
 SCAN = Path(__file__).resolve().parent / "data/real/res011_2007_cut_lines_p1.pdf"
 MISREAD = Path(__file__).resolve().parent / "data/real/ufma_2807_flatbed_like_p5.pdf"
+INTERLEAVED = Path(__file__).resolve().parent / "data/real/ufma_1892_photo_like_p16.pdf"
 DPI = 300
 
 
@@ -356,6 +367,76 @@ def test_the_rows_chunk_into_articles_with_their_text(photo: dict) -> None:
             first.setdefault(label, chunk.text)
     assert {"Art. 56", "Art. 57"} <= set(first)
     assert "As disciplinas e os módulos deverão ser detalhados" in first["Art. 56"]
+
+
+def test_a_line_whose_words_tesseract_interleaved_with_another_block_s_is_read_as_one_row(
+    tmp_path: Path,
+) -> None:
+    """UFMA 1.892 p. 16 as the bench renders it photo-like: tesseract put "vínculo à feita mediante" in one block
+    and "empregatício será", which stands between "vínculo" and "feita", in another; no line is cut at a seam."""
+    readings = read_both_ways(tmp_path, INTERLEAVED)
+    whole = [
+        "Art. 40 A comprovação de vínculo empregatício será feita mediante",
+        "apresentação do ato de nomeação, da carteira de trabalho,",
+        "Art. 41 Matrícula é o ato que formaliza o vínculo de estudantes ingressantes",
+    ]
+    metrics, page = readings[True]
+    assert metrics["pages_read_by_rows"] == 1 and page.lines_split >= 2
+    at = [page.text.find(line) for line in whole]
+    assert -1 not in at and at == sorted(at)
+    metrics, page = readings[False]
+    assert metrics["pages_read_by_rows"] == 0
+    assert not any(line in page.text for line in whole)
+    assert "vínculo à feita mediante" in page.text
+
+
+def interleaved(gap_word: Line) -> list[Block]:
+    """A line of one block with `gap_word` (another block's) between its words "vínculo" and "feita"."""
+    left = line("de vínculo", 800, 500)
+    right = line("feita mediante", 1540, 500)
+    host = Line([*left.words, *right.words], par_start=True)
+    return [Block([line("apresentação do ato", 800, 440)]), Block([host]), Block([gap_word])]
+
+
+def test_words_interleaved_from_another_block_are_read_in_their_place() -> None:
+    blocks = interleaved(line("empregatício será", 1090, 503))
+    cut, found = cut_interleaved(blocks)
+    assert found == 1 and render(blocks).splitlines()[2] == "de vínculo feita mediante"  # blocks left alone
+    assert render(read_by_rows(cut)).splitlines() == [
+        "apresentação do ato",
+        "de vínculo empregatício será feita mediante",
+    ]
+    # an accent read apart as a word of the line, inside the other's span, does not stop it
+    speck = Block(
+        [
+            Line(
+                [
+                    *blocks[1].lines[0].words[:2],
+                    Word("à", 1400, 490, 1410, 500),
+                    *blocks[1].lines[0].words[2:],
+                ],
+                True,
+            )
+        ]
+    )
+    assert cut_interleaved([blocks[0], speck, blocks[2]])[1] == 1
+
+
+@pytest.mark.parametrize(
+    "gap_word",
+    [
+        line("empregatício será", 1090, 560),  # a row below: a line of its own between the line's words
+        line("sé", 1090, 503),  # fewer than three letters: a speck
+        line("empregatício será feita mediante e mais", 1090, 503),  # runs past the line's next word
+    ],
+)
+def test_what_is_no_interleaved_line(gap_word: Line) -> None:
+    assert cut_interleaved(interleaved(gap_word))[1] == 0
+
+
+def test_lines_of_one_block_are_not_taken_for_interleaved() -> None:
+    above, host, gap = interleaved(line("empregatício será", 1090, 503))
+    assert cut_interleaved([above, Block([*host.lines, *gap.lines])])[1] == 0
 
 
 def test_a_line_cut_into_two_blocks_is_read_row_by_row() -> None:

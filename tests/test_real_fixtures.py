@@ -26,9 +26,13 @@ EXPECTED_ARTICLES = {
     "ldb_1996_struck_revoked_p2": ["Art. 4º", "Art. 5º"],
     "univasf_regimento_toc_p2": [],  # a table of contents: titles and chapters, no article
     "ufma_313_consad_label_column_p4": ["Art. 4º", "Art. 5º", "Art. 6º"],  # labels in a column of their own
-    "res011_2007_cut_lines_p1": ["Art. 1º"],  # "Artigo 1º": a skewed scan whose lines tesseract cut into blocks
+    "res011_2007_cut_lines_p1": [
+        "Art. 1º"
+    ],  # "Artigo 1º": a skewed scan whose lines tesseract cut into blocks
     "ufma_1892_photo_like_p19": ["Art. 56", "Art. 57"],  # a photo-like rendering: lines cut, labels apart
     "ufma_2807_flatbed_like_p5": ["Art. 12"],  # a flatbed-like rendering: § labels misread in their column
+    # a photo-like rendering: words of a line in another block's line between two of its words
+    "ufma_1892_photo_like_p16": ["Art. 40", "Art. 41", "Art. 42", "Art. 43", "Art. 44", "Art. 45", "Art. 46"],
 }
 # The broken layer's words with U+FFFD that more than one word fits, even with the lexicon and the corpus:
 # "c?nicas" (cênicas, cínicas, cônicas...), "ba?as" (baías, baças), "ter?o" (terão, terço).
