@@ -58,6 +58,20 @@ def read(tmp: Path, p: OcrParams) -> tuple[dict, str]:
     return metrics, doc.pages[0].text
 
 
+def read_both_ways(tmp: Path, pdf: Path, switch: str = "read_split_lines_by_rows") -> dict:
+    """`pdf` read by the ocr stage with OcrParams' `switch` on (True) and off (False): (metrics, page)."""
+    (tmp / "pdf").mkdir()
+    (tmp / "pdf" / pdf.name).write_bytes(pdf.read_bytes())
+    out = {}
+    for on in (True, False):
+        metrics = run_ocr(
+            list_pdfs(tmp / "pdf"), OcrParams(**{switch: on}), tmp / f"ocr-{on}", tmp / f"c-{on}"
+        )
+        doc = from_dict(OcrDocument, json.loads((tmp / f"ocr-{on}" / f"{pdf.stem}.json").read_text()))
+        out[on] = (metrics, doc.pages[0])
+    return out
+
+
 @pytest.fixture(scope="module")
 def readings(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("labels")
@@ -237,16 +251,7 @@ def test_what_is_no_misread_label(other: Block, beside: int) -> None:
 def test_misread_labels_and_a_block_of_label_and_last_line_go_to_their_lines(tmp_path: Path) -> None:
     """UFMA's Resolução 2.807 p. 5 as the bench renders it flatbed-like: tesseract read three of its "§ Nº"
     labels as "Ss", "3a" and "34", and put "§ 2º" in one block with the paragraph's last line above it."""
-    (tmp_path / "pdf").mkdir()
-    (tmp_path / "pdf" / MISREAD.name).write_bytes(MISREAD.read_bytes())
-    pages = {}
-    for join in (True, False):
-        p = OcrParams(join_label_column=join)
-        metrics = run_ocr(list_pdfs(tmp_path / "pdf"), p, tmp_path / f"ocr-{join}", tmp_path / f"c-{join}")
-        doc = from_dict(
-            OcrDocument, json.loads((tmp_path / f"ocr-{join}" / f"{MISREAD.stem}.json").read_text())
-        )
-        pages[join] = (metrics, doc.pages[0])
+    pages = read_both_ways(tmp_path, MISREAD, "join_label_column")
     metrics, page = pages[True]
     assert (metrics["labels_joined"], metrics["labels_misread"]) == (7, 3)
     assert (page.labels_joined, page.labels_misread) == (7, 3)
@@ -295,17 +300,16 @@ def test_what_reads_as_a_label_alone(text: str, label: bool) -> None:
     assert bool(LABEL_ALONE_RE.fullmatch(text)) is label
 
 
-def read_both_ways(tmp: Path, pdf: Path) -> dict:
-    """`pdf` read by the ocr stage row by row (True) and as tesseract orders it (False): (metrics, page)."""
-    (tmp / "pdf").mkdir()
-    (tmp / "pdf" / pdf.name).write_bytes(pdf.read_bytes())
-    out = {}
-    for rows in (True, False):
-        p = OcrParams(read_split_lines_by_rows=rows)
-        metrics = run_ocr(list_pdfs(tmp / "pdf"), p, tmp / f"ocr-{rows}", tmp / f"c-{rows}")
-        doc = from_dict(OcrDocument, json.loads((tmp / f"ocr-{rows}" / f"{pdf.stem}.json").read_text()))
-        out[rows] = (metrics, doc.pages[0])
-    return out
+def assert_read_in_order(readings: dict, lines: list[str], splits: int) -> None:
+    """Read row by row (at least `splits` lines found cut), the page has `lines` whole and in order; as tesseract
+    orders it, none of them."""
+    metrics, page = readings[True]
+    assert metrics["pages_read_by_rows"] == 1 and page.lines_split >= splits
+    at = [page.text.find(line) for line in lines]
+    assert -1 not in at and at == sorted(at)
+    metrics, page = readings[False]
+    assert metrics["pages_read_by_rows"] == 0
+    assert not any(line in page.text for line in lines)
 
 
 @pytest.fixture(scope="module")
@@ -326,13 +330,7 @@ def test_a_skewed_scan_cut_into_blocks_reads_in_the_order_of_its_lines(tmp_path:
         "CONSIDERANDO as propostas produzidas nas discussões em torno da matéria objeto",
         "CONSIDERANDO a competência funcional da Câmara de Ensino de Graduação",
     ]
-    metrics, page = readings[True]
-    assert metrics["pages_read_by_rows"] == 1 and page.lines_split >= 5
-    at = [page.text.find(line) for line in lines]
-    assert -1 not in at and at == sorted(at)
-    metrics, page = readings[False]
-    assert metrics["pages_read_by_rows"] == 0
-    assert not any(line in page.text for line in lines)
+    assert_read_in_order(readings, lines, splits=5)
 
 
 def test_a_page_with_lines_cut_into_blocks_is_read_row_by_row(photo: dict) -> None:
@@ -380,13 +378,8 @@ def test_a_line_whose_words_tesseract_interleaved_with_another_block_s_is_read_a
         "apresentação do ato de nomeação, da carteira de trabalho,",
         "Art. 41 Matrícula é o ato que formaliza o vínculo de estudantes ingressantes",
     ]
-    metrics, page = readings[True]
-    assert metrics["pages_read_by_rows"] == 1 and page.lines_split >= 2
-    at = [page.text.find(line) for line in whole]
-    assert -1 not in at and at == sorted(at)
-    metrics, page = readings[False]
-    assert metrics["pages_read_by_rows"] == 0
-    assert not any(line in page.text for line in whole)
+    assert_read_in_order(readings, whole, splits=2)
+    _, page = readings[False]
     assert "vínculo à feita mediante" in page.text
 
 
