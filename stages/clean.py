@@ -41,7 +41,9 @@ from stages.legis import (
     ALINEA_RE,
     ARTICLE_COMMA_RE,
     ARTICLE_NUM_RE,
+    ARTICLE_NUMBER_LOST_RE,
     ARTICLE_OCR_ORDINAL_RE,
+    ARTICLE_QUOTED_RE,
     ARTICLE_WORD_MISREAD_RE,
     CLOSING_DATE_RE,
     FFFD_LEGAL,
@@ -574,6 +576,13 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
                 new = f"Art. {d}º" + new[m.end() :]
         if (m := ARTICLE_WORD_MISREAD_RE.match(new)) and int(m.group(1)) == last_article + 1:
             new = f"Art. {m.group(1)}º" + new[m.end() :]  # "Att. 8º A" after Art. 7º
+        following = next((n for j, n in numbered if j > index), None)
+        if last_article and following == last_article + 2:  # the one article between those before and after
+            expected = last_article + 1
+            if m := ARTICLE_NUMBER_LOST_RE.match(new):  # "Art. O reconhecimento" between Art. 6º and Art. 8º
+                new = f"Art. {expected}{'º' if expected < 10 else ''} " + new[m.end() :]
+            elif (m := ARTICLE_QUOTED_RE.match(new)) and article_number(new[m.end() :]) == expected:
+                new = new[m.end() :]  # "“Art.21 O ingresso" between Art. 20 and Art. 22
         if m := ARTICLE_NUM_RE.match(new):
             digits, expected = m.group(2), str(last_article + 1)
             if len(digits) == len(expected) + 1 and digits.startswith(expected):

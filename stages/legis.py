@@ -569,6 +569,11 @@ ARTICLE_COMMA_RE = re.compile(r"^(Art|ART)\s?,(?=\s?\d{1,4}(?:º|\.|\s))")
 # An article label whose "Art" OCR misread ("Att. 8º A importação", "Arl. 3º", "Ari. 5º", "Aft. 2º"): one letter of
 # "Art" wrong, then the number with its ordinal and a capital. Taken only for the article expected next (clean).
 ARTICLE_WORD_MISREAD_RE = re.compile(r"^(?:A[tlIif1]t|Ar[lIi1f]|Aft)\.\s?([1-9])º(?=\s+[A-ZÀ-Ý]|\s?[-–—])")
+# An article label whose number OCR lost ("Art. O reconhecimento …" between Art. 6º and Art. 8º), and one OCR read
+# behind an opening quote ("“Art.21 O ingresso …" between Art. 20 and Art. 22): a quote also opens an article an
+# amending act cites, so both are taken only where the number fits between the articles before and after (clean).
+ARTICLE_NUMBER_LOST_RE = re.compile(r"^(Art\.)\s?(?=(?![IVXL]\b)[A-ZÀ-Ý](?:[a-zà-ý]|\s))")  # no Roman numeral
+ARTICLE_QUOTED_RE = re.compile(r"^[“\"]\s?(?=Art\.?\s?\d)")
 # An inciso numeral OCR garbled at a line start ("IR pelo", "HI. representação", "Ê o Pró-Reitor", "J; elaborar",
 # "MI.", "XIL —", "Vil", "Mill"): up to 5 numeral-like glyphs, an optional separator, then a lower-case word; or
 # the numeral's period glued to the word ("lll.Representar", "Hll.extemporânea": the gap lost); or no numeral at all

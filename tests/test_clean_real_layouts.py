@@ -91,6 +91,35 @@ def test_misread_paragraph_and_article_numbers_follow_the_sequence() -> None:
     assert fix_numbering(cardinal)[0] == cardinal
 
 
+def test_an_article_label_whose_number_ocr_lost_or_put_behind_a_quote_fits_the_sequence() -> None:
+    """UFMA 1.892 as the bench renders it flatbed-like: "Art. 7º" read "Art." and "Art. 21" read "“Art.21"."""
+    lines = [
+        "Art. 6º Os projetos pedagógicos deverão ser avaliados.",
+        "Art. O reconhecimento e a renovação do reconhecimento dos cursos.",
+        "Art. 8º Os cursos de graduação podem ser afins.",
+        "Art. 20 O ingresso de segundo ciclo é a forma de ingresso.",
+        "“Art.21 O ingresso de segundo ciclo será concedido mediante realização de",
+        "Art. 22 O estudante em regime especial.",
+    ]
+    out, fixed = fix_numbering(lines)
+    assert out[1] == "Art. 7º O reconhecimento e a renovação do reconhecimento dos cursos." and fixed == 2
+    assert out[4] == "Art.21 O ingresso de segundo ciclo será concedido mediante realização de"
+    # an amending act quotes the article it rewrites: the quote stays (the next article is no 3rd)
+    amending = [
+        "Art. 1º O art. 2º da Resolução nº 10/2019 passa a vigorar com a seguinte redação:",
+        "“Art. 2º O prazo para o recurso é de dez dias.”",
+        "Art. 2º Esta Resolução entra em vigor na data de sua publicação.",
+    ]
+    assert fix_numbering(amending) == (amending, 0)
+    # no number fits: two articles lost between those around, a Roman numeral, no article before
+    for kept in (
+        ["Art. 6º A.", "Art. O reconhecimento.", "Art. 9º B."],
+        ["Art. 1º A.", "Art. I - B.", "Art. 3º C."],
+        ["Art. O reconhecimento.", "Art. 2º B."],
+    ):
+        assert fix_numbering(kept) == (kept, 0)
+
+
 def test_garbled_inciso_numerals_inside_an_enumeration() -> None:
     """What tesseract made of "I.", "II.", "III." set apart from their text by a wide gap (REGIMENTO_UFAM)."""
     lines = [
