@@ -40,11 +40,14 @@ from stages.common import atomic_write_text, load_params, require_input, run_mai
 from stages.legis import (
     ALINEA_RE,
     ARTICLE_COMMA_RE,
+    ARTICLE_GARBLED_NUMBER_RE,
     ARTICLE_NUM_RE,
     ARTICLE_NUMBER_LOST_RE,
     ARTICLE_OCR_ORDINAL_RE,
     ARTICLE_QUOTED_RE,
+    ARTICLE_RE,
     ARTICLE_WORD_MISREAD_RE,
+    CITED_ARTICLE_TAIL_RE,
     CLOSING_DATE_RE,
     FFFD_LEGAL,
     GAZETTE_HEAD_RE,
@@ -577,12 +580,27 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
         if (m := ARTICLE_WORD_MISREAD_RE.match(new)) and int(m.group(1)) == last_article + 1:
             new = f"Art. {m.group(1)}º" + new[m.end() :]  # "Att. 8º A" after Art. 7º
         following = next((n for j, n in numbered if j > index), None)
-        if last_article and following == last_article + 2:  # the one article between those before and after
+        if following == last_article + 2:  # the one article between those before and after (or the 1st)
             expected = last_article + 1
-            if m := ARTICLE_NUMBER_LOST_RE.match(new):  # "Art. O reconhecimento" between Art. 6º and Art. 8º
-                new = f"Art. {expected}{'º' if expected < 10 else ''} " + new[m.end() :]
-            elif (m := ARTICLE_QUOTED_RE.match(new)) and article_number(new[m.end() :]) == expected:
+            label = f"Art. {expected}{'º' if expected < 10 else ''}"
+            if last_article and (m := ARTICLE_NUMBER_LOST_RE.match(new)):
+                new = f"{label} " + new[m.end() :]  # "Art. O reconhecimento" between Art. 6º and Art. 8º
+            elif (
+                last_article
+                and (m := ARTICLE_QUOTED_RE.match(new))
+                and article_number(new[m.end() :]) == expected
+            ):
                 new = new[m.end() :]  # "“Art.21 O ingresso" between Art. 20 and Art. 22
+            elif (
+                (m := ARTICLE_RE.match(new))
+                and not m.group(2)
+                and article_number(new) != expected
+                and not CITED_ARTICLE_TAIL_RE.match(new, m.end())
+            ):
+                # "Art. 5 toa" between Art. 52 and 54; "Art. 4º" before Art. 2º
+                new = label + ("." if expected >= 10 and m.group(0).endswith(".") else "") + new[m.end() :]
+            elif m := ARTICLE_GARBLED_NUMBER_RE.match(new):
+                new = label + new[m.end() :]  # "Art. i4 - Ao término" between Art. 13 and Art. 15
         if m := ARTICLE_NUM_RE.match(new):
             digits, expected = m.group(2), str(last_article + 1)
             if len(digits) == len(expected) + 1 and digits.startswith(expected):

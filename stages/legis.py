@@ -572,8 +572,16 @@ ARTICLE_WORD_MISREAD_RE = re.compile(r"^(?:A[tlIif1]t|Ar[lIi1f]|Aft)\.\s?([1-9])
 # An article label whose number OCR lost ("Art. O reconhecimento …" between Art. 6º and Art. 8º), and one OCR read
 # behind an opening quote ("“Art.21 O ingresso …" between Art. 20 and Art. 22): a quote also opens an article an
 # amending act cites, so both are taken only where the number fits between the articles before and after (clean).
-ARTICLE_NUMBER_LOST_RE = re.compile(r"^(Art\.)\s?(?=(?![IVXL]\b)[A-ZÀ-Ý](?:[a-zà-ý]|\s))")  # no Roman numeral
+# The word after "Art." is no Roman numeral's letters ("Art. Il -").
+ARTICLE_NUMBER_LOST_RE = re.compile(r"^(Art\.)\s?(?=(?![IVXL][IVXLl]*\b)[A-ZÀ-Ý](?:[a-zà-ý]|\s))")
 ARTICLE_QUOTED_RE = re.compile(r"^[“\"]\s?(?=Art\.?\s?\d)")
+# An article number with a digit OCR read as a letter ("Art. i4 - Ao término" for Art. 14): taken only where the
+# articles before and after pin the number (clean).
+ARTICLE_GARBLED_NUMBER_RE = re.compile(
+    r"^(Art\.)\s?(?=[0-9iIl|!oO]{1,3}[º°.]?\s)(?=\S*\d)(?!\d+[º°.]?\s)[0-9iIl|!oO]{1,3}[º°]?"
+)
+# What follows an article cited at a line start ("Art. 5º da Lei nº 9.394", "Art. 3º, inciso II"), not a label.
+CITED_ARTICLE_TAIL_RE = re.compile(r"\s*(?:(?:d[aoe]s?|dest[ae]s?|n[ao]s?)\b|[,(])")
 # An inciso numeral OCR garbled at a line start ("IR pelo", "HI. representação", "Ê o Pró-Reitor", "J; elaborar",
 # "MI.", "XIL —", "Vil", "Mill"): up to 5 numeral-like glyphs, an optional separator, then a lower-case word; or
 # the numeral's period glued to the word ("lll.Representar", "Hll.extemporânea": the gap lost); or no numeral at all

@@ -91,7 +91,7 @@ def test_misread_paragraph_and_article_numbers_follow_the_sequence() -> None:
     assert fix_numbering(cardinal)[0] == cardinal
 
 
-def test_an_article_label_whose_number_ocr_lost_or_put_behind_a_quote_fits_the_sequence() -> None:
+def test_an_article_label_whose_number_ocr_lost_misread_or_put_behind_a_quote_fits_the_sequence() -> None:
     """UFMA 1.892 as the bench renders it flatbed-like: "Art. 7º" read "Art." and "Art. 21" read "“Art.21"."""
     lines = [
         "Art. 6º Os projetos pedagógicos deverão ser avaliados.",
@@ -111,10 +111,31 @@ def test_an_article_label_whose_number_ocr_lost_or_put_behind_a_quote_fits_the_s
         "Art. 2º Esta Resolução entra em vigor na data de sua publicação.",
     ]
     assert fix_numbering(amending) == (amending, 0)
+    # a number misread, where those before and after pin it (UFMA 1.892 photo-like, UNIVASF Resolução 01/2022)
+    assert fix_numbering(["Art. 52 A.", "Art. 5 toa Os componentes curriculares.", "Art. 54 B."])[0][1] == (
+        "Art. 53 toa Os componentes curriculares."
+    )
+    assert fix_numbering(["Art. 9. A.", "Art. 18. Os prazos.", "Art. 11. B."])[0][1] == "Art. 10. Os prazos."
+    first = [
+        "RESOLVE:",
+        "Art. 4º A Resolução nº 02/2018 passa a vigorar.",
+        "Art. 2º Esta Resolução entra em vigor.",
+    ]
+    assert fix_numbering(first)[0][1] == "Art. 1º A Resolução nº 02/2018 passa a vigorar."
+    garbled = [
+        "Art. 13 A.",
+        "Art. i4 - Ao término do período.",
+        "Art. 15 B.",
+    ]  # a UFAM scan (PORT_PROEG 001/2004)
+    assert fix_numbering(garbled)[0][1] == "Art. 14 - Ao término do período."
+    assert fix_numbering(["Art. 5º A.", "Art. i4º Ao término.", "Art. 7º B."])[0][1] == "Art. 6º Ao término."
+    cited = ["CONSIDERANDO o disposto no", "Art. 5º da Lei nº 9.394, de 1996;", "Art. 2º Esta Resolução."]
+    assert fix_numbering(cited) == (cited, 0)  # an article cited at a line start is no label
     # no number fits: two articles lost between those around, a Roman numeral, no article before
     for kept in (
         ["Art. 6º A.", "Art. O reconhecimento.", "Art. 9º B."],
         ["Art. 1º A.", "Art. I - B.", "Art. 3º C."],
+        ["Art. 13 A.", "Art. Il - Ao término.", "Art. 15 B."],
         ["Art. O reconhecimento.", "Art. 2º B."],
     ):
         assert fix_numbering(kept) == (kept, 0)
