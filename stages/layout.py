@@ -41,8 +41,10 @@ line's box is taller than its type. A page with such a cut is read row by row: e
 nearest one to its right that goes on from it; rows from top to bottom with the page's skew taken out (the median
 slope of its lines); a row begins a paragraph when it stands PARAGRAPH_PITCH times further below the row above than
 the page's usual distance. A word cut at the seam (less than CUT_GAP_HEIGHTS apart: "se" + "r detalhados", "EN" +
-"SINO") is joined again. UFMA Resolução 1.892's photo-like rendering, page 19: 38% -> 9% raw CER; a real skewed
-UFAM scan (Resolução 011/2007) reads in the order of its lines (bench/bench_real.py, docs/benchmarks.md).
+"SINO") is joined again. A speck at a piece's end, more than SPLIT_GAP_HEIGHTS from its next word, is a piece of
+its own (_shed_specks): tesseract adds one to a line from where it lies, even inside the piece the line goes on
+from. UFMA Resolução 1.892's photo-like rendering, page 19: 38% -> 9% raw CER; a real skewed UFAM scan (Resolução
+011/2007) reads in the order of its lines (bench/bench_real.py, docs/benchmarks.md).
 
 Lines interleaved (cut_interleaved). On such pages tesseract also puts words of one line in a line of another
 block that stands between two of its words ("vínculo à feita mediante" / "empregatício será", UFMA 1.892 p. 16):
@@ -448,10 +450,32 @@ def _row_words(row: list[Line]) -> list[Word]:
     return words
 
 
+def _is_speck(word: Word) -> bool:
+    return len(word.text) <= SPECK_CHARS and not any(c.isalnum() for c in word.text)
+
+
+def _shed_specks(line: Line) -> list[Line]:
+    """`line` with a speck at either end ("-", "/"), further than SPLIT_GAP_HEIGHTS from the next word, made a
+    piece of its own: tesseract added it to the line from where it lies, maybe inside another piece ("-" inside
+    "Inciso … do Artigo", before "75. do Regimento"), and the line could not chain after that piece."""
+    words, height = line.words, line.height
+    head = (
+        len(words) > 1 and _is_speck(words[0]) and words[1].left - words[0].right > SPLIT_GAP_HEIGHTS * height
+    )
+    rest = words[1:] if head else words
+    tail = (
+        len(rest) > 1 and _is_speck(rest[-1]) and rest[-1].left - rest[-2].right > SPLIT_GAP_HEIGHTS * height
+    )
+    body = rest[:-1] if tail else rest
+    pieces = [Line([words[0]], line.par_start)] if head else []
+    pieces.append(Line(body, line.par_start and not head))
+    return pieces + ([Line([rest[-1]], par_start=False)] if tail else [])
+
+
 def read_by_rows(blocks: list[Block]) -> list[Block]:
     """The page as one block read row by row (see the module docstring); a row begins a paragraph when it
     stands further below the row above than PARAGRAPH_PITCH times the page's usual distance."""
-    lines = [line for block in blocks for line in block.lines]
+    lines = [piece for block in blocks for line in block.lines for piece in _shed_specks(line)]
     if not lines:
         return []
     slope = _slope(lines)

@@ -123,7 +123,7 @@ log = logging.getLogger(__name__)
 # line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
 # leaders painted out; 8: labels set in a column of their own read with their lines; 9: pages with lines cut
 # into blocks read row by row)
-CACHE_FORMAT = 11
+CACHE_FORMAT = 12
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",

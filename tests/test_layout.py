@@ -325,6 +325,8 @@ def test_a_skewed_scan_cut_into_blocks_reads_in_the_order_of_its_lines(tmp_path:
         "O PRÓ-REITOR DE ENSINO DE GRADUAÇÃO DA UNIVERSIDADE FEDERAL DO",
         "AMAZONAS, NA PRESIDÊNCIA DA CÂMARA DE ENSINO DE GRADUAÇÃO, DO",
         "CONSELHO DE ENSINO, PESQUISA E EXTENSÃO no uso de suas atribuições estatutárias.",
+        # a speck read as "-" far left, inside the piece this line's other piece goes on from
+        "Inciso | e Parágrafo Unico do Artigo 75. do Regimento Geral da Universidade Federal do",
         "candidatos para o ano letivo imediatamente subsequente à sua realização",
         "novo aluno usar de outros meios para postergar seu ingresso efetivo na Universidade",
         "CONSIDERANDO as propostas produzidas nas discussões em torno da matéria objeto",
@@ -500,6 +502,18 @@ def test_every_word_is_kept_when_specks_overlap() -> None:
     body = line("O programa deve ser implantado", 300, 700)
     rows = render(read_by_rows([Block([body]), *(Block([s]) for s in specks)]))
     assert sorted(rows.split()) == sorted([".", ",", "'", *"O programa deve ser implantado".split()])
+
+
+def test_a_speck_at_a_piece_s_end_does_not_keep_it_from_its_row() -> None:
+    left = line("Inciso I e Parágrafo Único do Artigo", 330, 1314)
+    right = line("75. do Regimento Geral", left.right + 25, 1315)
+    right.words.insert(0, Word("-", 771, 1319, 777, 1325))  # tesseract put a speck inside `left` in `right`
+    rows = render(read_by_rows([Block([right]), Block([left])])).splitlines()
+    assert rows == ["-", "Inciso I e Parágrafo Único do Artigo 75. do Regimento Geral"]
+    # a speck beside its line, a word space away, stays in it
+    near = line("Art. 5º O prazo", 330, 1314)
+    near.words.append(Word("-", near.right + 10, 1320, near.right + 16, 1326))
+    assert render(read_by_rows([Block([near])])) == "Art. 5º O prazo -\n"
 
 
 def test_a_word_cut_at_the_seam_is_joined_again() -> None:
