@@ -580,7 +580,9 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
         if (m := ARTICLE_WORD_MISREAD_RE.match(new)) and int(m.group(1)) == last_article + 1:
             new = f"Art. {m.group(1)}º" + new[m.end() :]  # "Att. 8º A" after Art. 7º
         following = next((n for j, n in numbered if j > index), None)
-        if following == last_article + 2:  # the one article between those before and after (or the 1st)
+        # the one article between those before and after (or the 1st); a label that repeats the number before or
+        # after it is no misread: a consolidated text keeps a revoked wording's label beside the new one's
+        if following == last_article + 2 and article_number(new) not in (last_article, following):
             expected = last_article + 1
             label = f"Art. {expected}{'º' if expected < 10 else ''}"
             if last_article and (m := ARTICLE_NUMBER_LOST_RE.match(new)):

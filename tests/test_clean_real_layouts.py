@@ -129,6 +129,9 @@ def test_an_article_label_whose_number_ocr_lost_misread_or_put_behind_a_quote_fi
     ]  # a UFAM scan (PORT_PROEG 001/2004)
     assert fix_numbering(garbled)[0][1] == "Art. 14 - Ao término do período."
     assert fix_numbering(["Art. 5º A.", "Art. i4º Ao término.", "Art. 7º B."])[0][1] == "Art. 6º Ao término."
+    # UNIVASF Resolução 18/2017, consolidated: a revoked wording's label, then the one in force, then Art. 9º
+    repeated = ["Art. 7º Compete à :", "Art. 7º Compete à Coordenação de Cerimonial:", "Art. 9º A colação."]
+    assert fix_numbering(repeated) == (repeated, 0)
     cited = ["CONSIDERANDO o disposto no", "Art. 5º da Lei nº 9.394, de 1996;", "Art. 2º Esta Resolução."]
     assert fix_numbering(cited) == (cited, 0)  # an article cited at a line start is no label
     # no number fits: two articles lost between those around, a Roman numeral, no article before
