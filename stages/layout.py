@@ -20,9 +20,9 @@ Here the page is rebuilt from the TSV that tesseract writes with its text:
     MISREAD_MAX_CHARS, at most MISREAD_WIDTH times as wide as the widest label and as tall as the labels
     (STRAY_HEIGHT), beside a line that starts where the labels' lines start, is a label OCR misread ("Ss", "34",
     "dito" for "§ 1º", "§ 4º", "§ 1º"); it goes to its line too, keeping tesseract's text (counted apart: clean
-    cannot read it as a label). Left above the letterhead, the letterhead
-    rule of clean dropped these lines with it. On the bench's renderings of three corpora it takes 25 lines, all
-    on UFMA's acts, each a "§ Nº" of the born-digital text;
+    cannot read it as a label). Left above the letterhead, these lines went with it in clean's letterhead rule.
+    On the bench's renderings of three corpora it takes 25 lines, all on UFMA's acts, each a "§ Nº" of the
+    born-digital text;
   - a stray line of the label column (a block of at most STRAY_MAX_LINES lines lying wholly left of the text
     column, beside no line) goes after the nearest line above it in the text column, in that line's paragraph,
     when it goes on from it (_goes_on: right below it, as tall, going on with its sentence); junk at the margin
@@ -77,9 +77,7 @@ SPLIT_GAP_HEIGHTS = 1.0  # fragments of one line: a word space apart, at most on
 SPLIT_MIN_LETTERS = 3  # letters on each side of a cut; specks of a logo have fewer
 CUT_GAP_HEIGHTS = 0.2  # closer, the seam cut a word ("se" + "r detalhados": ~0.1; a word space: ~0.35)
 SEAM_OVERLAP = 0.2  # fragments at a seam may overlap by this many word heights (their boxes' ink)
-SPECK_CHARS = (
-    2  # a word of a line inside another's span, this short, is an accent read apart ("à" over "será")
-)
+SPECK_CHARS = 2  # a speck: a word this short ("à" read apart from "será"; "-" and "/" when not alphanumeric)
 PARAGRAPH_PITCH = 1.4  # a row this many times further below the row above than usual begins a paragraph
 RULE = "|"  # how tesseract reads a table's vertical rule: cells on either side of one are no cut line
 
@@ -346,7 +344,7 @@ def _inside(line: Line, other: Line) -> tuple[int, int] | None:
 
 def cut_interleaved(blocks: list[Block]) -> tuple[list[Block], int]:
     """Blocks with each line cut where a line of another block stands between two of its words (see the module
-    docstring), and how many such lines; `blocks` themselves are left as they are."""
+    docstring), and how many lines stand so inside another; `blocks` themselves are left as they are."""
     block_of = {id(line): i for i, block in enumerate(blocks) for line in block.lines}
     lines = [line for block in blocks for line in block.lines if _letters(line) >= SPLIT_MIN_LETTERS]
     cuts: dict[int, set[int]] = {}
