@@ -601,7 +601,7 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
             ):
                 # "Art. 5 toa" between Art. 52 and 54; "Art. 4º" before Art. 2º
                 new = label + ("." if expected >= 10 and m.group(0).endswith(".") else "") + new[m.end() :]
-            elif m := ARTICLE_GARBLED_NUMBER_RE.match(new):
+            elif (m := ARTICLE_GARBLED_NUMBER_RE.match(new)) and article_number(new) != expected:
                 new = label + new[m.end() :]  # "Art. i4 - Ao término" between Art. 13 and Art. 15
         if m := ARTICLE_NUM_RE.match(new):
             digits, expected = m.group(2), str(last_article + 1)
