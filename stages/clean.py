@@ -550,11 +550,17 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
     last_heading: dict[str, int] = {}
     arabic = arabic_numbered_starts(lines)
     separator = inciso_separator(lines)
-    numbered = [(j, n) for j, line in enumerate(lines) if (n := article_number(line)) is not None]
+    # the number of the next article after each line, as OCR wrote it (None after the last)
+    following_articles: list[int | None] = []
+    after: int | None = None
+    for line in reversed(lines):
+        following_articles.append(after)
+        after = n if (n := article_number(line)) is not None else after
+    following_articles.reverse()
     # the next line read as an inciso, as OCR wrote it (a list's next item tells what this one is)
     next_incisos = [INCISO_OCR_RE.match(line) for line in lines[1:]] + [None]
     for index, line in enumerate(lines):
-        next_item = next_incisos[index]
+        next_item, following = next_incisos[index], following_articles[index]
         new = PARAGRAPH_MISREAD_RE.sub("§ ", fix_signs(LEADING_MARK_RE.sub("", line)))
         new = ARTICLE_COMMA_RE.sub(r"\1.", new)  # "Art, 30." -> "Art. 30."
         if (m := PARAGRAPH_OCR_RE.match(new)) and int(m.group(1) or m.group(2)) == last_paragraph + 1:
@@ -573,13 +579,11 @@ def fix_numbering(lines: list[str]) -> tuple[list[str], int]:
             # or "Art. 32" misread the same way). "Art. 10 - O" opening a text with no other article, or one
             # followed by the 11th, stays.
             d = int(m.group(2))
-            following = next((n for j, n in numbered if j > index), None)
             misread_next = {(d + 1) * 10 + int(c) for c in ORDINAL_MISREADS if c.isdigit()}
             if following in {d + 1, *misread_next} or (following is None and last_article > 0):
                 new = f"Art. {d}º" + new[m.end() :]
         if (m := ARTICLE_WORD_MISREAD_RE.match(new)) and int(m.group(1)) == last_article + 1:
             new = f"Art. {m.group(1)}º" + new[m.end() :]  # "Att. 8º A" after Art. 7º
-        following = next((n for j, n in numbered if j > index), None)
         # the one article between those before and after (or the 1st); a label that repeats the number before or
         # after it is no misread: a consolidated text keeps a revoked wording's label beside the new one's
         if following == last_article + 2 and article_number(new) not in (last_article, following):

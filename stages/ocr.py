@@ -122,7 +122,8 @@ log = logging.getLogger(__name__)
 # bump when a cache entry's layout or the way text is produced changes (2: quality, passes; 3: struck text,
 # line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
 # leaders painted out; 8: labels set in a column of their own read with their lines; 9: pages with lines cut
-# into blocks read row by row)
+# into blocks read row by row; 10: label-column blocks line by line, misread labels; 11: interleaved lines cut;
+# 12: specks at a piece's end shed)
 CACHE_FORMAT = 12
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
