@@ -62,6 +62,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from stages.legis import LABEL_ALONE_RE
+from stages.tables import Table, straighten, whole_tables
 
 LABEL_MAX_INCH = 1.6  # "Parágrafo único." in 12-pt bold is ~1.3 in; "Art. 4º" ~0.5 in
 GAP_MAX_INCH = 2.5  # from a label's right end to its line's start (UFMA: ~1.1 in)
@@ -79,6 +80,9 @@ CUT_GAP_HEIGHTS = 0.2  # closer, the seam cut a word ("se" + "r detalhados": ~0.
 SEAM_OVERLAP = 0.2  # fragments at a seam may overlap by this many word heights (their boxes' ink)
 SPECK_CHARS = 2  # a speck: a word this short ("à" read apart from "será"; "-" and "/" when not alphanumeric)
 PARAGRAPH_PITCH = 1.4  # a row this many times further below the row above than usual begins a paragraph
+TABLE_WORD_ALNUM = (
+    2  # a word beside a table counts with this many letters or digits (dirt reads as "." or "'")
+)
 RULE = "|"  # how tesseract reads a table's vertical rule: cells on either side of one are no cut line
 
 
@@ -387,6 +391,11 @@ def _slope(lines: list[Line]) -> float:
     return statistics.median(slopes) if slopes else 0.0
 
 
+def skew(blocks: list[Block]) -> float:
+    """The page's skew (dy/dx of its text lines)."""
+    return _slope([line for block in blocks for line in block.lines])
+
+
 def _chains(lines: list[Line]) -> list[list[Line]]:
     """Lines chained into rows: each fragment followed by the nearest one to its right that goes on from it
     (_meet)."""
@@ -492,3 +501,77 @@ def read_by_rows(blocks: list[Block]) -> list[Block]:
             ]
         )
     ]
+
+
+def _cell_words(words: list[Word]) -> list[Word]:
+    """A cell's words without the table's vertical rules that tesseract read as "|" (alone, or glued to a
+    word's end: "Administrativa da|")."""
+    out = []
+    for word in words:
+        text = word.text.strip(RULE)
+        if text:
+            out.append(Word(text, word.left, word.top, word.right, word.bottom))
+    return out
+
+
+def read_tables(blocks: list[Block], tables: list[Table], slope: float) -> tuple[list[Block], int]:
+    """Blocks with the words of each ruled table (stages/tables.py; `tables` in the straight frame of a page
+    skewed by `slope`) read cell by cell: each cell one block, its lines (pieces of tesseract's lines that fall in
+    it) top to bottom; a row whose cells are one line each, one line; the table where its first word was. Returns
+    them and how many tables were read. A word belongs to the cell that holds its middle; the rest of the page
+    keeps its order, and so does a table that is not whole (tables.whole_tables)."""
+    words = [w for block in blocks for line in block.lines for w in line.words]
+    middles = {id(w): straighten(*_centre(w), slope) for w in words}
+    text = [middles[id(w)] for w in words if sum(c.isalnum() for c in w.text) >= TABLE_WORD_ALNUM]
+    tables = whole_tables(tables, text)
+    if not tables:
+        return blocks, 0
+
+    def cell(word: Word) -> tuple[int, int] | None:
+        for t, table in enumerate(tables):
+            if (c := table.cell_at(*middles[id(word)])) >= 0:
+                return t, c
+        return None
+
+    where = {id(w): cell(w) for w in words}
+    pieces: dict[tuple[int, int], list[list[Word]]] = {}
+    for block in blocks:
+        for line in block.lines:
+            by_cell: dict[tuple[int, int], list[Word]] = {}
+            for word in line.words:
+                if (at := where[id(word)]) is not None:
+                    by_cell.setdefault(at, []).append(word)
+            for at, cell_words in by_cell.items():
+                if cell_words := _cell_words(cell_words):
+                    pieces.setdefault(at, []).append(cell_words)
+    read: dict[int, list[Block]] = {}
+    rows: dict[tuple[int, int], list[list[list[Word]]]] = {}  # (table, row) -> its cells' lines, in order
+    for (t, c), lines in sorted(pieces.items()):
+        rows.setdefault((t, tables[t].row_of[c]), []).append(
+            sorted(lines, key=lambda ws: straighten(*_centre(ws[0]), slope)[1])
+        )
+    for (t, _row), cells in sorted(rows.items()):
+        if all(len(lines) == 1 for lines in cells):  # "ANABELLE LOIVOS CONSIDERA 033360/06-20": one line
+            read.setdefault(t, []).append(Block([Line([w for lines in cells for w in lines[0]], True)]))
+        else:
+            read.setdefault(t, []).extend(
+                Block([Line(ws, par_start=k == 0) for k, ws in enumerate(lines)]) for lines in cells
+            )
+    out: list[Block] = []
+    placed: set[int] = set()
+    for block in blocks:
+        kept: list[Line] = []
+        for line in block.lines:
+            outside = [word for word in line.words if where[id(word)] is None]
+            if outside:  # a line that runs into a table (above its first rule) stays whole, before it
+                kept.append(Line(outside, par_start=line.par_start or len(outside) < len(line.words)))
+            for t in dict.fromkeys(at[0] for w in line.words if (at := where[id(w)]) is not None):
+                if t in read and t not in placed:
+                    if kept:
+                        out.append(Block(kept))
+                        kept = []
+                    out += read[t]
+                    placed.add(t)
+        if kept:
+            out.append(Block(kept))
+    return out, len(placed)

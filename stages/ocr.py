@@ -30,6 +30,9 @@ Reading a rendered page (`read_page`):
      the page's sentences), or put words of a line in another block's line that stands between two of its
      words ("vínculo à feita mediante" / "empregatício será"), the page is read row by row from the same word
      boxes (`lines_split`, `pages_read_by_rows`).
+     When `ocr.read_tables`, a ruled table (its rules found on the page image, stages/tables.py) is read cell by
+     cell, row by row, each cell a paragraph (`tables_read`); a text layer's tables are read the same way from
+     the PDF's drawing (stages/textlayer.py).
   2. the reading is judged (stages/quality.py). A suspect one (empty or little text for the ink, low mean
      confidence, few words the lexicon knows) is read again when `ocr.retry_suspect`: turned the way
      tesseract's orientation detection says when its text is garbage (a page scanned sideways or upside down),
@@ -53,7 +56,7 @@ document's last page is done (a killed run keeps them) and pruned when no curren
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
 pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines,
 struck_text [{file, pages, chars, lines}], dot_leaders, labels_joined, labels_misread,
-lines_split, pages_read_by_rows,
+lines_split, pages_read_by_rows, tables_read,
 suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}], failures [{file, reason}].
 metrics/timings/ocr.json (this run): cached_documents, cached_pages, pages_ocr_run / pages_text_run, pages_retried,
 seconds, pages_per_s, workers.
@@ -99,7 +102,16 @@ from stages.common import (
     write_json,
     write_timings,
 )
-from stages.layout import cut_interleaved, join_label_column, parse_tsv, read_by_rows, render, split_lines
+from stages.layout import (
+    cut_interleaved,
+    join_label_column,
+    parse_tsv,
+    read_by_rows,
+    read_tables,
+    render,
+    skew,
+    split_lines,
+)
 from stages.leaders import blank_leaders, find_leaders
 from stages.lexicon import REPLACEMENT, known_count, load_lexicon
 from stages.quality import Quality, QualityParams, assess, measure_image
@@ -115,6 +127,7 @@ from stages.records import (
     to_dict,
 )
 from stages.struck import blank_strikes, find_strikes
+from stages.tables import image_tables
 from stages.textlayer import BadPdfError, read_text_layers
 
 log = logging.getLogger(__name__)
@@ -123,8 +136,8 @@ log = logging.getLogger(__name__)
 # line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
 # leaders painted out; 8: labels set in a column of their own read with their lines; 9: pages with lines cut
 # into blocks read row by row; 10: label-column blocks line by line, misread labels; 11: interleaved lines cut;
-# 12: specks at a piece's end shed)
-CACHE_FORMAT = 12
+# 12: specks at a piece's end shed; 13: ruled tables read cell by cell)
+CACHE_FORMAT = 13
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
@@ -166,6 +179,7 @@ class OcrParams:
     blank_dot_leaders: bool = True  # paint rows of dots ("Art. 12. ......") out of page images before OCR
     join_label_column: bool = True  # labels set in a column of their own ("Art. 4º") read with their lines
     read_split_lines_by_rows: bool = True  # a page whose lines tesseract cut into blocks is read row by row
+    read_tables: bool = True  # ruled tables read cell by cell, row by row (scans and text layers)
 
     def problems(self) -> list[str]:
         out = []
@@ -223,6 +237,7 @@ class PageTask:
     adaptive: str  # the local binarization this tesseract has: "sauvola" (>= 5) or "normalized"
     layer_text: str | None = None  # the page's own text layer, when it failed the quality check
     layer_struck: int = 0  # characters shown struck through that were left out of layer_text
+    layer_tables: int = 0  # ruled tables of layer_text read cell by cell
 
 
 @dataclass
@@ -325,6 +340,17 @@ class Reading:
     labels_joined: int = 0  # labels of a label column put back at the start of their lines (stages/layout.py)
     labels_misread: int = 0  # ... of them, those that did not read as a label (they keep tesseract's text)
     lines_split: int = 0  # lines tesseract cut into blocks or interleaved with others; > 0: read by rows
+    tables_read: int = 0  # ruled tables read cell by cell (stages/tables.py)
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What rebuilding a page from tesseract's word boxes did (stages/layout.py, stages/tables.py)."""
+
+    labels_joined: int = 0  # labels of a label column put back at the start of their lines
+    labels_misread: int = 0  # ... of them, those that did not read as a label
+    lines_split: int = 0  # lines cut into blocks or interleaved with others; > 0: read by rows
+    tables_read: int = 0  # ruled tables read cell by cell
 
 
 def normalize_light(src: str, dst: str) -> None:
@@ -360,10 +386,11 @@ def crop_to_photo(src: str, dst: str) -> bool:
 
 
 def tesseract_read(
-    image: str, base: str, p: OcrParams, binarization: str
-) -> tuple[str, float | None, int, int, int]:
-    """Text, mean word confidence, labels joined (and of them misread) and lines found cut in two
-    (stages/layout.py) from one tesseract call (text and TSV written together)."""
+    image: str, base: str, p: OcrParams, binarization: str, grey: np.ndarray | None = None
+) -> tuple[str, float | None, Rebuilt]:
+    """Text, mean word confidence and what the rebuild from its word boxes did (stages/layout.py,
+    stages/tables.py) from one tesseract call (text and TSV written together). `grey`: the image as read, where
+    ruled tables are looked for (None: none are)."""
     if binarization == "normalized":
         normalize_light(image, base + "-flat.pgm")
         image = base + "-flat.pgm"
@@ -380,8 +407,9 @@ def tesseract_read(
         text = f.read()
     with open(base + ".tsv", encoding="utf-8") as f:
         tsv = f.read()
-    joined = misread = split = 0
-    if p.join_label_column or p.read_split_lines_by_rows:
+    joined = misread = split = tables_read = 0
+    tables = p.read_tables and grey is not None
+    if p.join_label_column or p.read_split_lines_by_rows or tables:
         blocks = parse_tsv(tsv)
         if p.read_split_lines_by_rows:
             cut, interleaved = cut_interleaved(blocks)
@@ -390,9 +418,12 @@ def tesseract_read(
             blocks = read_by_rows(cut)  # its labels share their lines' rows: nothing left to join
         elif p.join_label_column:
             blocks, joined, misread = join_label_column(blocks, p.dpi)
-        if split or joined:
+        if tables and grey is not None:
+            slope = skew(blocks)
+            blocks, tables_read = read_tables(blocks, image_tables(grey, p.dpi, slope), slope)
+        if split or joined or tables_read:
             text = render(blocks)
-    return text, mean_confidence(tsv), joined, misread, split
+    return text, mean_confidence(tsv), Rebuilt(joined, misread, split, tables_read)
 
 
 _ROTATE_RE = re.compile(r"^Rotate:\s*(\d+)", re.MULTILINE)
@@ -419,7 +450,8 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
     if first != "otsu" and crop_to_photo(image, os.path.join(tmp, "photo.pgm")):
         image = os.path.join(tmp, "photo.pgm")  # a photo on a white page: its margins cut off
     struck_lines = dot_leaders = 0
-    if p.drop_struck_text or p.blank_dot_leaders:
+    grey = None
+    if p.drop_struck_text or p.blank_dot_leaders or p.read_tables:
         with Image.open(image) as img:
             grey = np.asarray(img.convert("L"))
         strikes = find_strikes(grey, p.dpi) if p.drop_struck_text else []
@@ -436,7 +468,8 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
 
     def read(img: str, binarization: str, rotation: int) -> Reading:
         base = os.path.join(tmp, f"read-{binarization}-{rotation}")
-        text, conf, joined, misread, split = tesseract_read(img, base, p, binarization)
+        # tables are looked for on the image as read: not on one turned by OSD
+        text, conf, rebuilt = tesseract_read(img, base, p, binarization, grey if rotation == 0 else None)
         quality = assess(text, conf, stats.ink_cm2, lexicon, p.quality())
         known = known_count(text, lexicon)
         return Reading(
@@ -448,9 +481,10 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
             known,
             struck_lines,
             dot_leaders,
-            labels_joined=joined,
-            labels_misread=misread,
-            lines_split=split,
+            labels_joined=rebuilt.labels_joined,
+            labels_misread=rebuilt.labels_misread,
+            lines_split=rebuilt.lines_split,
+            tables_read=rebuilt.tables_read,
         )
 
     readings = [read(image, first, 0)]
@@ -534,6 +568,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
         "labels_joined": reading.labels_joined,
         "labels_misread": reading.labels_misread,
         "lines_split": reading.lines_split,
+        "tables_read": reading.tables_read,
     }
     if task.layer_text is not None:
         if layer_score(task.layer_text) >= reading.known_words:  # OCR reads no better: the layer stays
@@ -550,6 +585,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
                 "labels_joined": 0,
                 "labels_misread": 0,
                 "lines_split": 0,
+                "tables_read": task.layer_tables,
             }
             return (
                 task.doc,
@@ -670,7 +706,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
             finish(DocState(path, sha, key, {r.page: r for r in pages}))
             continue
         try:
-            layers = read_text_layers(path, p.drop_struck_text)
+            layers = read_text_layers(path, p.drop_struck_text, p.read_tables)
         except (BadPdfError, OSError) as e:
             fail(path, str(e))
             continue
@@ -680,11 +716,15 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
             if letter_count(text) >= p.min_text_chars:
                 q = assess(text, None, None, lexicon, p.quality(), text_layer=True)
                 if not q.reasons or not p.check_text_layers:
-                    state.pages[n] = page_record(n, "text", text, q, struck_chars=layer.struck_chars)
+                    state.pages[n] = page_record(
+                        n, "text", text, q, struck_chars=layer.struck_chars, tables_read=layer.tables
+                    )
                     counts["pages_text_run"] += 1
                     continue
                 layer_text = text  # a layer that fails the check is OCR'd; the better reading is kept
-            tasks.append(PageTask(len(docs), str(path), n, p, adaptive, layer_text, layer.struck_chars))
+            tasks.append(
+                PageTask(len(docs), str(path), n, p, adaptive, layer_text, layer.struck_chars, layer.tables)
+            )
             state.pending += 1
         docs.append(state)
         if state.pending == 0:
@@ -786,6 +826,7 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         # and the pages read row by row for them
         "lines_split": sum(r.lines_split for r in pages_all),
         "pages_read_by_rows": sum(r.lines_split > 0 for r in pages_all),
+        "tables_read": sum(r.tables_read for r in pages_all),  # ruled tables read cell by cell
         "suspect_pages": suspects,
         "duplicates": sorted(duplicates, key=lambda d: d["file"]),
         "failures": sorted(failures, key=lambda f: (f["file"], f["reason"])),  # completion order varies

@@ -145,6 +145,7 @@ class OcrPage:
     labels_joined: int = 0  # labels set in a column of their own, put back at the start of their lines
     labels_misread: int = 0  # ... of them, those OCR misread ("Ss" for "§ 1º"), kept as read
     lines_split: int = 0  # lines tesseract cut into blocks or interleaved with others; > 0: read by rows
+    tables_read: int = 0  # ruled tables read cell by cell, row by row (stages/tables.py)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ Columns: the content stream of a Diário Oficial page holds its three columns in
 not read: the end of one act (top of column 3) came before its start (foot of column 2). A page with a column
 gutter (column_blocks) is read block by block in XY-cut order; any other page keeps the stream's order exactly.
 
+Tables: a ruled table's characters come in whatever order its producer wrote them (line by line across the
+columns, or some columns row by row and the last one down the page). Its cells are found from the rules the page
+draws (path objects at most RULE_MAX_PT thick; stages/tables.py), and the table is read cell by cell, row by row,
+each cell a paragraph, where its first character was: as the ocr stage reads a scanned table.
+
 pdfium writes a hyphen that ended a line as U+FFFE and drops the line end ("pós\ufffegraduação"): both are put
 back, and clean decides, as for a scan, whether the hyphen stays ("pós-graduação") or goes ("empresa").
 """
@@ -29,6 +34,8 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from stages.tables import Rule, Table, find_tables, whole_tables
+
 STRIKE_MAX_PT = 2.5  # a strike line's thickness in points (Planalto's: 0.48)
 STRIKE_MAX_HEIGHT = 0.3  # ... and at most this share of the struck character's (loose) box height
 STRIKE_BAND = (0.3, 0.75)  # where in the character's box (from its bottom) the line's middle lies
@@ -37,6 +44,10 @@ COLUMN_MIN_GUTTER_PT = 6.0  # empty space between two text columns (the DOU's: ~
 COLUMN_MIN_WIDTH = 0.2  # each side of a column gutter spans at least this share of the page width
 COLUMN_MIN_HEIGHT = 0.25  # ... and the gutter runs down at least this share of the page height
 MIN_STRUCK_ALNUM = 3  # letters/digits a struck run needs ("II - progressiva ...": many)
+RULE_MAX_PT = 3.0  # a table's rule is a path at most this thick ...
+RULE_MIN_PT = 4.0  # ... and this long (drawn cell by cell: a cell's side)
+TABLE_TOL_PT = 3.0  # rules this close are one, or meet (stages/tables.py)
+_CELLS = 1 << 20  # a character's cell as table * _CELLS + cell
 LINE_END_HYPHEN = "\ufffe"  # pdfium's mark for a hyphen that ended a line
 _LINE_END_HYPHEN_RE = re.compile(LINE_END_HYPHEN + "\n?")
 _SPACES = re.compile(" {2,}")  # where struck words were
@@ -51,6 +62,7 @@ class LayerPage:
     text: str  # the page's own text, struck-through characters left out when asked
     struck_chars: int = 0  # non-space characters left out because a line is drawn through them
     columns: bool = False  # text columns: read column by column, not in the content stream's order
+    tables: int = 0  # ruled tables read cell by cell (stages/tables.py)
 
 
 def horizontal_lines(page: pdfium.PdfPage) -> np.ndarray:
@@ -61,6 +73,112 @@ def horizontal_lines(page: pdfium.PdfPage) -> np.ndarray:
         if top - bottom <= STRIKE_MAX_PT and right - left >= MIN_STRIKE_WIDTH_PT:
             boxes.append((left, bottom, right, top))
     return np.array(boxes, dtype=float).reshape(-1, 4)
+
+
+def page_tables(page: pdfium.PdfPage) -> list[Table]:
+    """The ruled tables the page's drawing holds (stages/tables.py), in a top-down frame of points."""
+    height = page.get_height()
+    rules = []
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH]):
+        left, bottom, right, top = obj.get_bounds()
+        if top - bottom <= RULE_MAX_PT and right - left >= RULE_MIN_PT:
+            rules.append(Rule(True, height - (top + bottom) / 2, left, right))
+        elif right - left <= RULE_MAX_PT and top - bottom >= RULE_MIN_PT:
+            rules.append(Rule(False, (left + right) / 2, height - top, height - bottom))
+    return find_tables(rules, TABLE_TOL_PT)
+
+
+def table_cells(
+    boxes: np.ndarray, nonspace: np.ndarray, tables: list[Table], height: float
+) -> tuple[np.ndarray, list[Table]]:
+    """Per character, its table and cell as table * _CELLS + cell, -1 outside every cell (characters without a
+    box follow the one before them), and the tables read: those whose box holds no character outside their
+    cells (tables.whole_tables) and whose rules cut through no word (a word drawn across a rule: the drawing is
+    no grid of cells, as a calendar whose text runs over its columns' lines)."""
+    visible = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]) & nonspace
+    at = np.flatnonzero(visible)
+    middles = [
+        ((boxes[i, 0] + boxes[i, 2]) / 2, height - (boxes[i, 1] + boxes[i, 3]) / 2) for i in at.tolist()
+    ]
+    tables = whole_tables(tables, middles)
+    word = np.cumsum(~nonspace)[at]  # characters between two spaces or line ends: one word
+    cell = np.full(len(boxes), -1)
+    for _ in range(2):  # the second time without the tables that cut words
+        cell[:] = -1
+        for i, (x, y) in zip(at.tolist(), middles, strict=True):
+            for t, table in enumerate(tables):
+                if (c := table.cell_at(x, y)) >= 0:
+                    cell[i] = t * _CELLS + c
+                    break
+        cut: set[int] = set()
+        for w in np.flatnonzero(np.diff(word) == 0).tolist():  # neighbours within one word
+            a, b = int(cell[at[w]]), int(cell[at[w + 1]])
+            if a != b:
+                cut |= {c // _CELLS for c in (a, b) if c >= 0}
+        if not cut:
+            break
+        tables = [t for k, t in enumerate(tables) if k not in cut]
+    last = np.maximum.accumulate(np.where(visible, np.arange(len(boxes)), -1))
+    return np.where(last >= 0, cell[np.maximum(last, 0)], -1), tables
+
+
+def table_segments(
+    order: list[np.ndarray], cell: np.ndarray, tables: list[Table]
+) -> list[tuple[np.ndarray, tuple[int, int] | None]]:
+    """The blocks of character indices `order` cut so that each table cell is a segment of its own, the
+    table's cells in their order where its first character was: (indices, (table, the cell's row) or None)."""
+    flat = np.concatenate(order) if order else np.zeros(0, dtype=int)
+    out: list[tuple[np.ndarray, tuple[int, int] | None]] = []
+    placed: set[int] = set()
+    for block in order:
+        run: list[int] = []
+        for i in block.tolist():
+            if cell[i] < 0:
+                run.append(i)
+                continue
+            table = int(cell[i]) // _CELLS
+            if table in placed:
+                continue
+            if run:
+                out.append((np.array(run), None))
+                run = []
+            placed.add(table)
+            cells = cell[flat]
+            mine = flat[(cells >= 0) & (cells // _CELLS == table)]
+            for c in sorted(set(cell[mine].tolist())):
+                out.append((mine[cell[mine] == c], (table, tables[table].row_of[c % _CELLS])))
+        if run:
+            out.append((np.array(run), None))
+    return out
+
+
+def join_segments(parts: list[tuple[str, tuple[int, int] | None]]) -> str:
+    """The page's text from its segments' texts: a cell is a paragraph (blank lines around it), and the cells
+    of a row that are one line each are one line ("ANABELLE LOIVOS CONSIDERA 033360/06-20")."""
+    paragraphs: list[tuple[str, bool]] = []  # (text, a table's)
+    k = 0
+    while k < len(parts):
+        text, row = parts[k]
+        if row is None:
+            if text:
+                paragraphs.append((text, False))
+            k += 1
+            continue
+        end = k
+        while end < len(parts) and parts[end][1] == row:
+            end += 1
+        cells = [t for t, _ in parts[k:end] if t]
+        if cells and all("\n" not in t for t in cells):
+            paragraphs.append((" ".join(cells), True))
+        else:
+            paragraphs += [(t, True) for t in cells]
+        k = end
+    out: list[str] = []
+    for n, (text, table) in enumerate(paragraphs):
+        if n:
+            out.append("\n\n" if table or paragraphs[n - 1][1] else "\n")
+        out.append(text)
+    return "".join(out)
 
 
 def struck_mask(chars: np.ndarray, lines: np.ndarray) -> np.ndarray:
@@ -198,8 +316,9 @@ def reading_order(
     return [np.flatnonzero(block_of == number) for number in range(len(blocks))]
 
 
-def page_text(page: pdfium.PdfPage, drop_struck_text: bool) -> LayerPage:
-    """One page's text layer: columns in reading order, struck-through characters left out when asked."""
+def page_text(page: pdfium.PdfPage, drop_struck_text: bool, read_tables: bool = True) -> LayerPage:
+    """One page's text layer: columns in reading order, ruled tables cell by cell (each cell a paragraph),
+    struck-through characters left out when asked."""
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
@@ -214,19 +333,29 @@ def page_text(page: pdfium.PdfPage, drop_struck_text: bool) -> LayerPage:
         if len(lines):
             struck = whole_runs(chars, struck_mask(boxes, lines) & nonspace)
         blocks = reading_order(nonspace, boxes, page.get_size())
-        if blocks is None and not struck.any():
-            return LayerPage(_layout(text))  # nearly every page
-        if blocks is None:
-            return LayerPage(_layout(drop_struck(chars, struck.tolist())), int(struck.sum()))
+        tables = page_tables(page) if read_tables else []
+        cell = np.full(n, -1)
+        if tables:
+            cell, tables = table_cells(boxes, nonspace, tables, page.get_height())
+        if not tables:
+            if blocks is None and not struck.any():
+                return LayerPage(_layout(text))  # nearly every page
+            if blocks is None:
+                return LayerPage(_layout(drop_struck(chars, struck.tolist())), int(struck.sum()))
+        order = blocks if blocks is not None else [np.arange(n)]
         parts = [
-            drop_struck([chars[i] for i in block], struck[block].tolist()).strip("\n") for block in blocks
+            (drop_struck([chars[i] for i in idx], struck[idx].tolist()).strip("\r\n"), row)
+            for idx, row in table_segments(order, cell, tables)
         ]
-        return LayerPage(_layout("\n".join(p for p in parts if p)), int(struck.sum()), columns=True)
+        placed = len({int(c) // _CELLS for c in cell[cell >= 0].tolist()})
+        return LayerPage(
+            _layout(join_segments(parts)), int(struck.sum()), columns=blocks is not None, tables=placed
+        )
     finally:
         textpage.close()
 
 
-def read_text_layers(path: Path, drop_struck_text: bool = True) -> list[LayerPage]:
+def read_text_layers(path: Path, drop_struck_text: bool = True, read_tables: bool = True) -> list[LayerPage]:
     """Each page's own text (possibly empty); BadPdfError with a readable reason when the file is unusable."""
     with open(path, "rb") as f:
         head = f.read(1024)
@@ -247,7 +376,7 @@ def read_text_layers(path: Path, drop_struck_text: bool = True) -> list[LayerPag
             raise BadPdfError("PDF has no pages")
         pages = []
         for page in pdf:
-            pages.append(page_text(page, drop_struck_text))
+            pages.append(page_text(page, drop_struck_text, read_tables))
             page.close()
         return pages
     finally:
