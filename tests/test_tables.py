@@ -11,6 +11,7 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
+from stages.layout import Block, Line, Word, read_tables, render
 from stages.ocr import OcrParams, run_ocr
 from stages.records import OcrDocument, from_dict
 from stages.tables import Rule, find_tables, image_tables, merge_rules, straighten, whole_tables
@@ -39,6 +40,13 @@ def test_cells_are_numbered_row_by_row() -> None:
     assert table.cells == 4
     assert [table.cell_at(x, y) for y in (115, 145) for x in (100, 300)] == [0, 1, 2, 3]
     assert table.cell_at(40, 115) == table.cell_at(100, 170) == -1  # outside
+
+
+def test_a_letter_standing_on_a_rule_parts_no_cell() -> None:
+    # an "l" in a cell whose foot touches the rule below it: a vertical stroke from one rule, not to another
+    stroke = Rule(V, 120, 112, 130)
+    (table,) = find_tables([*grid([100, 130, 160], [50, 200, 400]), stroke], tol=3)
+    assert table.cells == 4 and table.cell_at(100, 120) == table.cell_at(150, 120) == 0
 
 
 def test_a_cell_spanning_two_rows_is_one_cell() -> None:
@@ -172,6 +180,29 @@ def test_a_row_of_one_line_cells_is_one_line(tmp_path: Path) -> None:
     assert "ANABELLE LOIVOS CONSIDERA 033360/06-20" not in stream.text  # the names first, then the numbers
 
 
+def test_a_drawing_whose_rules_cut_words_is_no_table(tmp_path: Path) -> None:
+    # text running over a column's rule (a calendar's lines drawn across its boxes): no grid of cells
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "over.pdf"
+    c = canvas.Canvas(str(path), pagesize=PAGE, invariant=1)
+    c.setFont("Helvetica", 12)
+    top = PAGE[1]
+    ys, xs = [110, 170, 230], [55, 196, 540]
+    for y in ys:
+        c.line(xs[0], top - y, xs[-1], top - y)
+    for x in xs:
+        c.line(x, top - ys[0], x, top - ys[-1])
+    c.drawString(60, top - 140, "Aprovado administrativamente em 2022")  # runs over the rule at 196
+    c.drawString(60, top - 200, "Final")
+    c.drawString(200, top - 200, "27/02/2023")
+    c.showPage()
+    c.save()
+    (page,) = read_text_layers(path)
+    assert page.tables == 0
+    assert page.text == read_text_layers(path, read_tables=False)[0].text
+
+
 def scanned(pdf: Path, out: Path, degrees: float) -> Path:
     """`pdf` rendered at 300 dpi, turned `degrees` (a skewed scan), as an image-only PDF."""
     doc = pdfium.PdfDocument(pdf)
@@ -185,13 +216,13 @@ def scanned(pdf: Path, out: Path, degrees: float) -> Path:
 def test_scanned_table_is_read_cell_by_cell(tmp_path: Path, degrees: float) -> None:
     pdf = scanned(table_pdf(tmp_path / "born.pdf"), tmp_path / "scan.pdf", degrees)
     texts = {}
-    for read_tables in (True, False):
-        out = tmp_path / f"out-{read_tables}"
-        p = OcrParams(input_dir=str(tmp_path), workers=1, read_tables=read_tables)
-        metrics = run_ocr([pdf], p, out, tmp_path / f"cache-{read_tables}")
+    for on in (True, False):
+        out = tmp_path / f"out-{on}"
+        p = OcrParams(input_dir=str(tmp_path), workers=1, read_tables=on)
+        metrics = run_ocr([pdf], p, out, tmp_path / f"cache-{on}")
         (page,) = from_dict(OcrDocument, json.loads((out / "scan.json").read_text())).pages
-        assert page.method == "ocr" and page.tables_read == metrics["tables_read"] == int(read_tables)
-        texts[read_tables] = page.text
+        assert page.method == "ocr" and page.tables_read == metrics["tables_read"] == int(on)
+        texts[on] = page.text
     assert_cells_in_order(texts[True])
     with pytest.raises(
         AssertionError
@@ -208,6 +239,7 @@ def test_rules_found_on_a_skewed_image_and_none_on_text() -> None:
     for x in xs:
         a[ys[0] : ys[-1] + 2, x - 1 : x + 2] = 30
     a[350:380:4, 300:800] = 30  # lines of "text": thick strokes, no rule
+    a[640:699, 1000:1200] = 30  # a word sitting on the bottom rule: no paper below its letters and the rule
     turned = np.asarray(Image.fromarray(a).rotate(1.0, resample=Image.BICUBIC, fillcolor=245))
     slope = -np.tan(np.radians(1.0))  # PIL turns counter-clockwise: lines rise to the right
     (table,) = image_tables(turned, 300, slope)
@@ -225,3 +257,58 @@ def test_rules_found_on_a_skewed_image_and_none_on_text() -> None:
     text_only = np.full((1200, 1800), 245, np.uint8)
     text_only[350:700:6, 300:1500] = 30  # many long thin lines close together: ruled paper, no vertical rule
     assert image_tables(text_only, 300, 0.0) == []
+
+
+# --- tesseract's word boxes read by cells (stages/layout.py), on hand-made boxes ------------------------------
+def word(text: str, x: int, y: int) -> Word:
+    return Word(text, x, y, x + 10 * len(text), y + 20)
+
+
+def line(*words: Word) -> Line:
+    return Line(list(words), par_start=False)
+
+
+TABLE = grid([100, 200, 300], [0, 500, 1000])  # two rows of two cells, in pixels
+
+
+def test_scanned_cells_read_row_by_row_and_a_row_of_one_liners_is_one_line() -> None:
+    # tesseract read across the rows, the cells' lines interleaved; the second row's cells are one line each
+    blocks = [
+        Block([line(word("Antes", 0, 40))]),
+        Block(
+            [
+                line(word("Abrir", 20, 120), word("Receber|", 520, 120)),
+                line(word("processo", 20, 150), word("a", 520, 150), word("|", 995, 150)),
+                line(word("Tramitar", 20, 240), word("PROEN", 520, 240)),
+            ]
+        ),
+        Block([line(word("Depois", 0, 340))]),
+    ]
+    tables = find_tables(TABLE, tol=5)
+    out, read = read_tables(blocks, tables, 0.0)
+    assert read == 1
+    assert render(out).split("\n\n") == [
+        "Antes",
+        "Abrir\nprocesso",
+        "Receber\na",
+        "Tramitar PROEN",
+        "Depois\n",
+    ]
+
+
+def test_a_line_running_into_the_table_stays_whole_before_it() -> None:
+    # "CURSO: PERÍODO LETIVO:" stands above the first rule found (a shaded bar's edge is no thin rule); a
+    # speck on the rule went into tesseract's line: the line stays whole, before the table
+    blocks = [
+        Block([line(word("CURSO:", 20, 80), word("q", 400, 92), word("LETIVO:", 520, 80))]),
+        Block([line(word("DISCIPLINA", 20, 150), word("SIGLA", 520, 150))]),
+    ]
+    out, read = read_tables(blocks, find_tables(TABLE, tol=5), 0.0)
+    assert read == 1
+    assert render(out).splitlines()[0] == "CURSO: LETIVO:"
+
+
+def test_a_scanned_table_with_words_outside_its_cells_keeps_tesseracts_order() -> None:
+    blocks = [Block([line(word("NOME:", 20, 120), word("Nº", 520, 120)), line(word("CPF", 1100, 240))])]
+    out, read = read_tables(blocks, find_tables(TABLE, tol=5), 0.0)
+    assert read == 0 and out is blocks
