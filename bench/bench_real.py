@@ -203,10 +203,11 @@ TABLE_MIN_RULES = 3  # a ruled table: at least this many horizontal and this man
 
 
 def ruled_table_pages(path: Path, first: int, n: int) -> tuple[int, ...]:
-    """The pages (0-based among the `n` from `first`) whose drawing holds a ruled table. A text layer reads a
-    table's cells line by line across the columns (pdfium: "(por semestre) 10,0 Declaração da Coordenação do"),
-    tesseract block by block down each column: two reading orders of the same cells, so the CER there measures
-    the order as much as the reading."""
+    """The pages (0-based among the `n` from `first`) whose drawing holds a ruled table (at least
+    TABLE_MIN_RULES rules each way). Until stop 20 a text layer read a table's cells in its producer's order
+    (pdfium: "(por semestre) 10,0 Declaração da Coordenação do") and tesseract in its own, so the CER there
+    measured two reading orders; both now read a ruled table cell by cell (stages/tables.py), but a table whose
+    rules one side finds and the other does not is still read two ways, so these pages stay reported apart."""
     pdf, out = pdfium.PdfDocument(path), []
     for i in range(n):
         across = down = 0
