@@ -70,7 +70,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from stages.legis import LABEL_ALONE_RE
-from stages.tables import Table, straighten, whole_tables
+from stages.tables import Table, cell_of, straighten, whole_tables
 
 LABEL_MAX_INCH = 1.6  # "Parágrafo único." in 12-pt bold is ~1.3 in; "Art. 4º" ~0.5 in
 GAP_MAX_INCH = 2.5  # from a label's right end to its line's start (UFMA: ~1.1 in)
@@ -88,9 +88,7 @@ CUT_GAP_HEIGHTS = 0.2  # closer, the seam cut a word ("se" + "r detalhados": ~0.
 SEAM_OVERLAP = 0.2  # fragments at a seam may overlap by this many word heights (their boxes' ink)
 SPECK_CHARS = 2  # a speck: a word this short ("à" read apart from "será"; "-" and "/" when not alphanumeric)
 PARAGRAPH_PITCH = 1.4  # a row this many times further below the row above than usual begins a paragraph
-TABLE_WORD_ALNUM = (
-    2  # a word beside a table counts with this many letters or digits (dirt reads as "." or "'")
-)
+TABLE_WORD_ALNUM = 2  # a word beside a table counts with this many letters or digits (dirt: "." or "'")
 RULE = "|"  # how tesseract reads a table's vertical rule: cells on either side of one are no cut line
 
 
@@ -433,10 +431,9 @@ def _chains(lines: list[Line]) -> list[list[Line]]:
     return rows
 
 
-def _level(row: list[Line], slope: float) -> float:
-    """Where the row stands on the page turned straight: its first word's middle, less the skew."""
-    x, y = _centre(row[0].words[0])
-    return y - slope * x
+def _level(words: list[Word], slope: float) -> float:
+    """Where a row (or a cell's line) stands on the page turned straight: its first word's middle, less the skew."""
+    return straighten(*_centre(words[0]), slope)[1]
 
 
 def _row_words(row: list[Line]) -> list[Word]:
@@ -495,7 +492,9 @@ def read_by_rows(blocks: list[Block]) -> list[Block]:
         return []
     slope = _slope(lines)
     # top to bottom, the page turned straight
-    placed = sorted(((_level(row, slope), row) for row in _chains(lines)), key=lambda placed: placed[0])
+    placed = sorted(
+        ((_level(row[0].words, slope), row) for row in _chains(lines)), key=lambda placed: placed[0]
+    )
     levels = [level for level, _ in placed]
     rows = [row for _, row in placed]
     height = statistics.median(line.height for line in lines)
@@ -535,13 +534,7 @@ def read_tables(blocks: list[Block], tables: list[Table], slope: float) -> tuple
     if not tables:
         return blocks, 0
 
-    def cell(word: Word) -> tuple[int, int] | None:
-        for t, table in enumerate(tables):
-            if (c := table.cell_at(*middles[id(word)])) >= 0:
-                return t, c
-        return None
-
-    where = {id(w): cell(w) for w in words}
+    where = {id(w): cell_of(tables, *middles[id(w)]) for w in words}
     pieces: dict[tuple[int, int], list[list[Word]]] = {}
     for block in blocks:
         for line in block.lines:
@@ -555,9 +548,7 @@ def read_tables(blocks: list[Block], tables: list[Table], slope: float) -> tuple
     read: dict[int, list[Block]] = {}
     rows: dict[tuple[int, int], list[list[list[Word]]]] = {}  # (table, row) -> its cells' lines, in order
     for (t, c), lines in sorted(pieces.items()):
-        rows.setdefault((t, tables[t].row_of[c]), []).append(
-            sorted(lines, key=lambda ws: straighten(*_centre(ws[0]), slope)[1])
-        )
+        rows.setdefault((t, tables[t].row_of[c]), []).append(sorted(lines, key=lambda ws: _level(ws, slope)))
     for (t, _row), cells in sorted(rows.items()):
         if all(len(lines) == 1 for lines in cells):  # "ANABELLE LOIVOS CONSIDERA 033360/06-20": one line
             read.setdefault(t, []).append(Block([Line([w for lines in cells for w in lines[0]], True)]))

@@ -326,6 +326,16 @@ GARBLED_REASONS = frozenset({"low_confidence", "few_known_words"})  # text, but 
 
 
 @dataclass(frozen=True)
+class Rebuilt:
+    """What rebuilding a page from tesseract's word boxes did (stages/layout.py, stages/tables.py)."""
+
+    labels_joined: int = 0  # labels of a label column put back at the start of their lines
+    labels_misread: int = 0  # ... of them, those that did not read as a label (they keep tesseract's text)
+    lines_split: int = 0  # lines tesseract cut into blocks or interleaved with others; > 0: read by rows
+    tables_read: int = 0  # ruled tables read cell by cell
+
+
+@dataclass(frozen=True)
 class Reading:
     """One tesseract pass over a page."""
 
@@ -337,20 +347,7 @@ class Reading:
     known_words: int  # words the lexicon knows: what picks the best of several readings
     struck_lines: int = 0  # struck-through lines blanked on the image before it was read
     dot_leaders: int = 0  # rows of leader dots blanked on the image before it was read
-    labels_joined: int = 0  # labels of a label column put back at the start of their lines (stages/layout.py)
-    labels_misread: int = 0  # ... of them, those that did not read as a label (they keep tesseract's text)
-    lines_split: int = 0  # lines tesseract cut into blocks or interleaved with others; > 0: read by rows
-    tables_read: int = 0  # ruled tables read cell by cell (stages/tables.py)
-
-
-@dataclass(frozen=True)
-class Rebuilt:
-    """What rebuilding a page from tesseract's word boxes did (stages/layout.py, stages/tables.py)."""
-
-    labels_joined: int = 0  # labels of a label column put back at the start of their lines
-    labels_misread: int = 0  # ... of them, those that did not read as a label
-    lines_split: int = 0  # lines cut into blocks or interleaved with others; > 0: read by rows
-    tables_read: int = 0  # ruled tables read cell by cell
+    rebuilt: Rebuilt = Rebuilt()  # what rebuilding it from tesseract's word boxes did
 
 
 def normalize_light(src: str, dst: str) -> None:
@@ -408,8 +405,8 @@ def tesseract_read(
     with open(base + ".tsv", encoding="utf-8") as f:
         tsv = f.read()
     joined = misread = split = tables_read = 0
-    tables = p.read_tables and grey is not None
-    if p.join_label_column or p.read_split_lines_by_rows or tables:
+    table_image = grey if p.read_tables else None
+    if p.join_label_column or p.read_split_lines_by_rows or table_image is not None:
         blocks = parse_tsv(tsv)
         if p.read_split_lines_by_rows:
             cut, interleaved = cut_interleaved(blocks)
@@ -418,9 +415,9 @@ def tesseract_read(
             blocks = read_by_rows(cut)  # its labels share their lines' rows: nothing left to join
         elif p.join_label_column:
             blocks, joined, misread = join_label_column(blocks, p.dpi)
-        if tables and grey is not None:
+        if table_image is not None:
             slope = skew(blocks)
-            blocks, tables_read = read_tables(blocks, image_tables(grey, p.dpi, slope), slope)
+            blocks, tables_read = read_tables(blocks, image_tables(table_image, p.dpi, slope), slope)
         if split or joined or tables_read:
             text = render(blocks)
     return text, mean_confidence(tsv), Rebuilt(joined, misread, split, tables_read)
@@ -481,10 +478,7 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
             known,
             struck_lines,
             dot_leaders,
-            labels_joined=rebuilt.labels_joined,
-            labels_misread=rebuilt.labels_misread,
-            lines_split=rebuilt.lines_split,
-            tables_read=rebuilt.tables_read,
+            rebuilt,
         )
 
     readings = [read(image, first, 0)]
@@ -565,10 +559,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
         "passes": passes,
         "struck_lines": reading.struck_lines,
         "dot_leaders": reading.dot_leaders,
-        "labels_joined": reading.labels_joined,
-        "labels_misread": reading.labels_misread,
-        "lines_split": reading.lines_split,
-        "tables_read": reading.tables_read,
+        **dataclasses.asdict(reading.rebuilt),
     }
     if task.layer_text is not None:
         if layer_score(task.layer_text) >= reading.known_words:  # OCR reads no better: the layer stays

@@ -203,6 +203,14 @@ def find_tables(rules: list[Rule], tol: float, gap: float | None = None) -> list
     return sorted(tables, key=lambda t: t.ys[0])
 
 
+def cell_of(tables: list[Table], x: float, y: float) -> tuple[int, int] | None:
+    """(table, cell) of the first of `tables` with a cell that holds the point (x, y); None when none has."""
+    for t, table in enumerate(tables):
+        if (c := table.cell_at(x, y)) >= 0:
+            return t, c
+    return None
+
+
 def whole_tables(tables: list[Table], points: list[tuple[float, float]]) -> list[Table]:
     """The tables that are all of what their rows hold: each of `points` (the middles of a page's words or
     characters) that lies between their top and bottom rules lies in one of their cells. A point in the box but

@@ -34,7 +34,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from stages.tables import Rule, Table, find_tables, whole_tables
+from stages.tables import Rule, Table, cell_of, find_tables, whole_tables
 
 STRIKE_MAX_PT = 2.5  # a strike line's thickness in points (Planalto's: 0.48)
 STRIKE_MAX_HEIGHT = 0.3  # ... and at most this share of the struck character's (loose) box height
@@ -65,27 +65,41 @@ class LayerPage:
     tables: int = 0  # ruled tables read cell by cell (stages/tables.py)
 
 
-def horizontal_lines(page: pdfium.PdfPage) -> np.ndarray:
-    """(left, bottom, right, top) of every thin, wide path object on the page (form XObjects included)."""
-    boxes = []
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH]):
-        left, bottom, right, top = obj.get_bounds()
-        if top - bottom <= STRIKE_MAX_PT and right - left >= MIN_STRIKE_WIDTH_PT:
-            boxes.append((left, bottom, right, top))
+def path_bounds(page: pdfium.PdfPage) -> np.ndarray:
+    """(left, bottom, right, top) of every path object on the page (form XObjects included): read once for the
+    struck-line and the table searches."""
+    boxes = [obj.get_bounds() for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH])]
     return np.array(boxes, dtype=float).reshape(-1, 4)
 
 
-def page_tables(page: pdfium.PdfPage) -> list[Table]:
-    """The ruled tables the page's drawing holds (stages/tables.py), in a top-down frame of points."""
-    height = page.get_height()
+def horizontal_lines(paths: np.ndarray) -> np.ndarray:
+    """The thin, wide ones of the path bounds `paths` (path_bounds)."""
+    width, height = paths[:, 2] - paths[:, 0], paths[:, 3] - paths[:, 1]
+    return paths[(height <= STRIKE_MAX_PT) & (width >= MIN_STRIKE_WIDTH_PT)]
+
+
+def page_tables(paths: np.ndarray, page_height: float) -> list[Table]:
+    """The ruled tables the page's drawing (`paths`: path_bounds) holds (stages/tables.py), in a top-down frame of
+    points."""
     rules = []
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH]):
-        left, bottom, right, top = obj.get_bounds()
+    for left, bottom, right, top in paths.tolist():
         if top - bottom <= RULE_MAX_PT and right - left >= RULE_MIN_PT:
-            rules.append(Rule(True, height - (top + bottom) / 2, left, right))
+            rules.append(Rule(True, page_height - (top + bottom) / 2, left, right))
         elif right - left <= RULE_MAX_PT and top - bottom >= RULE_MIN_PT:
-            rules.append(Rule(False, (left + right) / 2, height - top, height - bottom))
+            rules.append(Rule(False, (left + right) / 2, page_height - top, page_height - bottom))
     return find_tables(rules, TABLE_TOL_PT)
+
+
+def _visible(boxes: np.ndarray, nonspace: np.ndarray) -> np.ndarray:
+    """Which characters have a box and are not white space."""
+    return (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]) & nonspace
+
+
+def _carried(values: np.ndarray, known: np.ndarray, before: int) -> np.ndarray:
+    """`values` where `known`; elsewhere the value of the last known character before (a space or pdfium's line
+    end goes with the character it follows), `before` for those ahead of the first known one."""
+    last = np.maximum.accumulate(np.where(known, np.arange(len(values)), -1))
+    return np.where(last >= 0, values[np.maximum(last, 0)], before)
 
 
 def table_cells(
@@ -95,7 +109,7 @@ def table_cells(
     box follow the one before them), and the tables read: those whose box holds no character outside their
     cells (tables.whole_tables) and whose rules cut through no word (a word drawn across a rule: the drawing is
     no grid of cells, as a calendar whose text runs over its columns' lines)."""
-    visible = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]) & nonspace
+    visible = _visible(boxes, nonspace)
     at = np.flatnonzero(visible)
     middles = [
         ((boxes[i, 0] + boxes[i, 2]) / 2, height - (boxes[i, 1] + boxes[i, 3]) / 2) for i in at.tolist()
@@ -106,10 +120,8 @@ def table_cells(
     for _ in range(2):  # the second time without the tables that cut words
         cell[:] = -1
         for i, (x, y) in zip(at.tolist(), middles, strict=True):
-            for t, table in enumerate(tables):
-                if (c := table.cell_at(x, y)) >= 0:
-                    cell[i] = t * _CELLS + c
-                    break
+            if (found := cell_of(tables, x, y)) is not None:
+                cell[i] = found[0] * _CELLS + found[1]
         cut: set[int] = set()
         for w in np.flatnonzero(np.diff(word) == 0).tolist():  # neighbours within one word
             a, b = int(cell[at[w]]), int(cell[at[w + 1]])
@@ -118,8 +130,7 @@ def table_cells(
         if not cut:
             break
         tables = [t for k, t in enumerate(tables) if k not in cut]
-    last = np.maximum.accumulate(np.where(visible, np.arange(len(boxes)), -1))
-    return np.where(last >= 0, cell[np.maximum(last, 0)], -1), tables
+    return _carried(cell, visible, -1), tables
 
 
 def table_segments(
@@ -302,7 +313,7 @@ def reading_order(
     """Character indices block by block in reading order when the page has text columns, else None (the content
     stream's order stays). A character without a box (a space, pdfium's line end) goes with the one before it.
     `nonspace`: which characters are not white space."""
-    visible = np.flatnonzero((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]) & nonspace)
+    visible = np.flatnonzero(_visible(boxes, nonspace))
     if len(visible) < 2:
         return None
     blocks, cuts = column_blocks(boxes, visible, page_size)
@@ -311,8 +322,7 @@ def reading_order(
     block_of = np.full(len(nonspace), -1)
     for number, block in enumerate(blocks):
         block_of[block] = number
-    last_visible = np.maximum.accumulate(np.where(block_of >= 0, np.arange(len(nonspace)), -1))
-    block_of = np.where(last_visible >= 0, block_of[np.maximum(last_visible, 0)], block_of[visible[0]])
+    block_of = _carried(block_of, block_of >= 0, int(block_of[visible[0]]))
     return [np.flatnonzero(block_of == number) for number in range(len(blocks))]
 
 
@@ -328,12 +338,13 @@ def page_text(page: pdfium.PdfPage, drop_struck_text: bool, read_tables: bool = 
         chars = list(text) if len(text) == n else [textpage.get_text_range(i, 1) for i in range(n)]
         boxes = np.array([textpage.get_charbox(i, loose=True) for i in range(n)], dtype=float).reshape(-1, 4)
         nonspace = np.array([not c.isspace() for c in chars], dtype=bool)
-        lines = horizontal_lines(page) if drop_struck_text else np.zeros((0, 4))
+        paths = path_bounds(page) if drop_struck_text or read_tables else np.zeros((0, 4))
+        lines = horizontal_lines(paths) if drop_struck_text else np.zeros((0, 4))
         struck = np.zeros(n, dtype=bool)
         if len(lines):
             struck = whole_runs(chars, struck_mask(boxes, lines) & nonspace)
         blocks = reading_order(nonspace, boxes, page.get_size())
-        tables = page_tables(page) if read_tables else []
+        tables = page_tables(paths, page.get_height()) if read_tables else []
         cell = np.full(n, -1)
         if tables:
             cell, tables = table_cells(boxes, nonspace, tables, page.get_height())
