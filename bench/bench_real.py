@@ -28,7 +28,7 @@ on the page but not in the text layer, so reading it counts as errors; without t
 the cleaning's own (and the logos' junk is gone too).
 
 Settings: today = OcrParams(adaptive_light_spread=255, retry_suspect=False, check_text_layers=False,
-drop_struck_text=False, blank_dot_leaders=False, join_label_column=False, read_split_lines_by_rows=False, read_tables=False) (global
+drop_struck_text=False, blank_dot_leaders=False, join_label_column=False, read_split_lines_by_rows=False, read_tables=False, place_list_numerals=False) (global
 Otsu, one reading per page, no struck lines or dot leaders painted out, a label column and lines cut into blocks read
 as tesseract orders them: as before issue 9); new =
 OcrParams() (the defaults). Both are cleaned by the
@@ -103,6 +103,7 @@ SETTINGS = {
         join_label_column=False,
         read_split_lines_by_rows=False,
         read_tables=False,
+        place_list_numerals=False,
     ),
     "new": OcrParams(),
 }

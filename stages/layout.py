@@ -99,6 +99,7 @@ class Word:
     top: int
     right: int
     bottom: int
+    conf: float = 100.0  # tesseract's confidence in it
 
 
 @dataclass
@@ -155,7 +156,7 @@ def parse_tsv(tsv: str) -> list[Block]:
         if row.get("level") != "5" or not text:
             continue
         left, top = int(row["left"]), int(row["top"])
-        word = Word(text, left, top, left + int(row["width"]), top + int(row["height"]))
+        word = Word(text, left, top, left + int(row["width"]), top + int(row["height"]), float(row["conf"]))
         key = (row["block_num"], row["par_num"], row["line_num"])
         if key not in lines:
             lines[key] = Line([], par_start=key[:2] not in paragraphs)

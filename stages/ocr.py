@@ -30,6 +30,10 @@ Reading a rendered page (`read_page`):
      the page's sentences), or put words of a line in another block's line that stands between two of its
      words ("vínculo à feita mediante" / "empregatício será"), the page is read row by row from the same word
      boxes (`lines_split`, `pages_read_by_rows`).
+     When `ocr.place_list_numerals`, a list's numerals set in a column of their own ("II." right-aligned left of
+     a hanging indent, as word processors number incisos) go to the start of the line each stands beside; where
+     tesseract left them unread (its layout analysis can take such a column for no text), the strips beside the
+     lines are read again as one block of a numeral's characters (stages/numerals.py; `numerals_placed`).
      When `ocr.read_tables`, a ruled table (its rules found on the page image, stages/tables.py) is read cell by
      cell, row by row, each cell a paragraph (`tables_read`); a text layer's tables are read the same way from
      the PDF's drawing (stages/textlayer.py).
@@ -56,7 +60,7 @@ document's last page is done (a killed run keeps them) and pruned when no curren
 metrics/ocr.json (results only): documents, pages, pages_ocr, pages_text, pages_suspect, pages_adaptive,
 pages_rotated, pages_empty_with_ink, text_layers_failed, text_layers_rejected, struck_chars, struck_lines,
 struck_text [{file, pages, chars, lines}], dot_leaders, labels_joined, labels_misread,
-lines_split, pages_read_by_rows, tables_read,
+lines_split, pages_read_by_rows, tables_read, numerals_placed,
 suspect_pages [{file, page, reason}], duplicates [{file, same_as, by}], failures [{file, reason}].
 metrics/timings/ocr.json (this run): cached_documents, cached_pages, pages_ocr_run / pages_text_run, pages_retried,
 seconds, pages_per_s, workers.
@@ -103,6 +107,7 @@ from stages.common import (
     write_timings,
 )
 from stages.layout import (
+    Block,
     cut_interleaved,
     join_label_column,
     parse_tsv,
@@ -113,7 +118,9 @@ from stages.layout import (
     split_lines,
 )
 from stages.leaders import blank_leaders, find_leaders
+from stages.legis import LIST_NUMERAL_CHARS
 from stages.lexicon import REPLACEMENT, known_count, load_lexicon
+from stages.numerals import LabelStrips, find_label_strips, place_labels
 from stages.quality import Quality, QualityParams, assess, measure_image
 from stages.records import (
     OCR_CACHE_DIR,
@@ -136,8 +143,8 @@ log = logging.getLogger(__name__)
 # line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
 # leaders painted out; 8: labels set in a column of their own read with their lines; 9: pages with lines cut
 # into blocks read row by row; 10: label-column blocks line by line, misread labels; 11: interleaved lines cut;
-# 12: specks at a piece's end shed; 13: ruled tables read cell by cell)
-CACHE_FORMAT = 13
+# 12: specks at a piece's end shed; 13: ruled tables read cell by cell; 14: a list's numerals set apart put at their lines' starts)
+CACHE_FORMAT = 14
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
     "cached_documents",
@@ -180,6 +187,7 @@ class OcrParams:
     join_label_column: bool = True  # labels set in a column of their own ("Art. 4º") read with their lines
     read_split_lines_by_rows: bool = True  # a page whose lines tesseract cut into blocks is read row by row
     read_tables: bool = True  # ruled tables read cell by cell, row by row (scans and text layers)
+    place_list_numerals: bool = True  # a list's numerals set apart ("II.") put at their lines' starts
 
     def problems(self) -> list[str]:
         out = []
@@ -333,6 +341,7 @@ class Rebuilt:
     labels_misread: int = 0  # ... of them, those that did not read as a label (they keep tesseract's text)
     lines_split: int = 0  # lines tesseract cut into blocks or interleaved with others; > 0: read by rows
     tables_read: int = 0  # ruled tables read cell by cell
+    numerals_placed: int = 0  # a list's numerals put at their lines' starts (read again if left unread)
 
 
 @dataclass(frozen=True)
@@ -404,9 +413,15 @@ def tesseract_read(
         text = f.read()
     with open(base + ".tsv", encoding="utf-8") as f:
         tsv = f.read()
-    joined = misread = split = tables_read = 0
+    joined = misread = split = tables_read = numerals = 0
     table_image = grey if p.read_tables else None
-    if p.join_label_column or p.read_split_lines_by_rows or table_image is not None:
+    numeral_image = grey if p.place_list_numerals else None
+    if (
+        p.join_label_column
+        or p.read_split_lines_by_rows
+        or table_image is not None
+        or numeral_image is not None
+    ):
         blocks = parse_tsv(tsv)
         if p.read_split_lines_by_rows:
             cut, interleaved = cut_interleaved(blocks)
@@ -415,12 +430,35 @@ def tesseract_read(
             blocks = read_by_rows(cut)  # its labels share their lines' rows: nothing left to join
         elif p.join_label_column:
             blocks, joined, misread = join_label_column(blocks, p.dpi)
+        # after the label column's join: a label tesseract read stands in its line, its ink no longer beside it
+        strips = find_label_strips(numeral_image, blocks, p.dpi) if numeral_image is not None else None
+        if strips is not None:
+            unread = read_strips(strips, base, p, binarization) if strips.image is not None else []
+            blocks, numerals = place_labels(blocks, strips, unread)
         if table_image is not None:
             slope = skew(blocks)
             blocks, tables_read = read_tables(blocks, image_tables(table_image, p.dpi, slope), slope)
-        if split or joined or tables_read:
+        if split or joined or tables_read or numerals:
             text = render(blocks)
-    return text, mean_confidence(tsv), Rebuilt(joined, misread, split, tables_read)
+    return text, mean_confidence(tsv), Rebuilt(joined, misread, split, tables_read, numerals)
+
+
+def read_strips(strips: LabelStrips, base: str, p: OcrParams, binarization: str) -> list[Block]:
+    """The strips beside a page's lines that hold a numeral its reading left unread (stages/numerals.py), read by
+    tesseract as one block (--psm 6: as the page, --psm 3 or 4 reads nothing there) of a numeral's characters."""
+    assert strips.image is not None
+    Image.fromarray(strips.image).save(base + "-labels.png")
+    pytesseract.pytesseract.run_tesseract(
+        base + "-labels.png",
+        base + "-labels",
+        extension="tsv",
+        lang=p.lang,
+        config=f"--oem 1 --psm 6 --dpi {p.dpi} -c tessedit_create_tsv=1 "
+        f"-c thresholding_method={THRESHOLDING[binarization]} -c tessedit_char_whitelist={LIST_NUMERAL_CHARS}",
+        timeout=PAGE_TIMEOUT_S,
+    )
+    with open(base + "-labels.tsv", encoding="utf-8") as f:
+        return parse_tsv(f.read())
 
 
 _ROTATE_RE = re.compile(r"^Rotate:\s*(\d+)", re.MULTILINE)
@@ -448,7 +486,7 @@ def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
         image = os.path.join(tmp, "photo.pgm")  # a photo on a white page: its margins cut off
     struck_lines = dot_leaders = 0
     grey = None
-    if p.drop_struck_text or p.blank_dot_leaders or p.read_tables:
+    if p.drop_struck_text or p.blank_dot_leaders or p.read_tables or p.place_list_numerals:
         with Image.open(image) as img:
             grey = np.asarray(img.convert("L"))
         strikes = find_strikes(grey, p.dpi) if p.drop_struck_text else []
@@ -577,6 +615,7 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
                 "labels_misread": 0,
                 "lines_split": 0,
                 "tables_read": task.layer_tables,
+                "numerals_placed": 0,
             }
             return (
                 task.doc,
@@ -818,6 +857,8 @@ def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path)
         "lines_split": sum(r.lines_split for r in pages_all),
         "pages_read_by_rows": sum(r.lines_split > 0 for r in pages_all),
         "tables_read": sum(r.tables_read for r in pages_all),  # ruled tables read cell by cell
+        # a list's numerals set in a column of their own, put at their lines' starts (stages/numerals.py)
+        "numerals_placed": sum(r.numerals_placed for r in pages_all),
         "suspect_pages": suspects,
         "duplicates": sorted(duplicates, key=lambda d: d["file"]),
         "failures": sorted(failures, key=lambda f: (f["file"], f["reason"])),  # completion order varies

@@ -146,6 +146,7 @@ class OcrPage:
     labels_misread: int = 0  # ... of them, those OCR misread ("Ss" for "§ 1º"), kept as read
     lines_split: int = 0  # lines tesseract cut into blocks or interleaved with others; > 0: read by rows
     tables_read: int = 0  # ruled tables read cell by cell, row by row (stages/tables.py)
+    numerals_placed: int = 0  # a list's numerals set apart, put at their lines' starts (stages/numerals.py)
 
 
 @dataclass(frozen=True)

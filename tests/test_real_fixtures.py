@@ -13,6 +13,7 @@ import pytest
 
 from stages.chunk import ChunkParams, chunk_document
 from stages.clean import CleanParams, clean_document, corpus_vocabulary
+from stages.legis import to_roman
 from stages.ocr import OcrParams, list_pdfs, run_ocr
 from stages.records import OcrDocument, from_dict
 from stages.textutil import approx_token_count
@@ -33,6 +34,7 @@ EXPECTED_ARTICLES = {
     "ufma_2807_flatbed_like_p5": ["Art. 12"],  # a flatbed-like rendering: § labels misread in their column
     # a photo-like rendering: words of a line in another block's line between two of its words
     "ufma_1892_photo_like_p16": ["Art. 40", "Art. 41", "Art. 42", "Art. 43", "Art. 44", "Art. 45", "Art. 46"],
+    "ufabc_175_incisos_p7": ["Art. 28"],  # a list's numerals right-aligned in a column of their own
 }
 # The broken layer's words with U+FFFD that more than one word fits, even with the lexicon and the corpus:
 # "c?nicas" (cênicas, cínicas, cônicas...), "ba?as" (baías, baças), "ter?o" (terão, terço).
@@ -109,3 +111,15 @@ def test_revoked_wording_struck_through_is_left_out_and_counted(real: dict) -> N
     ]
     assert real["metrics"]["struck_chars"] == 64  # and nothing struck on the other fixtures
     assert real["metrics"]["struck_lines"] == 0  # the scans' letterhead and footer rules, the photo's edges
+
+
+def test_a_lists_numerals_set_apart_reach_their_incisos(real: dict) -> None:
+    """UFABC's Resolução 175, p. 7: Art. 28's incisos I-XIX, their numerals right-aligned in a column of their own
+    that tesseract left unread (it read 3 of the 19); read again and put at their lines' starts
+    (stages/numerals.py), clean's numbering repair mending misread strokes ("HI." for "II.")."""
+    text, _ = real["cleaned"]["ufabc_175_incisos_p7"]
+    labels = re.findall(r"^([IVXL]+)\. ", text, re.MULTILINE)
+    expected = [to_roman(i) for i in range(1, 20)]
+    assert len(labels) == 19 and sum(a == b for a, b in zip(labels, expected, strict=True)) >= 15, labels
+    (page,) = real["docs"]["ufabc_175_incisos_p7"].pages
+    assert page.numerals_placed >= 14 and real["metrics"]["numerals_placed"] >= page.numerals_placed
