@@ -73,11 +73,12 @@ LABEL_ALONE_RE = re.compile(
 
 # A list item's numeral standing alone, as a numbered list sets it in a column of its own ("XIV.", "3)", "IV –",
 # "V" with its period lost), its strokes as OCR may read them ("HI.", "IH.", "Il.", "VIL": clean's numbering repair
-# mends them in sequence): what stages/numerals.py puts at the start of the line it stands beside.
-LIST_NUMERAL_RE = re.compile(rf"(?:[IVXLCDMHlJÍ1|]{{1,7}}|\d{{1,3}})\s?(?:[.:;)]|{DASH})?")
+# mends them in sequence; no C, D or M: a list is not that long, and "CIVIL" is a word): what stages/numerals.py
+# puts at the start of the line it stands beside.
+LIST_NUMERAL_RE = re.compile(rf"(?:[IVXLHlJÍ1|]{{1,7}}|\d{{1,3}})\s?(?:[.:;)]|{DASH})?")
 # The characters such a numeral is written with: tesseract reads the strip with no others (alone, out of any
 # sentence, it took "II." for "É" and "V." for "ve:").
-LIST_NUMERAL_CHARS = "IVXLCDM.)–—-"
+LIST_NUMERAL_CHARS = "IVXL.)–—-"
 
 
 def is_structural_start(line: str) -> bool:

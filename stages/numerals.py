@@ -130,7 +130,12 @@ def find_label_strips(grey: np.ndarray, blocks: list[Block], dpi: int) -> LabelS
         sure = sorted((w for w in words if strip.holds(w) and w.conf >= KEEP_CONF), key=lambda w: w.left)
         if any(_is_text(w) for w in sure):
             continue  # another column's text
-        if sure and LIST_NUMERAL_RE.fullmatch(" ".join(w.text for w in sure)):
+        # a numeral tesseract read apart: its line holds nothing else ("CIVIL" ending a heading of another
+        # column, beside this line, is no numeral)
+        whole = all(
+            strip.holds(w) for other in lines if any(x in sure for x in other.words) for w in other.words
+        )
+        if sure and whole and LIST_NUMERAL_RE.fullmatch(" ".join(w.text for w in sure)):
             strips.append(Strip(line, left, line.top, right, line.bottom, tuple(sure)))
         elif _holds_numeral(ink, line, left, right, f, dpi):
             strips.append(strip)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from stages.layout import Block, Line, Word, render
+from stages.legis import LIST_NUMERAL_RE
 from stages.numerals import LabelStrips, find_label_strips, place_labels
 
 DPI = 300
@@ -150,3 +151,18 @@ def test_what_does_not_read_as_a_numeral_stays_out() -> None:
     assert found is not None and len(found.strips) == 2
     blocks, placed = place_labels([Block(lines)], found, strips_read(found, ["É", "ve"]))
     assert placed == 0 and render(blocks) == before
+
+
+def test_a_word_ending_another_columns_line_is_no_numeral() -> None:
+    """A heading of the column to the left ends in "XI" (or "CIVIL") beside this line: its line holds more than
+    the numeral, so it is left where it is."""
+    grey, lines = page(), [text_line(i) for i in range(2)]
+    top, bottom = lines[1].top, lines[1].bottom
+    heading = Line(
+        [Word("CAPÍTULO", 100, top, 280, bottom, 95.0), Word("XI", 500, top, 540, bottom, 95.0)], True
+    )
+    civil = Line([Word("AVIAÇÃO", 100, top + PITCH, 260, bottom + PITCH, 95.0)], True)
+    civil.words.append(Word("CIVIL", 480, top + PITCH, 560, bottom + PITCH, 95.0))
+    lines.append(text_line(2))
+    assert find_label_strips(grey, [Block(lines), Block([heading]), Block([civil])], DPI) is None
+    assert LIST_NUMERAL_RE.fullmatch("CIVIL") is None and LIST_NUMERAL_RE.fullmatch("XIV.")
