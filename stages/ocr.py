@@ -391,6 +391,22 @@ def crop_to_photo(src: str, dst: str) -> bool:
     return True
 
 
+def run_tesseract(
+    image: str, base: str, extension: str, p: OcrParams, binarization: str, psm: int, chars: str = ""
+) -> None:
+    """Tesseract (LSTM) on `image`, writing `base`.<each of `extension`>; `chars`: the only characters allowed."""
+    only = f" -c tessedit_char_whitelist={chars}" if chars else ""
+    pytesseract.pytesseract.run_tesseract(
+        image,
+        base,
+        extension=extension,
+        lang=p.lang,
+        config=f"--oem 1 --psm {psm} --dpi {p.dpi} -c tessedit_create_tsv=1 "
+        f"-c thresholding_method={THRESHOLDING[binarization]}{only}",
+        timeout=PAGE_TIMEOUT_S,
+    )
+
+
 def tesseract_read(
     image: str, base: str, p: OcrParams, binarization: str, grey: np.ndarray | None = None
 ) -> tuple[str, float | None, Rebuilt]:
@@ -400,15 +416,7 @@ def tesseract_read(
     if binarization == "normalized":
         normalize_light(image, base + "-flat.pgm")
         image = base + "-flat.pgm"
-    pytesseract.pytesseract.run_tesseract(
-        image,
-        base,
-        extension="txt tsv",
-        lang=p.lang,
-        config=f"--oem 1 --psm {p.psm} --dpi {p.dpi} -c tessedit_create_tsv=1 "
-        f"-c thresholding_method={THRESHOLDING[binarization]}",
-        timeout=PAGE_TIMEOUT_S,
-    )
+    run_tesseract(image, base, "txt tsv", p, binarization, p.psm)
     with open(base + ".txt", encoding="utf-8") as f:
         text = f.read()
     with open(base + ".tsv", encoding="utf-8") as f:
@@ -448,15 +456,7 @@ def read_strips(strips: LabelStrips, base: str, p: OcrParams, binarization: str)
     tesseract as one block (--psm 6: as the page, --psm 3 or 4 reads nothing there) of a numeral's characters."""
     assert strips.image is not None
     Image.fromarray(strips.image).save(base + "-labels.png")
-    pytesseract.pytesseract.run_tesseract(
-        base + "-labels.png",
-        base + "-labels",
-        extension="tsv",
-        lang=p.lang,
-        config=f"--oem 1 --psm 6 --dpi {p.dpi} -c tessedit_create_tsv=1 "
-        f"-c thresholding_method={THRESHOLDING[binarization]} -c tessedit_char_whitelist={LIST_NUMERAL_CHARS}",
-        timeout=PAGE_TIMEOUT_S,
-    )
+    run_tesseract(base + "-labels.png", base + "-labels", "tsv", p, binarization, 6, LIST_NUMERAL_CHARS)
     with open(base + "-labels.tsv", encoding="utf-8") as f:
         return parse_tsv(f.read())
 
