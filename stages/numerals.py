@@ -20,11 +20,15 @@ in it (another column's text is not a label), beside a line read with a mean con
 the paper's grey (a white ground frames each strip in edges tesseract reads), and read once by tesseract as one
 block (stages/ocr.py).
 
+A numeral tesseract did read, but apart from its line (a photo's skew moves a right-aligned column past the label
+column's margin test, stages/layout.py), is a strip's numeral too when it is its own line's only word and ends in
+its separator (SEPARATORS: "CIVIL" ending another column's heading, or a "4" read from a logo, is none).
+
 place_labels: the words read in a strip go to the start of its line, which then begins a paragraph, when
-together they read as a list's numeral alone (legis.LIST_NUMERAL_RE: "II.", "IV –", "3)", "V"); the words of the
-first reading inside that strip (the "1" read for "II.") are dropped, being read again. What does not read as a
-numeral (a logo's or a stamp's marks, a margin note) stays out, as before. ~3 ms a page without such a strip;
-one tesseract call of ~0.1 s on a page with one.
+together they read as a list's numeral alone (legis.LIST_NUMERAL_RE: "II.", "IV –", "3)", "V"); in a strip read
+again the first reading's words (the "1" read for "II.") go, a numeral read apart moves, and every other word
+stays. What does not read as a numeral (a logo's or a stamp's marks, a margin note) stays out, as before. ~11 ms a
+page for the search; one tesseract call of ~0.1 s on a page with a strip left unread.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ LABEL_HEIGHT = 0.5  # unread ink this share of its line's height tall is a glyph
 WORD_LETTERS = 2  # a word of this many letters in a strip: another column's text, no label column
 SLACK_LINES = 0.35  # a numeral's ink reaches at most this share of its line's height above or below the line
 CLEAR_INCH = 0.15  # no unread ink in the strip's first this much (its left end)
-SPLIT_PAD_INCH = 0.05  # the strips' box is cut this much wider on each side
+SPLIT_PAD_INCH = 0.05
+SEPARATORS = ".):;–—-"  # what ends a numeral tesseract read apart from its line ("IV.", "3)", "II –")  # the strips' box is cut this much wider on each side
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,9 @@ def find_label_strips(grey: np.ndarray, blocks: list[Block], dpi: int) -> LabelS
         whole = all(
             strip.holds(w) for other in lines if any(x in sure for x in other.words) for w in other.words
         )
-        if sure and whole and LIST_NUMERAL_RE.fullmatch(" ".join(w.text for w in sure)):
+        text = " ".join(w.text for w in sure)
+        # with its separator: a bare "4" or "I" read apart is as often a logo's stroke as a numeral
+        if sure and whole and LIST_NUMERAL_RE.fullmatch(text) and text[-1] in SEPARATORS:
             strips.append(Strip(line, left, line.top, right, line.bottom, tuple(sure)))
         elif _holds_numeral(ink, line, left, right, f, dpi):
             strips.append(strip)
@@ -178,10 +185,13 @@ def place_labels(blocks: list[Block], found: LabelStrips, read: list[Block]) -> 
             placed.append((strip, mine))
     if not placed:
         return blocks, 0
+    moved = {id(w) for strip, _ in placed for w in strip.read}
+    again = [strip for strip, _ in placed if not strip.read]
     for block in blocks:
         for line in block.lines:
-            # the first reading's words in a placed strip: moved, or read again (the "1" read for "II.")
-            line.words = [w for w in line.words if not any(strip.holds(w) for strip, _ in placed)]
+            # a numeral read apart moves; in a strip read again, the first reading's words go (the "1" read for
+            # "II."); any other word stays where it was
+            line.words = [w for w in line.words if id(w) not in moved and not any(s.holds(w) for s in again)]
     for strip, mine in placed:
         strip.line.words[:0] = mine
         strip.line.par_start = True

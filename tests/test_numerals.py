@@ -166,3 +166,26 @@ def test_a_word_ending_another_columns_line_is_no_numeral() -> None:
     lines.append(text_line(2))
     assert find_label_strips(grey, [Block(lines), Block([heading]), Block([civil])], DPI) is None
     assert LIST_NUMERAL_RE.fullmatch("CIVIL") is None and LIST_NUMERAL_RE.fullmatch("XIV.")
+
+
+def test_a_bare_mark_read_apart_is_no_numeral() -> None:
+    """A "4" or an "I" read apart without its separator is as often a logo's stroke: left where it is."""
+    grey, lines = page(), [text_line(i) for i in range(2)]
+    stroke = Line([Word("4", TEXT_LEFT - 80, lines[1].top, TEXT_LEFT - 50, lines[1].bottom, 90.0)], True)
+    assert find_label_strips(grey, [Block(lines), Block([stroke])], DPI) is None
+
+
+def test_moving_a_numeral_read_apart_leaves_the_other_words_beside_it() -> None:
+    grey, lines = page(), [text_line(i) for i in range(2)]
+    top, bottom = lines[1].top, lines[1].bottom
+    numeral_line = Line([Word("IV.", TEXT_LEFT - 90, top, TEXT_LEFT - 40, bottom, 88.0)], True)
+    junk = Line(
+        [Word("An", TEXT_LEFT - 200, top, TEXT_LEFT - 160, bottom, 30.0)], True
+    )  # read with little trust
+    blocks = [Block(lines), Block([numeral_line]), Block([junk])]
+    found = find_label_strips(grey, blocks, DPI)
+    assert found is not None and found.image is None
+    out, placed = place_labels(blocks, found, [])
+    assert (
+        placed == 1 and render(out) == "presidir as sessões da CG;\n\nIV. presidir as sessões da CG;\n\nAn\n"
+    )
