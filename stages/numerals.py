@@ -1,4 +1,5 @@
-"""List labels tesseract left unread: the numerals of a column beside the text, read again on their own.
+"""A list's numerals set in a column of their own, put at the start of their lines; read again where tesseract
+left them unread.
 
 Word processors set a numbered list's numeral in a column of its own, right-aligned, left of a hanging indent
 ("   I.  presidir ...", "  II.  dirigir ...", " III.  convocar ..."). Tesseract's layout analysis can take such a
@@ -14,11 +15,11 @@ INK of the paper around it) outside the boxes of the words tesseract read with a
 looked for beside each line, in the strip from STRIP_INCH left of the line's start to GAP_INCH before it, over the
 line's height. A strip holds an unread label when that ink reaches at least LABEL_HEIGHT of the line's height (a
 glyph, where a speck or a period does not) but not much further up or down (SLACK_LINES) nor to the strip's left
-end (CLEAR_INCH: a logo beside a letterhead's lines is taller and wider), and no word of two or more letters was read
-in it (another column's text is not a label), beside a line read with a mean confidence of KEEP_CONF at least
-(the junk read from a logo beside a letterhead is no list item). The strips are cut out of the page image together, everything else in their box painted
-the paper's grey (a white ground frames each strip in edges tesseract reads), and read once by tesseract as one
-block (stages/ocr.py).
+end (CLEAR_INCH: a logo beside a letterhead's lines is taller and wider), and no word of two or more letters was
+read in it (another column's text is not a label), beside a line read with a mean confidence of KEEP_CONF at
+least (the junk read from a logo beside a letterhead is no list item). The strips are cut out of the page image
+together, everything else in their box painted the paper's grey (a white ground frames each strip in edges
+tesseract reads), and read once by tesseract as one block (stages/ocr.py).
 
 A numeral tesseract did read, but apart from its line (a photo's skew moves a right-aligned column past the label
 column's margin test, stages/layout.py), is a strip's numeral too when it is its own line's only word and ends in
@@ -51,8 +52,8 @@ LABEL_HEIGHT = 0.5  # unread ink this share of its line's height tall is a glyph
 WORD_LETTERS = 2  # a word of this many letters in a strip: another column's text, no label column
 SLACK_LINES = 0.35  # a numeral's ink reaches at most this share of its line's height above or below the line
 CLEAR_INCH = 0.15  # no unread ink in the strip's first this much (its left end)
-SPLIT_PAD_INCH = 0.05
-SEPARATORS = ".):;–—-"  # what ends a numeral tesseract read apart from its line ("IV.", "3)", "II –")  # the strips' box is cut this much wider on each side
+SPLIT_PAD_INCH = 0.05  # the strips' box is cut this much wider on each side
+SEPARATORS = ".):;–—-"  # what ends a numeral tesseract read apart from its line ("IV.", "3)", "II –")
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,8 @@ class Strip:
     top: int
     right: int
     bottom: int
-    read: tuple[
-        Word, ...
-    ] = ()  # a numeral tesseract read there, apart from its line; () when it left it unread
+    # a numeral tesseract read there, apart from its line; () when it left it unread
+    read: tuple[Word, ...] = ()
 
     def holds(self, word: Word) -> bool:
         x, y = (word.left + word.right) / 2, (word.top + word.bottom) / 2
