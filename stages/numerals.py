@@ -120,6 +120,7 @@ def find_label_strips(grey: np.ndarray, blocks: list[Block], dpi: int) -> LabelS
     ink = dark_mask(small, paper_blocks(small, dpi // f), INK)
     pad = PAD_INCH * dpi
     words = [w for line in lines for w in line.words]
+    line_of = {id(w): line for line in lines for w in line.words}
     for w in words:
         if w.conf >= KEEP_CONF:
             ink[
@@ -135,14 +136,15 @@ def find_label_strips(grey: np.ndarray, blocks: list[Block], dpi: int) -> LabelS
         sure = sorted((w for w in words if strip.holds(w) and w.conf >= KEEP_CONF), key=lambda w: w.left)
         if any(_is_text(w) for w in sure):
             continue  # another column's text
-        # a numeral tesseract read apart: its line holds nothing else ("CIVIL" ending a heading of another
-        # column, beside this line, is no numeral)
-        whole = all(
-            strip.holds(w) for other in lines if any(x in sure for x in other.words) for w in other.words
-        )
         text = " ".join(w.text for w in sure)
-        # with its separator: a bare "4" or "I" read apart is as often a logo's stroke as a numeral
-        if sure and whole and LIST_NUMERAL_RE.fullmatch(text) and text[-1] in SEPARATORS:
+        # a numeral tesseract read apart: with its separator (a bare "4" or "I" is as often a logo's stroke), and
+        # its line holds nothing else ("CIVIL" ending a heading of another column, beside this line, is none)
+        if (
+            sure
+            and LIST_NUMERAL_RE.fullmatch(text)
+            and text[-1] in SEPARATORS
+            and all(strip.holds(w) for x in sure for w in line_of[id(x)].words)
+        ):
             strips.append(Strip(line, left, line.top, right, line.bottom, tuple(sure)))
         elif _holds_numeral(ink, line, left, right, f, dpi):
             strips.append(strip)

@@ -143,7 +143,8 @@ log = logging.getLogger(__name__)
 # line-end hyphens of text layers; 4: struck lines painted out of page images; 5, 6: struck-line search; 7: dot
 # leaders painted out; 8: labels set in a column of their own read with their lines; 9: pages with lines cut
 # into blocks read row by row; 10: label-column blocks line by line, misread labels; 11: interleaved lines cut;
-# 12: specks at a piece's end shed; 13: ruled tables read cell by cell; 14: a list's numerals set apart put at their lines' starts)
+# 12: specks at a piece's end shed; 13: ruled tables read cell by cell; 14: a list's numerals set apart put at
+# their lines' starts)
 CACHE_FORMAT = 14
 # Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
 RUN_FACTS = (
@@ -335,7 +336,8 @@ GARBLED_REASONS = frozenset({"low_confidence", "few_known_words"})  # text, but 
 
 @dataclass(frozen=True)
 class Rebuilt:
-    """What rebuilding a page from tesseract's word boxes did (stages/layout.py, stages/tables.py)."""
+    """What rebuilding a page from tesseract's word boxes did (stages/layout.py, stages/tables.py,
+    stages/numerals.py)."""
 
     labels_joined: int = 0  # labels of a label column put back at the start of their lines
     labels_misread: int = 0  # ... of them, those that did not read as a label (they keep tesseract's text)
@@ -611,11 +613,9 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
                 "struck_chars": task.layer_struck,
                 "struck_lines": 0,
                 "dot_leaders": 0,
-                "labels_joined": 0,
-                "labels_misread": 0,
-                "lines_split": 0,
-                "tables_read": task.layer_tables,
-                "numerals_placed": 0,
+                **dataclasses.asdict(
+                    Rebuilt(tables_read=task.layer_tables)
+                ),  # nothing rebuilt but its tables
             }
             return (
                 task.doc,
