@@ -16,8 +16,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from stages.common import EXIT_NO_INPUT, MissingInputError, require_input, setup_logging
-from stages.gguf_io import (
+from stages.core.run import EXIT_NO_INPUT, MissingInputError, require_input, setup_logging
+from stages.model.gguf_io import (
     OUT_TYPES,
     SOURCE_METADATA,
     GgufError,
@@ -27,7 +27,7 @@ from stages.gguf_io import (
     read_source,
     within_tolerance,
 )
-from stages.modeling import (
+from stages.model.loading import (
     ModelSource,
     ModelUnavailableError,
     generate_answers,
@@ -36,8 +36,8 @@ from stages.modeling import (
     locate_model,
     pick_dtype,
 )
-from stages.prompt_format import FALLBACK_CHAT_TEMPLATE, prompt_text
-from stages.records import ADAPTER_BASE_FILE, ADAPTER_DIR
+from stages.model.prompt_format import FALLBACK_CHAT_TEMPLATE, prompt_text
+from stages.records.paths import ADAPTER_BASE_FILE, ADAPTER_DIR
 
 # prompts for the export check: the training format, and plain text
 CHECK_PROMPTS = ("Qual é o prazo para o trancamento de matrícula?", "Art. 5º O estudante poderá requerer")

@@ -21,19 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.common import (
-    MissingInputError,
-    atomic_write_text,
-    load_sections,
-    raise_problems,
-    require_input,
-    run_main,
-    write_json,
-    write_timings,
-)
-from stages.gguf_io import GgufError, ensure_converted
-from stages.modeling import ModelParams
-from stages.records import BASE_MODEL_DIR, metrics_file
+from stages.core.files import atomic_write_text, run_main, write_json, write_timings
+from stages.core.params import load_sections, raise_problems
+from stages.core.run import MissingInputError, require_input
+from stages.model.gguf_io import GgufError, ensure_converted
+from stages.model.loading import ModelParams
+from stages.records.paths import BASE_MODEL_DIR, metrics_file
 
 log = logging.getLogger(__name__)
 

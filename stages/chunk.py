@@ -20,26 +20,22 @@ from typing import Any
 
 from tqdm import tqdm
 
-from stages.common import (
-    ParamsError,
-    load_params,
-    require_input,
-    run_main,
-    stable_hash,
-    write_json,
-    write_jsonl,
-)
-from stages.legis import (
+from stages.core.files import run_main, stable_hash, write_json, write_jsonl
+from stages.core.params import ParamsError, load_params
+from stages.core.run import require_input
+from stages.records.base import to_dict
+from stages.records.chunks import Chunk
+from stages.records.paths import CHUNKS_FILE, CLEAN_DIR, metrics_file
+from stages.text.legis.grammar import (
     ARTICLE_RE,
     HEADING_RE,
     PARAGRAPH_RE,
     article_label,
     is_heading,
     is_heading_name,
-    sentence_spans,
 )
-from stages.records import CHUNKS_FILE, CLEAN_DIR, Chunk, metrics_file, to_dict
-from stages.textutil import approx_token_count
+from stages.text.legis.sentences import sentence_spans
+from stages.text.tokens import approx_token_count
 
 log = logging.getLogger(__name__)
 

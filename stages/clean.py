@@ -36,52 +36,64 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from tqdm import tqdm
 
-from stages.common import atomic_write_text, load_params, require_input, run_main, write_json
-from stages.legis import (
+from stages.core.files import atomic_write_text, run_main, write_json
+from stages.core.params import load_params
+from stages.core.run import require_input
+from stages.records.base import RecordError, from_dict
+from stages.records.pages import OcrDocument
+from stages.records.paths import CLEAN_DIR, OCR_DIR, metrics_file
+from stages.text.legis.acts import GAZETTE_HEAD_RE, PLANALTO_LINK_RE
+from stages.text.legis.grammar import (
     ALINEA_RE,
+    ARTICLE_RE,
+    CLOSING_DATE_RE,
+    HEADING_RE,
+    INCISO_RE,
+    LIST_ITEM_RE,
+    NUMBERED_PARAGRAPH_RE,
+    PARAGRAPH_RE,
+    article_number,
+    is_heading,
+    is_structural_start,
+)
+from stages.text.legis.misreads import (
     ARTICLE_COMMA_RE,
     ARTICLE_GARBLED_NUMBER_RE,
     ARTICLE_NUM_RE,
     ARTICLE_NUMBER_LOST_RE,
     ARTICLE_OCR_ORDINAL_RE,
     ARTICLE_QUOTED_RE,
-    ARTICLE_RE,
     ARTICLE_WORD_MISREAD_RE,
     CITED_ARTICLE_TAIL_RE,
-    CLOSING_DATE_RE,
     FFFD_LEGAL,
-    GAZETTE_HEAD_RE,
     HEADING_LEVELS,
     HEADING_NUM_RE,
-    HEADING_RE,
     INCISO_MISREAD_RE,
     INCISO_OCR_RE,
-    INCISO_RE,
     LEADING_MARK_RE,
-    LIST_ITEM_RE,
-    NUMBERED_PARAGRAPH_RE,
     ORDINAL_MISREADS,
     PARAGRAPH_GLUED_EIGHT_RE,
     PARAGRAPH_MISREAD_RE,
     PARAGRAPH_NUMBER_RE,
     PARAGRAPH_OCR_CARDINAL_RE,
     PARAGRAPH_OCR_RE,
-    PARAGRAPH_RE,
-    PLANALTO_LINK_RE,
-    article_number,
     enumeration_ordinal,
     expected_numeral,
     fix_signs,
     fix_text_ordinals,
     from_roman,
     inciso_separator,
-    is_heading,
-    is_structural_start,
     misread_inciso,
     to_roman,
 )
-from stages.lexicon import REPLACEMENT, Lexicon, fold_accents, load_lexicon, match_case, repair_candidates
-from stages.records import CLEAN_DIR, OCR_DIR, OcrDocument, RecordError, from_dict, metrics_file
+from stages.text.lexicon import (
+    REPLACEMENT,
+    Lexicon,
+    fold_accents,
+    load_lexicon,
+    match_case,
+    repair_candidates,
+)
 
 log = logging.getLogger(__name__)
 

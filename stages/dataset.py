@@ -21,28 +21,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from stages.common import (
-    MissingInputError,
-    load_params,
-    read_jsonl,
-    require_input,
-    run_main,
-    stable_hash,
-    write_json,
-    write_jsonl,
-)
-from stages.prompt_format import chat_messages
-from stages.records import (
-    EVAL_FILE,
-    QA_FILE,
-    TRAIN_FILE,
-    QAPair,
-    RecordError,
-    SplitPair,
-    from_dict,
-    metrics_file,
-    to_dict,
-)
+from stages.core.files import read_jsonl, run_main, stable_hash, write_json, write_jsonl
+from stages.core.params import load_params
+from stages.core.run import MissingInputError, require_input
+from stages.model.prompt_format import chat_messages
+from stages.records.base import RecordError, from_dict, to_dict
+from stages.records.pairs import QAPair, SplitPair
+from stages.records.paths import EVAL_FILE, QA_FILE, TRAIN_FILE, metrics_file
 
 log = logging.getLogger(__name__)
 

@@ -25,22 +25,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from stages.answer_loss import answer_losses
-from stages.common import (
-    atomic_write_text,
-    load_sections,
-    raise_problems,
-    read_jsonl,
-    require_input,
-    run_main,
-    write_json,
-    write_jsonl,
-    write_timings,
-)
-from stages.judge import GRADES, Judge, JudgeServerParams, judge_summary
-from stages.llm_client import ServerUnavailable
-from stages.metrics_text import bootstrap_ci, exact_match, key_fact_recall, paired_delta_ci, rouge_l, token_f1
-from stages.modeling import (
+from stages.core.files import atomic_write_text, read_jsonl, run_main, write_json, write_jsonl, write_timings
+from stages.core.params import load_sections, raise_problems
+from stages.core.run import require_input
+from stages.model.answer_loss import answer_losses
+from stages.model.loading import (
     ModelParams,
     ModelSource,
     ModelUnavailableError,
@@ -54,8 +43,12 @@ from stages.modeling import (
     pick_dtype,
     quantization_problems,
 )
-from stages.prompt_format import passage_text, with_context
-from stages.records import (
+from stages.model.prompt_format import passage_text, with_context
+from stages.qa.client import ServerUnavailable
+from stages.records.base import from_dict
+from stages.records.chunks import Chunk
+from stages.records.pairs import SplitPair, by_eval_set
+from stages.records.paths import (
     ADAPTER_DIR,
     CHUNKS_FILE,
     EVAL_FILE,
@@ -63,13 +56,18 @@ from stages.records import (
     JUDGE_CACHE_FILE,
     PREDICTIONS_FILE,
     PREDICTIONS_REPORT,
-    Chunk,
-    SplitPair,
-    by_eval_set,
-    from_dict,
     metrics_file,
 )
-from stages.retrieval import BM25
+from stages.scoring.judge import GRADES, Judge, JudgeServerParams, judge_summary
+from stages.scoring.metrics import (
+    bootstrap_ci,
+    exact_match,
+    key_fact_recall,
+    paired_delta_ci,
+    rouge_l,
+    token_f1,
+)
+from stages.scoring.retrieval import BM25
 
 log = logging.getLogger(__name__)
 

@@ -97,16 +97,9 @@ from rapidfuzz import fuzz
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from stages.common import (
-    ParamsError,
-    load_params,
-    run_main,
-    sha256_file,
-    stable_hash,
-    write_json,
-    write_timings,
-)
-from stages.layout import (
+from stages.core.files import run_main, sha256_file, stable_hash, write_json, write_timings
+from stages.core.params import ParamsError, load_params
+from stages.documents.layout import (
     Block,
     cut_interleaved,
     join_label_column,
@@ -117,25 +110,17 @@ from stages.layout import (
     skew,
     split_lines,
 )
-from stages.leaders import blank_leaders, find_leaders
-from stages.legis import LIST_NUMERAL_CHARS
-from stages.lexicon import REPLACEMENT, known_count, load_lexicon
-from stages.numerals import LabelStrips, find_label_strips, place_labels
-from stages.quality import Quality, QualityParams, assess, measure_image
-from stages.records import (
-    OCR_CACHE_DIR,
-    OCR_DIR,
-    OCR_QUALITY_PLOT,
-    OcrDocument,
-    OcrPage,
-    RecordError,
-    from_dict,
-    metrics_file,
-    to_dict,
-)
-from stages.struck import blank_strikes, find_strikes
-from stages.tables import image_tables
-from stages.textlayer import BadPdfError, read_text_layers
+from stages.documents.leaders import blank_leaders, find_leaders
+from stages.documents.numerals import LabelStrips, find_label_strips, place_labels
+from stages.documents.quality import Quality, QualityParams, assess, measure_image
+from stages.documents.struck import blank_strikes, find_strikes
+from stages.documents.tables import image_tables
+from stages.documents.textlayer import BadPdfError, read_text_layers
+from stages.records.base import RecordError, from_dict, to_dict
+from stages.records.pages import OcrDocument, OcrPage
+from stages.records.paths import OCR_CACHE_DIR, OCR_DIR, OCR_QUALITY_PLOT, metrics_file
+from stages.text.legis.labels import LIST_NUMERAL_CHARS
+from stages.text.lexicon import REPLACEMENT, known_count, load_lexicon
 
 log = logging.getLogger(__name__)
 

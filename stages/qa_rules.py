@@ -34,24 +34,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from stages.legis import (
-    ARTICLE_HEAD_RE,
-    BODY_END_RE,
-    ENUM_ITEM_RE,
-    NUMBERED_PARAGRAPH_RE,
-    PARAGRAPH_HEAD_RE,
-    SIGNATURE_RE,
-    ActName,
-    act_headings,
-    article_label,
-    is_heading_name,
-    item_name,
-    paragraph_name,
-    split_sentences,
-    strip_annotations,
-    with_institution,
-)
-from stages.pt_clause import (
+from stages.qa.rules.pt_clause import (
     SUBJUNCTIVE,
     Clause,
     agree,
@@ -66,7 +49,20 @@ from stages.pt_clause import (
     squash,
     tidy,
 )
-from stages.records import Chunk
+from stages.records.chunks import Chunk
+from stages.text.legis.acts import SIGNATURE_RE, ActName, act_headings, strip_annotations, with_institution
+from stages.text.legis.grammar import (
+    ARTICLE_HEAD_RE,
+    BODY_END_RE,
+    ENUM_ITEM_RE,
+    NUMBERED_PARAGRAPH_RE,
+    PARAGRAPH_HEAD_RE,
+    article_label,
+    is_heading_name,
+    item_name,
+    paragraph_name,
+)
+from stages.text.legis.sentences import split_sentences
 
 MAX_ANSWER_CHARS = 600  # a list answer stops at the item that would pass this; sentences are kept whole
 BOILERPLATE_MIN_REPEATS = 3  # a line a document repeats this often (not an article's) is letterhead/footer

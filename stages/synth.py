@@ -20,32 +20,17 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from stages.common import (
-    MissingInputError,
-    load_params,
-    read_jsonl,
-    require_input,
-    run_main,
-    write_json,
-    write_jsonl,
-    write_timings,
-)
-from stages.llm_client import ServerUnavailable
-from stages.qa_parse import fold, normalize_question, parse_qa_pairs
+from stages.core.files import read_jsonl, run_main, write_json, write_jsonl, write_timings
+from stages.core.params import load_params
+from stages.core.run import MissingInputError, require_input
+from stages.qa.client import ServerUnavailable
+from stages.qa.parse import fold, normalize_question, parse_qa_pairs
+from stages.qa.server import ServerSettings, server_results
 from stages.qa_rules import document_facts
-from stages.qa_server import ServerSettings, server_results
-from stages.records import (
-    CHUNKS_FILE,
-    QA_FILE,
-    REJECTED_FILE,
-    SYNTH_CACHE_FILE,
-    Chunk,
-    QAPair,
-    RecordError,
-    from_dict,
-    metrics_file,
-    to_dict,
-)
+from stages.records.base import RecordError, from_dict, to_dict
+from stages.records.chunks import Chunk
+from stages.records.pairs import QAPair
+from stages.records.paths import CHUNKS_FILE, QA_FILE, REJECTED_FILE, SYNTH_CACHE_FILE, metrics_file
 
 __all__ = ["SynthParams", "parse_qa_pairs", "grounding_score", "validate_pair", "main"]
 

@@ -20,20 +20,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.answer_loss import PackCollator, answer_only_loss, supports_answer_only
-from stages.common import (
-    MissingInputError,
-    ParamsError,
-    load_sections,
-    raise_problems,
-    read_jsonl,
-    require_input,
-    run_main,
-    sha256_file,
-    stable_hash,
-)
-from stages.gguf_io import is_gguf_spec, read_source
-from stages.modeling import (
+from stages.core.files import read_jsonl, run_main, sha256_file, stable_hash
+from stages.core.params import ParamsError, load_sections, raise_problems
+from stages.core.run import MissingInputError, require_input
+from stages.model.answer_loss import PackCollator, answer_only_loss, supports_answer_only
+from stages.model.gguf_io import is_gguf_spec, read_source
+from stages.model.loading import (
     ModelParams,
     ModelSource,
     ModelUnavailableError,
@@ -47,8 +39,11 @@ from stages.modeling import (
     pick_dtype,
     quantization_problems,
 )
-from stages.prompt_format import passage_text
-from stages.records import (
+from stages.model.prompt_format import passage_text
+from stages.records.base import from_dict
+from stages.records.chunks import Chunk
+from stages.records.pairs import SplitPair, by_eval_set
+from stages.records.paths import (
     ADAPTER_BASE_FILE,
     ADAPTER_DIR,
     CHECKPOINT_ROOT,
@@ -56,10 +51,6 @@ from stages.records import (
     EVAL_FILE,
     LIVE_DIR,
     TRAIN_FILE,
-    Chunk,
-    SplitPair,
-    by_eval_set,
-    from_dict,
 )
 
 log = logging.getLogger(__name__)

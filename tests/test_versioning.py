@@ -95,8 +95,9 @@ def set_params(repo: Path, changes: dict[str, dict]) -> None:
 
 
 def point_remote(repo: Path, remote: Path, env: dict[str, str]) -> None:
-    """Local override of the default remote's URL (.dvc/config.local, never committed)."""
-    run(["dvc", "remote", "modify", "--local", "localstore", "url", str(remote)], repo, env)
+    """A default remote in .dvc/config.local (never committed): the project commits none, so a fresh clone
+    needs one before `dvc push` / `dvc pull`."""
+    run(["dvc", "remote", "add", "--local", "--default", "localstore", str(remote)], repo, env)
 
 
 def make_origin(tmp: Path, env: dict[str, str]) -> Path:

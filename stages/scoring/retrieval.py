@@ -13,7 +13,7 @@ import math
 import re
 from collections import Counter
 
-from stages.legis import fold_text, key_facts
+from stages.scoring.key_facts import fold_text, key_facts
 
 STOPWORDS = frozenset(
     "a o as os um uma de da do das dos e em no na nos nas por para com que se ao aos ou qual quais "

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from stages.gguf_io import GgufError, ensure_converted, is_gguf_spec
-from stages.prompt_format import STOP_STRINGS, cut_at_stop, prompt_text
-from stages.records import BASE_MODEL_DIR
+from stages.model.gguf_io import GgufError, ensure_converted, is_gguf_spec
+from stages.model.prompt_format import STOP_STRINGS, cut_at_stop, prompt_text
+from stages.records.paths import BASE_MODEL_DIR
 
 log = logging.getLogger(__name__)
 

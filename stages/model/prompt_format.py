@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stages.records import Chunk
+from stages.records.chunks import Chunk
 
 SYSTEM_PROMPT = (
     "Você é um assistente que responde a perguntas sobre legislação portuguesa "

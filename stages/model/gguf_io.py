@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.common import sha256_file
+from stages.core.files import sha256_file
 
 log = logging.getLogger(__name__)
 

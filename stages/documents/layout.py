@@ -69,8 +69,8 @@ import csv
 import statistics
 from dataclasses import dataclass, field
 
-from stages.legis import LABEL_ALONE_RE
-from stages.tables import Table, cell_of, straighten, whole_tables
+from stages.documents.tables import Table, cell_of, straighten, whole_tables
+from stages.text.legis.labels import LABEL_ALONE_RE
 
 LABEL_MAX_INCH = 1.6  # "Parágrafo único." in 12-pt bold is ~1.3 in; "Art. 4º" ~0.5 in
 GAP_MAX_INCH = 2.5  # from a label's right end to its line's start (UFMA: ~1.1 in)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.common import append_jsonl, read_jsonl, stable_hash
-from stages.llm_client import ChatClient, RequestFailed, ServerUnavailable, resolve_model
-from stages.records import JUDGE_CACHE_FILE
+from stages.core.files import append_jsonl, read_jsonl, stable_hash
+from stages.qa.client import ChatClient, RequestFailed, ServerUnavailable, resolve_model
+from stages.records.paths import JUDGE_CACHE_FILE
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
-from stages.legis import key_facts
+from stages.scoring.key_facts import key_facts
 
 ARTICLES = frozenset({"o", "a", "os", "as", "um", "uma", "uns", "umas"})
 _PUNCT = re.compile(r"[^\w\s]")

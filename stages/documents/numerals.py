@@ -39,9 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.layout import Block, Line, Word
-from stages.legis import LIST_NUMERAL_RE
-from stages.pageimage import INK, dark_mask, darkest, paper_blocks, true_runs
+from stages.documents.layout import Block, Line, Word
+from stages.documents.pageimage import INK, dark_mask, darkest, paper_blocks, true_runs
+from stages.text.legis.labels import LIST_NUMERAL_RE
 
 WORK_DPI = 100  # the unread ink is looked for on the page reduced to about this resolution
 STRIP_INCH = 0.9  # a label stands at most this far left of its line's start ("XVIII." in 12 pt: ~0.6 in)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from stages.lexicon import Lexicon, known_share
+from stages.text.lexicon import Lexicon, known_share
 
 LIGATURES = ("ti", "fi", "fl", "ff", "ffi", "ffl", "ft", "tt", "st")
 CM_PER_INCH = 2.54

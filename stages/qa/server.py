@@ -20,15 +20,11 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from stages.common import ParamsError, append_jsonl, read_jsonl, stable_hash
-from stages.llm_client import (
-    ChatClient,
-    RequestFailed,
-    model_stops,
-    resolve_model,
-)
-from stages.qa_parse import normalize_question, parse_qa_pairs
-from stages.records import Chunk
+from stages.core.files import append_jsonl, read_jsonl, stable_hash
+from stages.core.params import ParamsError
+from stages.qa.client import ChatClient, RequestFailed, model_stops, resolve_model
+from stages.qa.parse import normalize_question, parse_qa_pairs
+from stages.records.chunks import Chunk
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.pageimage import LINE_INK, dark_mask, darkest, paper_blocks, true_runs
+from stages.documents.pageimage import LINE_INK, dark_mask, darkest, paper_blocks, true_runs
 
 MIN_CELLS = 2  # a box around one paragraph is no table
 WORK_DPI = 100  # rules are found on the page reduced to about this resolution (darkest pixel of each block)

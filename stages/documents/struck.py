@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.pageimage import INK, LINE_INK, dark_mask, full_size, paper_blocks, true_runs
+from stages.documents.pageimage import INK, LINE_INK, dark_mask, full_size, paper_blocks, true_runs
 
 STRIKE_MIN_INCH = 0.25  # a strike runs at least this far (a word of 4-5 letters)
 STRIKE_MAX_INCH = 0.014  # ... and at most this thick (Planalto's: 0.007 in; letterhead rules: 0.025+)

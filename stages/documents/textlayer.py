@@ -34,7 +34,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from stages.tables import Rule, Table, cell_of, find_tables, whole_tables
+from stages.documents.tables import Rule, Table, cell_of, find_tables, whole_tables
 
 STRIKE_MAX_PT = 2.5  # a strike line's thickness in points (Planalto's: 0.48)
 STRIKE_MAX_HEIGHT = 0.3  # ... and at most this share of the struck character's (loose) box height

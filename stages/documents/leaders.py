@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.pageimage import LINE_INK, dark_mask, darkest, paper_blocks, true_runs
+from stages.documents.pageimage import LINE_INK, dark_mask, darkest, paper_blocks, true_runs
 
 DOT_MAX_INCH = 0.02  # a printed full stop: ~0.012 in tall (9-11 pt type); letters' stems run much taller
 DOT_MAX_WIDE_INCH = 0.04  # ... and as wide, or up to twice that: a bold one in 12-pt type is ~0.033 in wide

@@ -1,0 +1,43 @@
+"""ocr -> clean: data/ocr/<doc>.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    page: int  # 1-based
+    method: str  # "text" (the page's own text layer) | "ocr" (tesseract)
+    text: str
+    confidence: float | None  # tesseract's mean word confidence (0-100); None for text-layer pages
+    # Quality signals (stages/quality.py) and the verdict drawn from them
+    chars: int = 0  # non-space characters of `text`
+    lexicon_share: float | None = None  # share of its words (3+ letters) a Portuguese lexicon knows
+    broken_glyphs: int = 0  # U+FFFD and private-use characters inside words
+    ink_cm2: float | None = None  # ink on the rendered page; None when the page was not rendered
+    verdict: str = "ok"  # "ok" | "suspect"
+    reasons: list[str] = field(default_factory=list)  # why suspect: empty_with_ink, low_confidence, ...
+    binarization: str | None = None  # tesseract's: "otsu" | "sauvola" | "normalized"; None if not OCR'd
+    rotation: int = 0  # degrees the page was turned (clockwise) before it was read (tesseract's OSD)
+    passes: int = 0  # tesseract readings made (a suspect page is read again; the best one is kept)
+    text_layer_rejected: bool = False  # its text layer failed the quality check and OCR read it better
+    struck_chars: int = 0  # characters of its text layer shown struck through (revoked), left out of `text`
+    struck_lines: int = 0  # lines printed struck through on its image, painted out before OCR
+    dot_leaders: int = 0  # rows of leader dots on its image, painted out before OCR
+    labels_joined: int = 0  # labels set in a column of their own, put back at the start of their lines
+    labels_misread: int = 0  # ... of them, those OCR misread ("Ss" for "§ 1º"), kept as read
+    lines_split: int = 0  # lines tesseract cut into blocks or interleaved with others; > 0: read by rows
+    tables_read: int = 0  # ruled tables read cell by cell, row by row (stages/tables.py)
+    numerals_placed: int = 0  # a list's numerals set apart, put at their lines' starts (stages/numerals.py)
+
+
+@dataclass(frozen=True)
+class OcrDocument:
+    """data/ocr/<doc>.json."""
+
+    doc: str  # the PDF's name stem; every later record names its document by it
+    source: str  # the PDF's file name
+    sha256: str
+    pages: list[OcrPage]
+    failed_pages: list[int] = field(default_factory=list)

@@ -1,0 +1,43 @@
+"""synth -> dataset -> train, evaluate: data/qa/qa.jsonl and data/dataset/{train,eval}.jsonl."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class QAPair:
+    """One line of data/qa/qa.jsonl and of the dataset splits."""
+
+    id: str  # <chunk id>-<index of the pair in its chunk>
+    question: str
+    answer: str
+    chunk_id: str
+    doc: str
+    articles: list[str]
+    backend: str  # rules | lmstudio
+    model: str  # the rules generator's version or the server's model id
+    fact_id: str = ""  # the phrasings of one fact share it (synth); "" = the pair is its own fact
+    kind: str = ""  # what the question asks (rules backend: prazo, competencia, ...; see stages/qa_rules.py)
+
+
+EVAL_SETS = ("seen", "unseen")
+
+
+@dataclass(frozen=True)
+class SplitPair(QAPair):
+    """One line of data/dataset/{train,eval}.jsonl: the pair, which eval set holds it, and its chat form.
+
+    `messages` is the pair as system/user/assistant turns, the format LLaMA-Factory, axolotl and TRL read.
+    """
+
+    eval_set: str = ""  # "" in train.jsonl; in eval.jsonl "seen" (a held-out phrasing of a trained fact) or
+    # "unseen" (a pair from a chunk no training pair comes from)
+    messages: list[dict] = field(default_factory=list)  # [{"role": ..., "content": ...}, ...]
+
+
+def by_eval_set(records: list[SplitPair]) -> dict[str, list[SplitPair]]:
+    """Eval pairs grouped by set in EVAL_SETS order, empty sets left out (an eval.jsonl from before the
+    two sets existed has no eval_set: all its pairs are from held-out chunks, i.e. unseen)."""
+    groups = {name: [r for r in records if (r.eval_set or "unseen") == name] for name in EVAL_SETS}
+    return {name: rows for name, rows in groups.items() if rows}
