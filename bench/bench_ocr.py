@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 BORN_DIGITAL = "instrucao_estagio"
 STAGE = "ocr stage (this repo)"

@@ -41,13 +41,13 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from stages.qa.parse import normalize_question
+from stages.qa.rules.document import WHERE_KINDS
+from stages.qa.validate import grounding_score, has_bad_glyph
+from stages.text.legis.acts import ANNOTATION_RE
 
-from stages.legis import ANNOTATION_RE  # noqa: E402
-from stages.qa_parse import normalize_question  # noqa: E402
-from stages.qa_rules import WHERE_KINDS  # noqa: E402
-from stages.synth import grounding_score, has_bad_glyph  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 BASELINE_REF = "7b7e052"  # main before issue 11: the rules backend qa_rules-v1
 ACT_NAME = re.compile(

@@ -71,19 +71,24 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 from PIL import Image, ImageFilter
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from stages.core.files import sha256_file
+from stages.documents.corpus import run_ocr
+from stages.documents.page import letter_count
+from stages.documents.quality import assess
+from stages.documents.settings import OcrParams
+from stages.documents.textlayer import read_text_layers
+from stages.records.base import from_dict
+from stages.records.pages import OcrDocument
+from stages.scoring.metrics import cer
+from stages.text.chunking import ChunkParams, chunk_document
+from stages.text.clean.chars import corpus_vocabulary
+from stages.text.clean.document import clean_document
+from stages.text.clean.furniture import CleanParams
+from stages.text.lexicon import load_lexicon
+from stages.text.tokens import approx_token_count
 
-from bench.textmetrics import cer  # noqa: E402
-from stages.chunk import ChunkParams, chunk_document  # noqa: E402
-from stages.clean import CleanParams, clean_document, corpus_vocabulary  # noqa: E402
-from stages.common import sha256_file  # noqa: E402
-from stages.lexicon import load_lexicon  # noqa: E402
-from stages.ocr import OcrParams, letter_count, run_ocr  # noqa: E402
-from stages.quality import assess  # noqa: E402
-from stages.records import OcrDocument, from_dict  # noqa: E402
-from stages.textlayer import read_text_layers  # noqa: E402
-from stages.textutil import approx_token_count  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 # Chosen before tuning (Phase A of issue 9), never looked at while tuning (the first four; see the docstring).
 HELD_OUT = (

@@ -16,18 +16,17 @@ import json
 import logging
 import os
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from stages import synth
+from stages.qa.parse import parse_qa_pairs
+from tests.fake_openai_server import FakeOpenAIServer, grounded_pairs, messy_reply
+from tests.synth_fixtures import make_workdir, sample_chunks
 
-from stages import synth  # noqa: E402
-from stages.qa_parse import parse_qa_pairs  # noqa: E402
-from tests.fake_openai_server import FakeOpenAIServer, grounded_pairs, messy_reply  # noqa: E402
-from tests.synth_fixtures import make_workdir, sample_chunks  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 
 # The original approach: one pattern for the format the prompt asks for ({'pergunta': ..., 'resposta': ...}),
 # either quote style.

@@ -18,18 +18,17 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from stages import synth
+from tests.real_server import gemma_model_dir, transformers_serve
+from tests.synth_fixtures import make_workdir, set_synth_params
 
-from stages import synth  # noqa: E402
-from tests.real_server import gemma_model_dir, transformers_serve  # noqa: E402
-from tests.synth_fixtures import make_workdir, set_synth_params  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 # The baseline: a zero-shot continuation (the chunk, then a heading for questions and answers).
 ZERO_SHOT = """{text}

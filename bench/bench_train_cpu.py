@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 def run_one(config: str, batch: int, seq_len: int, warmup: int, steps: int) -> dict[str, Any]:
@@ -31,8 +30,8 @@ def run_one(config: str, batch: int, seq_len: int, warmup: int, steps: int) -> d
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaForCausalLM
 
-    from stages.base import BaseParams, llama_config
-    from stages.common import load_params
+    from stages.core.params import load_params
+    from stages.model.tiny_llama import BaseParams, llama_config
 
     p = load_params("base", BaseParams, REPO / "params.yaml")
     p = replace(p, max_position_embeddings=max(p.max_position_embeddings, seq_len))

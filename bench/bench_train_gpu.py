@@ -20,17 +20,14 @@ import argparse
 import gc
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from stages.modeling import ModelParams, ModelSource  # noqa: E402
-from stages.train import LoraParams, TrainConfig, TrainParams, prepare_model  # noqa: E402
+from stages.model.finetune import LoraParams, TrainConfig, TrainParams, prepare_model
+from stages.model.loading import ModelParams, ModelSource
 
 log = logging.getLogger("bench_train_gpu")
 

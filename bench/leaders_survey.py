@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
+from bench_real import PROFILES, RENDER_DPI
+
+from stages.documents import leaders
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from bench.bench_real import PROFILES, RENDER_DPI  # noqa: E402
-from stages import leaders  # noqa: E402
 
 DOTS_RE = re.compile(r"\.{6,}|(?:\. ){6,}")
 

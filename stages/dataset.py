@@ -21,9 +21,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from stages.core.files import read_jsonl, run_main, stable_hash, write_json, write_jsonl
+from stages.core.files import read_jsonl, stable_hash, write_json, write_jsonl
 from stages.core.params import load_params
-from stages.core.run import MissingInputError, require_input
+from stages.core.run import MissingInputError, require_input, run_main
 from stages.model.prompt_format import chat_messages
 from stages.records.base import RecordError, from_dict, to_dict
 from stages.records.pairs import QAPair, SplitPair

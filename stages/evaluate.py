@@ -17,17 +17,14 @@ judge_score (correct 1, partial 0.5, wrong 0) gets intervals like the rest.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from stages.core.files import atomic_write_text, read_jsonl, run_main, write_json, write_jsonl, write_timings
+from stages.core.files import atomic_write_text, read_jsonl, write_json, write_jsonl, write_timings
 from stages.core.params import load_sections, raise_problems
-from stages.core.run import require_input
+from stages.core.run import require_input, run_main
 from stages.model.answer_loss import answer_losses
 from stages.model.loading import (
     ModelParams,
@@ -58,23 +55,19 @@ from stages.records.paths import (
     PREDICTIONS_REPORT,
     metrics_file,
 )
-from stages.scoring.judge import GRADES, Judge, JudgeServerParams, judge_summary
+from stages.scoring.judge import GRADES, Judge, JudgeServerParams
 from stages.scoring.metrics import (
-    bootstrap_ci,
     exact_match,
     key_fact_recall,
-    paired_delta_ci,
     rouge_l,
     token_f1,
 )
+from stages.scoring.report import SYSTEMS, plot_rows, predictions_report, set_metrics
 from stages.scoring.retrieval import BM25
 
 log = logging.getLogger(__name__)
 
-SYSTEMS = ("base", "open_book", "adapter")
-ANSWER_METRICS = ("f1", "rouge_l", "exact_match", "key_fact_recall")
-COMPARISONS = (("adapter", "base"), ("adapter", "open_book"))
-PLOTTED = ("key_fact_recall", "f1")
+
 NO_LIMIT = 10**9
 
 
@@ -132,112 +125,6 @@ def reference_losses(
         for i, s, n in zip(idx, sums.tolist(), counts.tolist(), strict=True):
             out[i] = (s, n)
     return out
-
-
-def _metric_names(scores: list[dict[str, Any]]) -> tuple[str, ...]:
-    return ANSWER_METRICS + (("judge_score",) if scores and "judge_score" in scores[0] else ())
-
-
-def summarize(scores: list[dict[str, Any]]) -> dict[str, float]:
-    """Mean and 95% interval of each metric over the pairs (key-fact recall over pairs that have key facts;
-    answer loss weighted by answer tokens); perplexity = exp(answer loss)."""
-    out: dict[str, float] = {}
-    for name in _metric_names(scores):
-        values = [s[name] for s in scores if s[name] is not None]
-        mean, low, high = bootstrap_ci(values)
-        out.update({name: mean, f"{name}_low": low, f"{name}_high": high})
-    losses = [(s["loss_sum"], s["loss_tokens"]) for s in scores if s["loss_tokens"]]
-    mean, low, high = bootstrap_ci([a / n for a, n in losses], weights=[n for _, n in losses])
-    out.update({"answer_loss": mean, "answer_loss_low": low, "answer_loss_high": high})
-    out["perplexity"] = math.exp(min(mean, 50.0)) if losses else float("nan")
-    out["answer_loss_pairs"] = len(losses)  # pairs longer than train.max_seq_len have no loss
-    return out
-
-
-def compare(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, float]:
-    """a - b on the same pairs, with paired-bootstrap 95% intervals."""
-    out: dict[str, float] = {}
-    for name in _metric_names(a):
-        pairs = [(x[name], y[name]) for x, y in zip(a, b, strict=True) if None not in (x[name], y[name])]
-        mean, low, high = paired_delta_ci([x for x, _ in pairs], [y for _, y in pairs])
-        out.update({name: mean, f"{name}_low": low, f"{name}_high": high})
-    losses = [(x, y) for x, y in zip(a, b, strict=True) if x["loss_tokens"] and y["loss_tokens"]]
-    mean, low, high = paired_delta_ci(
-        [x["loss_sum"] / x["loss_tokens"] for x, _ in losses],
-        [y["loss_sum"] / y["loss_tokens"] for _, y in losses],
-        weights=[x["loss_tokens"] for x, _ in losses],
-    )
-    out.update({"answer_loss": mean, "answer_loss_low": low, "answer_loss_high": high})
-    return out
-
-
-def set_metrics(records: list[SplitPair], scores: dict[str, list[dict[str, Any]]], hits: list[bool]) -> dict:
-    """metrics/eval.json's entry for one eval set."""
-    entry: dict[str, Any] = {
-        "pairs": len(records),
-        "pairs_with_key_facts": sum(s["key_fact_recall"] is not None for s in scores["base"]),
-    }
-    if hits:
-        entry["retrieval_top1"] = sum(hits) / len(hits)  # the retrieved chunk is the pair's own chunk
-    for system, rows in scores.items():
-        entry[system] = summarize(rows)
-        if rows and "judge_grade" in rows[0]:
-            entry[system].update(judge_summary([s["judge_grade"] for s in rows]))
-    for a, b in COMPARISONS:
-        if a in scores and b in scores:
-            entry[f"{a}_vs_{b}"] = compare(scores[a], scores[b])
-    return _rounded(entry)
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 4)
-    return value
-
-
-def plot_rows(metrics: dict[str, Any]) -> str:
-    """data/eval/scores.csv: one bar per set x system x plotted metric (DVC plot `bar_horizontal`)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["label", "value", "low", "high"])
-    for eval_set, entry in metrics["sets"].items():
-        for metric in PLOTTED:
-            for system in SYSTEMS:
-                if system in entry and entry[system][metric] is not None:
-                    s = entry[system]
-                    writer.writerow(
-                        [f"{eval_set} {metric} {system}", s[metric], s[f"{metric}_low"], s[f"{metric}_high"]]
-                    )
-    return buffer.getvalue()
-
-
-def predictions_report(rows: list[dict[str, Any]]) -> str:
-    """data/eval/predictions.md: each question with the reference and every system's answer, side by side."""
-    lines = [
-        "# Predictions",
-        "",
-        "Scores per answer: F1 / key-fact recall (— when the reference has no key fact).",
-        "",
-    ]
-    for eval_set in dict.fromkeys(r["eval_set"] for r in rows):
-        lines += [f"## {eval_set}", ""]
-        for r in (r for r in rows if r["eval_set"] == eval_set):
-            lines += [f"### {r['question']}", "", f"- **reference**: {r['reference']}"]
-            for system in SYSTEMS:
-                if system in r:
-                    recall = r[f"{system}_key_fact_recall"]
-                    recall_text = "—" if recall is None else f"{recall:.2f}"
-                    lines.append(
-                        f"- **{system}** ({r[f'{system}_f1']:.2f} / {recall_text}): {r[system] or '(empty)'}"
-                    )
-            if "retrieved_chunk" in r:
-                lines.append(
-                    f"- retrieved chunk: `{r['retrieved_chunk']}` ({'its own' if r['retrieval_hit'] else 'another'})"
-                )
-            lines.append("")
-    return "\n".join(lines)
 
 
 def load_setup(

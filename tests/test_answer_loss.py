@@ -8,8 +8,14 @@ import pytest
 import torch
 from conftest import make_qa_records, sample_texts, tiny_gemma3
 
-from stages.answer_loss import answer_only_loss, balanced_rows, pack_batch, pack_rows, supports_answer_only
-from stages.modeling import ModelSource, encode_example, load_tokenizer, pad_batch
+from stages.model.answer_loss import (
+    answer_only_loss,
+    balanced_rows,
+    pack_batch,
+    pack_rows,
+    supports_answer_only,
+)
+from stages.model.loading import ModelSource, encode_example, load_tokenizer, pad_batch
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

@@ -66,7 +66,7 @@ def test_missing_adapter_exits_with_message(tmp_path: Path) -> None:
 def test_merge_to_gguf_reloads_with_the_merged_logits(
     adapter_dir: Path, tmp_path: Path, out_type: str
 ) -> None:
-    from stages.gguf_io import compare_logits, load_gguf_model, within_tolerance
+    from stages.model.gguf_io import compare_logits, load_gguf_model, within_tolerance
 
     out = tmp_path / "legis.gguf"
     ask.main(
@@ -81,7 +81,7 @@ def test_merge_to_gguf_reloads_with_the_merged_logits(
 def test_gguf_check_failure_exits_1(
     adapter_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stages import gguf_io
+    from stages.model import gguf_io
 
     tight = {k: {**v, "max_abs_diff": 0.0} for k, v in gguf_io.LOGIT_TOLERANCE.items()}
     monkeypatch.setattr(gguf_io, "LOGIT_TOLERANCE", tight)  # F16 rounding alone now exceeds the limit

@@ -10,14 +10,16 @@ import torch
 from conftest import TINY_BASE_PARAMS, sample_texts
 
 from stages import base
-from stages.common import MissingInputError, ParamsError, build_params
+from stages.core.params import ParamsError, build_params
+from stages.core.run import MissingInputError
+from stages.model.tiny_llama import BaseParams, build_model, train_tokenizer
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_tokenizer_is_deterministic_and_round_trips_portuguese() -> None:
     texts = list(sample_texts().values())
-    first, second = base.train_tokenizer(texts, 600), base.train_tokenizer(texts, 600)
+    first, second = train_tokenizer(texts, 600), train_tokenizer(texts, 600)
     assert first.backend_tokenizer.to_str() == second.backend_tokenizer.to_str()
     phrase = "Art. 5º A devolução após o prazo sujeita o usuário às penalidades; ação, ç, ã, ô."
     assert first.decode(first(phrase, add_special_tokens=False)["input_ids"]) == phrase
@@ -25,7 +27,7 @@ def test_tokenizer_is_deterministic_and_round_trips_portuguese() -> None:
 
 
 def test_chat_template_ends_assistant_turns_with_eos() -> None:
-    tok = base.train_tokenizer(list(sample_texts().values()), 600)
+    tok = train_tokenizer(list(sample_texts().values()), 600)
     messages = [
         {"role": "system", "content": "Sistema."},
         {"role": "user", "content": "Pergunta?"},
@@ -47,7 +49,7 @@ def test_saved_model_loads_and_is_better_than_random(tiny_base_model: Path) -> N
     tok = AutoTokenizer.from_pretrained(tiny_base_model)
     model = AutoModelForCausalLM.from_pretrained(tiny_base_model).eval()
     assert tok.chat_template and tok.pad_token_id != tok.eos_token_id
-    random_init = base.build_model(base.BaseParams(**TINY_BASE_PARAMS), tok).eval()
+    random_init = build_model(BaseParams(**TINY_BASE_PARAMS), tok).eval()
     text = next(iter(sample_texts().values()))[:400]
     ids = tok(text, return_tensors="pt")["input_ids"]
     with torch.no_grad():
@@ -58,9 +60,7 @@ def test_saved_model_loads_and_is_better_than_random(tiny_base_model: Path) -> N
 
 def test_params_problems_listed_together() -> None:
     with pytest.raises(ParamsError) as e:
-        build_params(
-            "base", base.BaseParams, {"hidden_size": 100, "num_heads": 3, "vocab_size": 10, "seq_len": 0}
-        )
+        build_params("base", BaseParams, {"hidden_size": 100, "num_heads": 3, "vocab_size": 10, "seq_len": 0})
     msg = str(e.value)
     assert "divisible" in msg and "vocab_size" in msg and "seq_len" in msg
 
@@ -90,8 +90,8 @@ def test_gguf_base_is_converted_once_and_named_by_its_hash(
 ) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from stages import gguf_io
-    from stages.common import sha256_file
+    from stages.core.files import sha256_file
+    from stages.model import gguf_io
 
     monkeypatch.setenv(gguf_io.CACHE_ENV, str(tmp_path / "cache"))
     gguf_file = tmp_path / "lmstudio" / "toy.gguf"

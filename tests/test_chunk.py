@@ -10,10 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stages.chunk import ChunkParams, chunk_document, make_token_counter, parse_units, run
-from stages.common import ParamsError, build_params
-from stages.legis import article_label, split_sentences
-from stages.textutil import approx_token_count, normalize_ws
+from stages.chunk import run
+from stages.core.params import ParamsError, build_params
+from stages.text.chunking import ChunkParams, chunk_document, make_token_counter, parse_units
+from stages.text.legis.grammar import article_label
+from stages.text.legis.sentences import split_sentences
+from stages.text.tokens import approx_token_count, normalize_ws
 
 count = approx_token_count
 

@@ -8,20 +8,18 @@ from collections import Counter
 
 import pytest
 
-from stages.clean import (
-    CleanParams,
-    clean_document,
+from stages.text.clean.chars import (
     corpus_vocabulary,
-    find_letterhead_lines,
-    find_running_lines,
-    fix_numbering,
-    keep_hyphen,
     normalize_whitespace,
     repair_replacement_chars,
     repair_words,
 )
-from stages.legis import fix_signs, inciso_separator
-from stages.lexicon import load_lexicon
+from stages.text.clean.document import clean_document
+from stages.text.clean.furniture import CleanParams, find_letterhead_lines, find_running_lines
+from stages.text.clean.numbering import fix_numbering
+from stages.text.clean.paragraphs import keep_hyphen
+from stages.text.legis.misreads import fix_signs, inciso_separator
+from stages.text.lexicon import load_lexicon
 
 P = CleanParams()
 LEX = load_lexicon()

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from stages.clean import (
-    CleanParams,
-    clean_document,
-    find_running_lines,
-    fix_numbering,
-    is_junk_line,
-    join_paragraphs,
-    keep_hyphen,
-    normalize_unicode,
-    normalize_whitespace,
-    word_counts,
-)
-from stages.common import ParamsError, build_params
-from stages.legis import from_roman, to_roman
-from stages.textutil import normalize_ws
+from stages.core.params import ParamsError, build_params
+from stages.text.clean.chars import normalize_unicode, normalize_whitespace
+from stages.text.clean.document import clean_document
+from stages.text.clean.furniture import CleanParams, find_running_lines, is_junk_line
+from stages.text.clean.numbering import fix_numbering
+from stages.text.clean.paragraphs import join_paragraphs, keep_hyphen, word_counts
+from stages.text.legis.misreads import from_roman, to_roman
+from stages.text.tokens import normalize_ws
 
 P = CleanParams()
 

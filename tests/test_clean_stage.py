@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stages.clean import CleanParams, read_ocr_pages, run
+from stages.clean import read_ocr_pages, run
+from stages.text.clean.furniture import CleanParams
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,15 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stages.common import (
-    ParamsError,
-    append_jsonl,
-    build_params,
-    load_params,
-    read_jsonl,
-    stable_hash,
-    write_jsonl,
-)
+from stages.core.files import append_jsonl, read_jsonl, stable_hash, write_jsonl
+from stages.core.params import ParamsError, build_params, load_params
 
 
 @dataclass(frozen=True)
@@ -99,7 +92,9 @@ def test_stable_hash_depends_on_content_not_key_order() -> None:
 
 
 def test_records_are_read_through_their_declared_types() -> None:
-    from stages.records import OcrDocument, OcrPage, QAPair, RecordError, from_dict, to_dict
+    from stages.records.base import RecordError, from_dict, to_dict
+    from stages.records.pages import OcrDocument, OcrPage
+    from stages.records.pairs import QAPair
 
     page = {"page": 1, "method": "ocr", "text": "Art. 1º", "confidence": 91.5}
     doc = from_dict(OcrDocument, {"doc": "a", "source": "a.pdf", "sha256": "x", "pages": [page]})

@@ -9,8 +9,10 @@ import pytest
 from conftest import make_qa_records, sample_texts
 
 from stages import dataset as ds
-from stages.common import MissingInputError, ParamsError, build_params
-from stages.records import QAPair, from_dict, to_dict
+from stages.core.params import ParamsError, build_params
+from stages.core.run import MissingInputError
+from stages.records.base import from_dict, to_dict
+from stages.records.pairs import QAPair
 
 
 def _rec(i: int, chunk: str, question: str, answer: str = "Resposta qualquer.") -> dict:
@@ -163,8 +165,8 @@ def test_a_near_duplicate_phrasing_is_not_held_out() -> None:
 
 
 def test_split_files_carry_sets_and_chat_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stages.prompt_format import SYSTEM_PROMPT
-    from stages.records import SplitPair
+    from stages.model.prompt_format import SYSTEM_PROMPT
+    from stages.records.pairs import SplitPair
 
     out = _run_stage(tmp_path, monkeypatch, _facts_records())
     train = [from_dict(SplitPair, json.loads(line)) for line in out["data/dataset/train.jsonl"].splitlines()]

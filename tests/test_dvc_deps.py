@@ -1,9 +1,13 @@
 """dvc.yaml is checked against the code, so DVC can be trusted to rerun what changed.
 
-- each stage's deps list exactly the stages/*.py modules its own module imports, transitively: a change to
-  any of them reruns the stage, and a change to anything else does not;
-- no stage module imports another stage module (what stages share lives in helper modules);
-- the inter-stage paths dvc.yaml names are the ones stages/records.py declares;
+- each stage's deps list exactly the modules under stages/ that its own module imports, transitively (sub-packages
+  resolved: `from stages.text.legis import grammar` and `from stages.text.legis.grammar import X` both name
+  stages/text/legis/grammar.py): a change to any of them reruns the stage, and a change to anything else does not;
+- every `__init__.py` under stages/ is empty, so importing a module runs no other code and the deps stay exact;
+- no stage module imports another stage module, and no library module (under a sub-package) imports a stage;
+- no dependency of dataset, base, train or evaluate is an OCR module or mentions tesseract or OCR pages, so a
+  change to the OCR code reruns ocr and clean only;
+- the inter-stage paths dvc.yaml names are the ones stages/records/paths.py declares;
 - the params a stage depends on are keys of params.yaml, and the run-time knobs (workers, concurrency,
   timeouts, retries, inference batch sizes) are not among them.
 """
@@ -11,14 +15,16 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from stages import records
+from stages.records import paths as records
 
 REPO = Path(__file__).resolve().parents[1]
+STAGES_DIR = REPO / "stages"
 DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))
 STAGES = DVC_YAML["stages"]
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
@@ -36,20 +42,38 @@ RUN_TIME_KNOBS = {
     "evaluate.batch_size",
     "train.save_steps",
 }
+# The stages downstream of the text: none of their dependencies may be OCR code.
+MODEL_STAGES = ("dataset", "base", "train", "evaluate")
+OCR_WORDS = re.compile(r"tesseract|OcrPage|OcrDocument|ocr_page", re.IGNORECASE)
+
+
+def module_file(module: str) -> Path:
+    """stages/a/b.py for the dotted name `a.b` (relative to stages/)."""
+    return STAGES_DIR.joinpath(*module.split(".")).with_suffix(".py")
 
 
 def stage_imports(module: str) -> set[str]:
-    """Names of the `stages.*` modules `module` imports anywhere in its file (function bodies included)."""
-    tree = ast.parse((REPO / "stages" / f"{module}.py").read_text(encoding="utf-8"))
+    """Dotted names (relative to stages/) of the modules `module` imports anywhere in its file."""
+    tree = ast.parse(module_file(module).read_text(encoding="utf-8"))
     found: set[str] = set()
+
+    def add(dotted: str, names: list[str]) -> None:
+        rel = dotted.removeprefix("stages").lstrip(".")
+        if rel and module_file(rel).exists():
+            found.add(rel)
+            return
+        for name in names:  # `from stages.pkg import module`
+            sub = f"{rel}.{name}" if rel else name
+            assert module_file(sub).exists(), f"stages/{module}: cannot resolve {dotted}.{name}"
+            found.add(sub)
+
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("stages.")}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            if node.module.startswith("stages."):
-                found.add(node.module.split(".")[1])
-            elif node.module == "stages":
-                found |= {a.name for a in node.names}
+            for alias in node.names:
+                if alias.name.startswith("stages."):
+                    add(alias.name, [])
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "stages":
+            add(node.module, [a.name for a in node.names])
     return found
 
 
@@ -64,7 +88,11 @@ def transitive_imports(module: str) -> set[str]:
 
 def listed_modules(stage: str) -> set[str]:
     deps = [d if isinstance(d, str) else next(iter(d)) for d in STAGES[stage]["deps"]]
-    return {Path(d).stem for d in deps if d.startswith("stages/") and d.endswith(".py")}
+    return {
+        d.removeprefix("stages/").removesuffix(".py").replace("/", ".")
+        for d in deps
+        if d.startswith("stages/") and d.endswith(".py")
+    }
 
 
 def stage_module(stage: str) -> str:
@@ -73,15 +101,34 @@ def stage_module(stage: str) -> str:
     return cmd.split("python -m stages.")[1].split()[0]
 
 
+def library_modules() -> list[str]:
+    return sorted(
+        ".".join(p.relative_to(STAGES_DIR).with_suffix("").parts)
+        for p in STAGES_DIR.glob("*/**/*.py")
+        if p.name != "__init__.py"
+    )
+
+
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_deps_are_exactly_the_modules_the_stage_imports(stage: str) -> None:
     module = stage_module(stage)
     imported = transitive_imports(module)
     listed = listed_modules(stage)
+    as_path = lambda m: "stages/" + m.replace(".", "/") + ".py"  # noqa: E731
     assert imported == listed, (
-        f"dvc.yaml stage {stage}: add {sorted(f'stages/{m}.py' for m in imported - listed)}, "
-        f"remove {sorted(f'stages/{m}.py' for m in listed - imported)}"
+        f"dvc.yaml stage {stage}: add {sorted(map(as_path, imported - listed))}, "
+        f"remove {sorted(map(as_path, listed - imported))}"
     )
+
+
+def test_only_entry_points_sit_directly_in_stages() -> None:
+    top = {p.stem for p in STAGES_DIR.glob("*.py")} - {"__init__"}
+    assert top == {stage_module(s) for s in STAGES} | {"ask"}
+
+
+def test_every_init_is_empty() -> None:
+    for init in STAGES_DIR.rglob("__init__.py"):
+        assert not init.read_text(encoding="utf-8").strip(), f"{init.relative_to(REPO)} must stay empty"
 
 
 def test_no_stage_imports_another_stage() -> None:
@@ -91,9 +138,26 @@ def test_no_stage_imports_another_stage() -> None:
         assert not others, f"stages/{module}.py imports the stage module(s) {sorted(others)}"
 
 
+def test_no_library_module_imports_a_stage() -> None:
+    top = {p.stem for p in STAGES_DIR.glob("*.py")} - {"__init__"}
+    for module in library_modules():
+        climbs = stage_imports(module) & top
+        assert not climbs, f"stages/{module.replace('.', '/')}.py imports the entry point(s) {sorted(climbs)}"
+
+
+@pytest.mark.parametrize("stage", MODEL_STAGES)
+def test_model_stages_depend_on_no_ocr_code(stage: str) -> None:
+    for module in sorted(transitive_imports(stage_module(stage))):
+        assert not module.startswith("documents."), f"{stage} depends on the OCR module stages/{module}.py"
+        text = module_file(module).read_text(encoding="utf-8")
+        hit = OCR_WORDS.search(text)
+        assert not hit, f"{stage} depends on stages/{module}.py, which mentions {hit.group(0)!r}"
+
+
 def test_the_deps_check_catches_a_missing_transitive_module() -> None:
-    # qa_rules -> legis -> (rapidfuzz only); synth -> qa_rules: legis must be among synth's deps
-    assert "legis" in transitive_imports("synth") and "legis" in listed_modules("synth")
+    # synth -> qa.rules.document -> text.legis.acts: the act grammar must be among synth's deps
+    assert "text.legis.acts" in transitive_imports("synth") and "text.legis.acts" in listed_modules("synth")
+    assert "documents.tesseract" in transitive_imports("ocr")
 
 
 def _paths(stage: str, key: str) -> set[str]:

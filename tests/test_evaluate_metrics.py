@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stages.metrics_text import exact_match, normalize_answer, rouge_l, score_answers, token_f1
+from stages.scoring.metrics import exact_match, normalize_answer, rouge_l, score_answers, token_f1
 
 
 def test_normalize_keeps_accents_and_drops_articles() -> None:
@@ -61,13 +61,13 @@ def test_score_answers_means_and_length_check() -> None:
     ],
 )
 def test_key_facts(text: str, facts: set[str]) -> None:
-    from stages.legis import key_facts
+    from stages.scoring.key_facts import key_facts
 
     assert key_facts(text) == facts
 
 
 def test_key_fact_recall_ignores_what_the_question_says() -> None:
-    from stages.metrics_text import key_fact_recall
+    from stages.scoring.metrics import key_fact_recall
 
     reference = "O relatório é entregue a cada 6 (seis) meses; o final, em 15 (quinze) dias."
     assert key_fact_recall("a cada seis meses", reference, "Qual o prazo?") == 0.5
@@ -80,7 +80,7 @@ def test_key_fact_recall_ignores_what_the_question_says() -> None:
 def test_bootstrap_intervals_cover_the_mean_and_shrink_with_more_pairs() -> None:
     import numpy as np
 
-    from stages.metrics_text import bootstrap_ci, paired_delta_ci
+    from stages.scoring.metrics import bootstrap_ci, paired_delta_ci
 
     rng = np.random.default_rng(0)
     small, large = rng.normal(0.5, 0.2, 20), rng.normal(0.5, 0.2, 500)

@@ -13,11 +13,13 @@ import yaml
 from conftest import make_chunk_records, make_qa_records, sample_texts
 
 from stages import evaluate as ev
-from stages.common import write_jsonl
-from stages.modeling import ModelSource, generate_answers, load_tokenizer, stop_token_ids
-from stages.prompt_format import cut_at_stop, passage_text
-from stages.records import Chunk, QAPair, SplitPair, from_dict, to_dict
-from stages.retrieval import BM25, terms
+from stages.core.files import write_jsonl
+from stages.model.loading import ModelSource, generate_answers, load_tokenizer, stop_token_ids
+from stages.model.prompt_format import cut_at_stop, passage_text
+from stages.records.base import from_dict, to_dict
+from stages.records.chunks import Chunk
+from stages.records.pairs import QAPair, SplitPair
+from stages.scoring.retrieval import BM25, terms
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

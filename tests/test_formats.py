@@ -16,18 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from stages.chunk import ChunkParams, chunk_document
-from stages.clean import CleanParams, clean_document
-from stages.legis import (
-    HEADING_RE,
-    PARAGRAPH_RE,
-    article_label,
-    is_structural_start,
-    split_sentences,
-)
-from stages.qa_rules import document_facts
-from stages.synth import grounding_score
-from stages.textutil import approx_token_count, normalize_ws
+from stages.qa.rules.document import document_facts
+from stages.qa.validate import grounding_score
+from stages.text.chunking import ChunkParams, chunk_document
+from stages.text.clean.document import clean_document
+from stages.text.clean.furniture import CleanParams
+from stages.text.legis.grammar import HEADING_RE, PARAGRAPH_RE, article_label, is_structural_start
+from stages.text.legis.sentences import split_sentences
+from stages.text.tokens import approx_token_count, normalize_ws
 
 count = approx_token_count
 FORMATS = Path(__file__).parent / "data" / "formats"

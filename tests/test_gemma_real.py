@@ -34,7 +34,8 @@ def _stage(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Comple
 def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """A working folder holding 12 train pairs, 2 seen + 2 unseen eval pairs, chunks and gemma params."""
     from stages.dataset import split_pair
-    from stages.records import QAPair, from_dict, to_dict
+    from stages.records.base import from_dict, to_dict
+    from stages.records.pairs import QAPair
 
     root = tmp_path_factory.mktemp("gemma")
     records = [from_dict(QAPair, r) for r in make_qa_records(sample_texts())]

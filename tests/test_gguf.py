@@ -13,10 +13,10 @@ import pytest
 import torch
 from conftest import tiny_gemma3
 
-from stages import gguf_io
-from stages.gguf_io import GgufError, compare_logits, ensure_converted, export_gguf, load_gguf_model
-from stages.modeling import ModelSource, load_tokenizer, locate_model
-from stages.prompt_format import FALLBACK_CHAT_TEMPLATE
+from stages.model import gguf_io
+from stages.model.gguf_io import GgufError, compare_logits, ensure_converted, export_gguf, load_gguf_model
+from stages.model.loading import ModelSource, load_tokenizer, locate_model
+from stages.model.prompt_format import FALLBACK_CHAT_TEMPLATE
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -167,8 +167,8 @@ def test_clear_errors_for_bad_gguf_specs(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_model_params_name_one_base() -> None:
-    from stages.common import build_params
-    from stages.modeling import ModelParams
+    from stages.core.params import build_params
+    from stages.model.loading import ModelParams
 
     assert build_params("model", ModelParams, {"gguf_file": "~/m.gguf"}).base == "~/m.gguf"
     assert build_params("model", ModelParams, {}).base == "models/base"

@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 from rapidfuzz import fuzz
 
-from bench.textmetrics import cer
-from stages.clean import CleanParams, clean_document, fix_numbering, render_paragraphs
+from stages.scoring.metrics import cer
+from stages.text.clean.document import clean_document
+from stages.text.clean.furniture import CleanParams
+from stages.text.clean.numbering import fix_numbering
+from stages.text.clean.paragraphs import render_paragraphs
 
 HELDOUT = Path(__file__).resolve().parent / "data/heldout"
 MAX_CER = 0.015
@@ -47,7 +50,8 @@ def _render_module():
 @pytest.fixture(scope="module")
 def heldout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str, str]]:
     """stem -> (ground truth, raw OCR text, cleaned text)."""
-    from stages.ocr import OcrParams, list_pdfs, run_ocr
+    from stages.documents.corpus import list_pdfs, run_ocr
+    from stages.documents.settings import OcrParams
 
     root = tmp_path_factory.mktemp("heldout")
     metrics = run_ocr(list_pdfs(HELDOUT), OcrParams(), root / "ocr", root / "cache")

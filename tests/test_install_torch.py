@@ -3,13 +3,17 @@ route to download.pytorch.org), so what is tested is the choice of source and th
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
-import install_torch as it  # noqa: E402
+_spec = importlib.util.spec_from_file_location(
+    "install_torch", Path(__file__).resolve().parents[1] / "scripts" / "install_torch.py"
+)
+it = importlib.util.module_from_spec(_spec)
+sys.modules["install_torch"] = it
+_spec.loader.exec_module(it)
 
 
 def test_linux_without_gpu_takes_the_cpu_index_then_falls_back_to_the_default() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fake_openai_server import FakeOpenAIServer
 
-from stages.judge import Judge, JudgeServerParams, judge_summary, parse_grade
-from stages.llm_client import ServerUnavailable
+from stages.qa.client import ServerUnavailable
+from stages.scoring.judge import Judge, JudgeServerParams, judge_summary, parse_grade
 
 
 def _grader(prompt: str) -> str:

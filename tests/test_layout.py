@@ -14,9 +14,8 @@ import pypdfium2 as pdfium
 import pytesseract
 import pytest
 
-from stages.chunk import ChunkParams, chunk_document
-from stages.clean import CleanParams, clean_document, corpus_vocabulary
-from stages.layout import (
+from stages.documents.corpus import list_pdfs, run_ocr
+from stages.documents.layout import (
     Block,
     Line,
     Word,
@@ -27,10 +26,15 @@ from stages.layout import (
     render,
     split_lines,
 )
-from stages.legis import LABEL_ALONE_RE
-from stages.ocr import OcrParams, list_pdfs, run_ocr
-from stages.records import OcrDocument, from_dict
-from stages.textutil import approx_token_count
+from stages.documents.settings import OcrParams
+from stages.records.base import from_dict
+from stages.records.pages import OcrDocument
+from stages.text.chunking import ChunkParams, chunk_document
+from stages.text.clean.chars import corpus_vocabulary
+from stages.text.clean.document import clean_document
+from stages.text.clean.furniture import CleanParams
+from stages.text.legis.labels import LABEL_ALONE_RE
+from stages.text.tokens import approx_token_count
 
 PAGE = Path(__file__).resolve().parent / "data/real/ufma_313_consad_label_column_p4.pdf"
 PHOTO = Path(__file__).resolve().parent / "data/real/ufma_1892_photo_like_p19.pdf"

@@ -13,8 +13,8 @@ import pytesseract
 import pytest
 from rapidfuzz import fuzz
 
-from stages.leaders import blank_leaders, find_leaders
-from stages.textlayer import read_text_layers
+from stages.documents.leaders import blank_leaders, find_leaders
+from stages.documents.textlayer import read_text_layers
 
 DATA = Path(__file__).resolve().parent / "data"
 DOU = DATA / "textlayer/dou_2006_three_columns_p1.pdf"

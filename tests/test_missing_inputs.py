@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages.common import EXIT_NO_INPUT
+from stages.core.run import EXIT_NO_INPUT
 
 REPO = Path(__file__).resolve().parents[1]
 # stage -> (the input it reads first, the stage that writes it)

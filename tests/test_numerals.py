@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.layout import Block, Line, Word, render
-from stages.legis import LIST_NUMERAL_RE
-from stages.numerals import LabelStrips, find_label_strips, place_labels
+from stages.documents.layout import Block, Line, Word, render
+from stages.documents.numerals import LabelStrips, find_label_strips, place_labels
+from stages.text.legis.labels import LIST_NUMERAL_RE
 
 DPI = 300
 TEXT_LEFT = 600  # where the lines' text starts (a hanging indent)

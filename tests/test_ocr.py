@@ -27,8 +27,10 @@ from ocr_pdfs import (
     wide_page_pdf,
 )
 
-from stages.common import ParamsError, build_params
-from stages.ocr import OcrParams, OcrSetupError, list_pdfs, mean_confidence, run_ocr
+from stages.core.params import ParamsError, build_params
+from stages.documents.corpus import list_pdfs, run_ocr
+from stages.documents.settings import OcrParams
+from stages.documents.tesseract import OcrSetupError, mean_confidence
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

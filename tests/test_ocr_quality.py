@@ -13,10 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stages.lexicon import known_share, load_lexicon, match_case, repair_candidates
-from stages.ocr import OcrParams, list_pdfs, quality_table, run_ocr, same_text_duplicates, tesseract_major
-from stages.quality import QualityParams, assess, broken_glyphs, ligature_losses, measure_image
-from stages.records import OcrDocument, OcrPage, from_dict
+from stages.documents.corpus import list_pdfs, quality_table, run_ocr, same_text_duplicates
+from stages.documents.quality import QualityParams, assess, broken_glyphs, ligature_losses, measure_image
+from stages.documents.settings import OcrParams
+from stages.documents.tesseract import tesseract_major
+from stages.records.base import from_dict
+from stages.records.pages import OcrDocument, OcrPage
+from stages.text.lexicon import known_share, load_lexicon, match_case, repair_candidates
 
 REAL = Path(__file__).resolve().parent / "data/real"
 PHOTO = REAL / "res23_2017_photo_p2.pdf"  # phone photo: grey paper, light falling off, white margins

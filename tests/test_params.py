@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages.base import BaseParams
-from stages.chunk import ChunkParams
-from stages.clean import CleanParams
-from stages.common import build_params
+from stages.core.params import build_params
 from stages.dataset import DatasetParams
+from stages.documents.settings import OcrParams
 from stages.evaluate import EvaluateParams
-from stages.modeling import ModelParams
-from stages.ocr import OcrParams
-from stages.synth import SynthParams
-from stages.train import LoraParams, TrainParams
+from stages.model.finetune import LoraParams, TrainParams
+from stages.model.loading import ModelParams
+from stages.model.tiny_llama import BaseParams
+from stages.qa.settings import SynthParams
+from stages.text.chunking import ChunkParams
+from stages.text.clean.furniture import CleanParams
 
 PARAMS = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text(encoding="utf-8"))
 SECTIONS = {

@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.textmetrics import cer
-from stages.chunk import ChunkParams, chunk_document
 from stages.chunk import run as run_chunk
-from stages.clean import CleanParams
 from stages.clean import run as run_clean
-from stages.legis import article_label
-from stages.records import Chunk, OcrDocument, from_dict
-from stages.textutil import approx_token_count, normalize_ws
+from stages.records.base import from_dict
+from stages.records.chunks import Chunk
+from stages.records.pages import OcrDocument
+from stages.scoring.metrics import cer
+from stages.text.chunking import ChunkParams, chunk_document
+from stages.text.clean.furniture import CleanParams
+from stages.text.legis.grammar import article_label
+from stages.text.tokens import approx_token_count, normalize_ws
 
 REPO = Path(__file__).resolve().parents[1]
 TRUTH = REPO / "data/sample/src"

@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from stages.chunk import ChunkParams, chunk_document
-from stages.clean import CleanParams, clean_document, corpus_vocabulary
-from stages.legis import to_roman
-from stages.ocr import OcrParams, list_pdfs, run_ocr
-from stages.records import OcrDocument, from_dict
-from stages.textutil import approx_token_count
+from stages.documents.corpus import list_pdfs, run_ocr
+from stages.documents.settings import OcrParams
+from stages.records.base import from_dict
+from stages.records.pages import OcrDocument
+from stages.text.chunking import ChunkParams, chunk_document
+from stages.text.clean.chars import corpus_vocabulary
+from stages.text.clean.document import clean_document
+from stages.text.clean.furniture import CleanParams
+from stages.text.legis.misreads import to_roman
+from stages.text.tokens import approx_token_count
 
 REAL = Path(__file__).resolve().parent / "data/real"
 EXPECTED_ARTICLES = {

@@ -10,7 +10,7 @@ import pypdfium2 as pdfium
 import pytesseract
 from pdf2image import convert_from_path
 
-from stages.struck import Strike, blank_strikes, find_strikes, strike_band
+from stages.documents.struck import Strike, blank_strikes, find_strikes, strike_band
 
 REAL = Path(__file__).resolve().parent / "data/real"
 DPI = 300

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from stages.common import write_jsonl
+from stages.core.files import write_jsonl
 from tests.conftest import run_ok
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.synth_fixtures import REPO_ROOT, sample_chunks, set_synth_params

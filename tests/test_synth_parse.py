@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stages.qa_parse import PROMPT_EXAMPLE_ANSWER, PROMPT_EXAMPLE_QUESTION
-from stages.qa_server import ServerSettings, build_prompts, render_prompt
-from stages.records import Chunk
-from stages.synth import SynthParams, grounding_score, parse_qa_pairs, validate_pair
+from stages.qa.parse import PROMPT_EXAMPLE_ANSWER, PROMPT_EXAMPLE_QUESTION
+from stages.qa.server import ServerSettings, build_prompts, render_prompt
+from stages.qa.settings import SynthParams
+from stages.qa.validate import grounding_score, validate_pair
+from stages.records.chunks import Chunk
+from stages.synth import parse_qa_pairs
 
 CORPUS = Path(__file__).parent / "data" / "messy_replies"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))["expected"]

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from stages.common import read_jsonl
+from stages.core.files import read_jsonl
 from tests.fake_openai_server import FakeOpenAIServer, chunk_text_of
 from tests.synth_fixtures import REPO_ROOT, make_workdir, sample_chunks
 

@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 
 from stages import synth
-from stages.common import MissingInputError, ParamsError, read_jsonl
-from stages.legis import ANNOTATION_RE, act_headings, strip_annotations, with_institution
-from stages.qa_rules import WHERE_KINDS, Fact, document_facts
-from stages.records import Chunk
+from stages.core.files import read_jsonl
+from stages.core.params import ParamsError
+from stages.core.run import MissingInputError
+from stages.qa.rules.asking import Fact
+from stages.qa.rules.document import WHERE_KINDS, document_facts
+from stages.qa.validate import grounding_score
+from stages.records.chunks import Chunk
+from stages.text.legis.acts import ANNOTATION_RE, act_headings, strip_annotations, with_institution
 from tests.synth_fixtures import make_workdir, sample_chunks, set_synth_params, source_docs
 
 QA_FIELDS = ["id", "question", "answer", "chunk_id", "doc", "articles", "backend", "model", "fact_id", "kind"]
@@ -77,7 +81,7 @@ def test_rules_stage_is_grounded_deterministic_and_asks_what_people_ask(
         assert list(record) == QA_FIELDS
         c = by_id[record["chunk_id"]]
         assert record["backend"] == "rules" and record["doc"] == c["doc"] and record["kind"]
-        assert synth.grounding_score(record["answer"], c["text"]) == 1.0
+        assert grounding_score(record["answer"], c["text"]) == 1.0
         assert _spans_of(record["answer"], strip_annotations(c["text"])), record["answer"]
         assert record["question"].endswith("?") and ACT_NAME.search(record["question"]), record["question"]
     assert len({r["question"] for r in records}) == len(records)

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from stages import synth
-from stages.common import read_jsonl
-from stages.llm_client import api_key_from_env
+from stages.core.files import read_jsonl
+from stages.qa.client import api_key_from_env
 from tests.fake_openai_server import FakeOpenAIServer, chunk_text_of, continuation_reply, messy_reply
 from tests.synth_fixtures import make_workdir, sample_chunks, set_synth_params
 

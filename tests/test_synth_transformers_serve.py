@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from stages import synth
-from stages.common import read_jsonl
+from stages.core.files import read_jsonl
+from stages.qa.validate import grounding_score
 from tests.real_server import gemma_model_dir, transformers_serve
 from tests.synth_fixtures import FALLBACK_DOCS, chunk_by_articles, make_workdir, sample_chunks
 
@@ -113,6 +114,6 @@ def test_real_pairs_from_gemma_3_270m(tmp_path: Path, monkeypatch: pytest.Monkey
     by_id = {c["id"]: c for c in chunks}
     for pair in pairs:
         assert pair["question"].endswith("?") and pair["model"] == str(model_dir)
-        assert synth.grounding_score(pair["answer"], by_id[pair["chunk_id"]]["text"]) >= 0.5
+        assert grounding_score(pair["answer"], by_id[pair["chunk_id"]]["text"]) >= 0.5
     rejected = list(read_jsonl(work / "data/qa/rejected.jsonl"))
     assert sum(metrics["rejected"].values()) == len(rejected)

@@ -11,11 +11,13 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from stages.layout import Block, Line, Word, read_tables, render
-from stages.ocr import OcrParams, run_ocr
-from stages.records import OcrDocument, from_dict
-from stages.tables import Rule, find_tables, image_tables, merge_rules, straighten, whole_tables
-from stages.textlayer import read_text_layers
+from stages.documents.corpus import run_ocr
+from stages.documents.layout import Block, Line, Word, read_tables, render
+from stages.documents.settings import OcrParams
+from stages.documents.tables import Rule, find_tables, image_tables, merge_rules, straighten, whole_tables
+from stages.documents.textlayer import read_text_layers
+from stages.records.base import from_dict
+from stages.records.pages import OcrDocument
 
 H, V = True, False
 

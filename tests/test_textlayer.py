@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.textlayer import column_blocks, drop_struck, read_text_layers, struck_mask, whole_runs
+from stages.documents.textlayer import column_blocks, drop_struck, read_text_layers, struck_mask, whole_runs
 
 LDB_PAGE = Path(__file__).resolve().parent / "data/real/ldb_1996_struck_revoked_p2.pdf"
 # a 10-point character box: left, bottom, right, top

@@ -10,9 +10,20 @@ import yaml
 from conftest import make_qa_records, sample_texts
 
 from stages import train as tr
-from stages.answer_loss import PackCollator
-from stages.common import ParamsError
-from stages.modeling import (
+from stages.core.params import ParamsError
+from stages.model.answer_loss import PackCollator
+from stages.model.finetune import (
+    LoraParams,
+    TrainConfig,
+    TrainParams,
+    encode_passages,
+    encode_split,
+    prepare_model,
+    trainer_class,
+    training_arguments,
+    warmup_and_total_steps,
+)
+from stages.model.loading import (
     IGNORE_INDEX,
     ModelSource,
     PadCollator,
@@ -22,8 +33,9 @@ from stages.modeling import (
     pad_batch,
     prompt_ids,
 )
-from stages.prompt_format import FALLBACK_TEMPLATE
-from stages.records import SplitPair, from_dict
+from stages.model.prompt_format import FALLBACK_TEMPLATE
+from stages.records.base import from_dict
+from stages.records.pairs import SplitPair
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -38,9 +50,9 @@ def tokenizer(source: ModelSource):
     return load_tokenizer(source)
 
 
-def _config(source: ModelSource, **train) -> tr.TrainConfig:
-    return tr.TrainConfig(
-        model=tr.ModelParams(source.path), lora=tr.LoraParams(r=4, alpha=8), train=tr.TrainParams(**train)
+def _config(source: ModelSource, **train) -> TrainConfig:
+    return TrainConfig(
+        model=tr.ModelParams(source.path), lora=LoraParams(r=4, alpha=8), train=TrainParams(**train)
     )
 
 
@@ -129,17 +141,17 @@ def test_params_validation_lists_every_problem_before_loading(tiny_base_model: P
 
 def test_original_warmup_never_finishes() -> None:
     # ~1,000 pairs x 3 epochs / batch 8 = 375 optimizer steps; the original warmup_steps 500 exceeds that
-    warmup, total = tr.warmup_and_total_steps(1000, tr.TrainParams(warmup_steps=500), world_size=1)
+    warmup, total = warmup_and_total_steps(1000, TrainParams(warmup_steps=500), world_size=1)
     assert (warmup, total) == (500, 375)
-    assert tr.warmup_and_total_steps(1000, tr.TrainParams(), world_size=2) == (6, 189)
+    assert warmup_and_total_steps(1000, TrainParams(), world_size=2) == (6, 189)
 
 
 def _trainer(source, tokenizer, rows, tmp_path, **train):
     cfg = _config(source, **train)
-    model = tr.prepare_model(source, cfg, "cpu")
-    args = tr.training_arguments(cfg.train, "cpu", 0, str(tmp_path / "trainer"))
+    model = prepare_model(source, cfg, "cpu")
+    args = training_arguments(cfg.train, "cpu", 0, str(tmp_path / "trainer"))
     packed = cfg.train.packed
-    return model, tr.trainer_class(packed, model)(
+    return model, trainer_class(packed, model)(
         model=model,
         args=args,
         train_dataset=rows,
@@ -154,7 +166,7 @@ def _trainer(source, tokenizer, rows, tmp_path, **train):
 @pytest.mark.parametrize("packed", [False, True])
 def test_loss_drops_on_a_fixed_batch(source, tokenizer, tmp_path: Path, packed: bool) -> None:
     records = [from_dict(SplitPair, r) for r in make_qa_records(sample_texts())[:8]]
-    rows, skipped = tr.encode_split(tokenizer, records, 256)
+    rows, skipped = encode_split(tokenizer, records, 256)
     assert skipped == 0 and len(rows) == 8
     _, trainer = _trainer(
         source, tokenizer, rows, tmp_path, epochs=12, batch_size=8, learning_rate=0.01, packed=packed
@@ -168,9 +180,9 @@ def test_loss_drops_on_a_fixed_batch(source, tokenizer, tmp_path: Path, packed: 
 def test_adapter_saves_and_reloads_to_same_logits(source, tokenizer, tmp_path: Path) -> None:
     from peft import PeftModel
 
-    from stages.modeling import load_causal_lm
+    from stages.model.loading import load_causal_lm
 
-    rows, _ = tr.encode_split(
+    rows, _ = encode_split(
         tokenizer, [from_dict(SplitPair, r) for r in make_qa_records(sample_texts())[:8]], 256
     )
     model, trainer = _trainer(source, tokenizer, rows, tmp_path, epochs=3, batch_size=8, learning_rate=0.01)
@@ -198,7 +210,7 @@ def test_passages_come_only_from_training_chunks_in_windows(
 ) -> None:
     from conftest import make_chunk_records
 
-    from stages.common import write_jsonl
+    from stages.core.files import write_jsonl
 
     chunks = make_chunk_records(sample_texts())
     write_jsonl(tmp_path / "data/chunks/chunks.jsonl", chunks)
@@ -208,7 +220,7 @@ def test_passages_come_only_from_training_chunks_in_windows(
     wanted = {r.chunk_id for r in records}
     assert len(texts) == len(wanted) and texts
     assert all(any(c["text"] in t for c in chunks if c["id"] in wanted) for t in texts)
-    windows = tr.encode_passages(tokenizer, texts, max_len=48)
+    windows = encode_passages(tokenizer, texts, max_len=48)
     assert all(len(w["input_ids"]) <= 48 and w["labels"] == w["input_ids"] for w in windows)
     assert windows[0]["input_ids"][0] == tokenizer.bos_token_id
     total = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)

@@ -120,8 +120,8 @@ def test_exp_run_with_new_rank_reruns_only_train_and_evaluate(tmp_path: Path, re
     # a GGUF file as the base (here the built-in model exported to GGUF, as LM Studio would hold it)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from stages.common import sha256_file
-    from stages.gguf_io import export_gguf
+    from stages.core.files import sha256_file
+    from stages.model.gguf_io import export_gguf
 
     gguf_file = tmp_path / "lmstudio-models" / "toy.gguf"
     built = repo / "models/base"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.modeling import ModelUnavailableError, locate_model
+from stages.model.loading import ModelUnavailableError, locate_model
 
 MISSING_ID = "legis-lora-tests/not-a-real-model"
 

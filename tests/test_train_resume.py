@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from stages.common import write_jsonl
+from stages.core.files import write_jsonl
 from tests.conftest import REPO_ROOT, make_qa_records, sample_texts
 
 ADAPTER = Path("models/adapter/adapter_model.safetensors")

@@ -13,8 +13,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from stages.core.params import ParamsError
-from stages.core.run import EXIT_NO_INPUT, EXIT_PARAMS, MissingInputError, setup_logging
 from stages.records.paths import TIMINGS_DIR
 
 log = logging.getLogger(__name__)
@@ -98,17 +96,3 @@ def write_timings(stage: str, timings: dict[str, Any]) -> None:
         write_json(TIMINGS_DIR / f"{stage}.json", timings)
     except OSError as e:  # a read-only checkout must not fail a stage over its timings
         log.warning("could not write %s timings: %s", stage, e)
-
-
-def run_main(fn: typing.Callable[[], None]) -> None:
-    """Entry point wrapper: logging set up; a params problem (exit 2) or a missing input (exit 66) is one
-    clear line, never a traceback."""
-    setup_logging()
-    try:
-        fn()
-    except ParamsError as e:
-        log.error("%s", e)
-        raise SystemExit(EXIT_PARAMS) from None
-    except MissingInputError as e:
-        log.error("%s", e)
-        raise SystemExit(EXIT_NO_INPUT) from None

@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import typing
 from pathlib import Path
+
+from stages.core.params import ParamsError
+
+log = logging.getLogger(__name__)
 
 EXIT_PARAMS = 2  # a bad value in params.yaml (or on the command line)
 EXIT_NO_INPUT = 66  # an input another stage writes is missing (sysexits.h EX_NOINPUT)
@@ -33,3 +38,17 @@ def setup_logging() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def run_main(fn: typing.Callable[[], None]) -> None:
+    """Entry point wrapper: logging set up; a params problem (exit 2) or a missing input (exit 66) is one
+    clear line, never a traceback."""
+    setup_logging()
+    try:
+        fn()
+    except ParamsError as e:
+        log.error("%s", e)
+        raise SystemExit(EXIT_PARAMS) from None
+    except MissingInputError as e:
+        log.error("%s", e)
+        raise SystemExit(EXIT_NO_INPUT) from None

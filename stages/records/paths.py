@@ -7,7 +7,7 @@ from pathlib import Path
 # ---------------------------------------------------------------------------------------------
 # Paths, relative to the repository root (every stage runs there: dvc.yaml's wdir)
 # ---------------------------------------------------------------------------------------------
-OCR_DIR = Path("data/ocr")  # ocr -> clean: <doc>.json, one OcrDocument each
+OCR_DIR = Path("data/ocr")  # ocr -> clean: <doc>.json, one page record per page (stages/records/pages.py)
 OCR_CACHE_DIR = Path("data/cache/ocr")  # ocr's own per-document cache (persist: true)
 CLEAN_DIR = Path("data/clean")  # clean -> chunk, base: <doc>.txt, one paragraph per line
 CHUNKS_FILE = Path("data/chunks/chunks.jsonl")  # chunk -> synth: one Chunk per line

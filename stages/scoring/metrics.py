@@ -17,7 +17,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
+from rapidfuzz.distance import Levenshtein
+
 from stages.scoring.key_facts import key_facts
+from stages.text.tokens import normalize_ws
 
 ARTICLES = frozenset({"o", "a", "os", "as", "um", "uma", "uns", "umas"})
 _PUNCT = re.compile(r"[^\w\s]")
@@ -137,3 +140,10 @@ def paired_delta_ci(
         float(np.quantile(deltas, tail)),
         float(np.quantile(deltas, 1 - tail)),
     )
+
+
+def cer(hypothesis: str, reference: str) -> float:
+    """Character error rate: Levenshtein(ws-normalized hyp, ws-normalized ref) / len(ref)."""
+    ref = normalize_ws(reference)
+    hyp = normalize_ws(hypothesis)
+    return Levenshtein.distance(hyp, ref) / max(1, len(ref))

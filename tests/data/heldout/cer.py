@@ -17,11 +17,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[2]))
+from stages.documents.corpus import list_pdfs, run_ocr
+from stages.documents.settings import OcrParams
+from stages.scoring.metrics import cer
 
-from bench.textmetrics import cer  # noqa: E402
-from stages.ocr import OcrParams, list_pdfs, run_ocr  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:

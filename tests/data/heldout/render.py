@@ -12,14 +12,22 @@ them into what the page shows.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[2] / "scripts"))
+_spec = importlib.util.spec_from_file_location(
+    "render_sample", HERE.parents[2] / "scripts" / "render_sample.py"
+)
+render_sample = importlib.util.module_from_spec(_spec)
+sys.modules["render_sample"] = render_sample
+_spec.loader.exec_module(render_sample)
 
-from render_sample import SCAN_FONT_DIR, ScanStyle, render_scanned  # noqa: E402
+SCAN_FONT_DIR = render_sample.SCAN_FONT_DIR
+ScanStyle = render_sample.ScanStyle
+render_scanned = render_sample.render_scanned
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 STYLES = {
