@@ -1,11 +1,14 @@
 """Ask the fine-tuned model one question, or merge the adapter into a full model: a folder, or a GGUF file.
 
-python -m stages.ask "O que regula o artigo 3.º?"
-python -m stages.ask --merge-to models/merged      # then: transformers serve models/merged
-python -m stages.ask --merge-to models/legis.gguf  # F16 GGUF for LM Studio / llama.cpp (--gguf-type q8_0: half)
+legis-lora ask "O que regula o artigo 3.º?"       # or: python -m stages.ask "…" (also legis-ask "…")
+legis-lora export models/merged                  # then: transformers serve models/merged
+legis-lora export models/legis.gguf              # F16 GGUF for LM Studio / llama.cpp (--gguf-type q8_0: half)
+legis-lora doctor                                # tesseract, poppler, word lists, torch/CUDA, LM Studio server
+
+`python -m stages.ask --merge-to PATH` (with or without a question) still merges, as `export PATH` does.
 
 A GGUF export is loaded back with transformers and its logits compared with the merged model's on a few
-prompts (limits in stages/gguf_io.py LOGIT_TOLERANCE); a file outside them is reported and the exit code is 1.
+prompts (limits in stages/model/gguf_io.py LOGIT_TOLERANCE); a file outside them is reported and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -13,166 +16,58 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
-from typing import Any
 
-from stages.core.run import EXIT_NO_INPUT, MissingInputError, require_input, setup_logging
+from stages.core.params import PARAMS_FILE
+from stages.core.run import EXIT_NO_INPUT, MissingInputError, setup_logging
+from stages.model.adapted import base_source, load_adapted, merge_to, merge_to_gguf
 from stages.model.gguf_io import (
     OUT_TYPES,
-    SOURCE_METADATA,
     GgufError,
-    compare_logits,
-    export_gguf,
-    load_gguf_model,
-    read_source,
-    within_tolerance,
 )
 from stages.model.loading import (
-    ModelSource,
     ModelUnavailableError,
     generate_answers,
-    load_causal_lm,
-    load_tokenizer,
-    locate_model,
-    pick_dtype,
 )
-from stages.model.prompt_format import FALLBACK_CHAT_TEMPLATE, prompt_text
-from stages.records.paths import ADAPTER_BASE_FILE, ADAPTER_DIR
-
-# prompts for the export check: the training format, and plain text
-CHECK_PROMPTS = ("Qual é o prazo para o trancamento de matrícula?", "Art. 5º O estudante poderá requerer")
+from stages.records.paths import ADAPTER_DIR
 
 log = logging.getLogger(__name__)
 
 
-def adapter_base(adapter_dir: Path) -> str:
-    """The base model the adapter was trained on, from its adapter_config.json."""
-    config_file = require_input(adapter_dir / "adapter_config.json", "train")
-    return json.loads(config_file.read_text(encoding="utf-8"))["base_model_name_or_path"]
+# `legis-lora export` with no path: a 16-bit model for `transformers serve`
+MERGED_DIR = Path("models/merged")
+COMMANDS = ("ask", "export", "doctor")
 
 
-def check_base(adapter_dir: Path, source: ModelSource) -> None:
-    """A GGUF base whose file changed since training (same path, new contents) would silently get the adapter
-    of another model: refuse, naming both hashes."""
-    recorded_file = adapter_dir / ADAPTER_BASE_FILE
-    if not recorded_file.is_file():
-        return
-    recorded = json.loads(recorded_file.read_text(encoding="utf-8")).get("gguf_sha256")
-    current = read_source(Path(source.path))
-    if recorded and current is not None and current.sha256 != recorded:
-        raise ModelUnavailableError(
-            f"the adapter was trained on a GGUF with sha256 {recorded[:12]}, but {current.file} now has "
-            f"{current.sha256[:12]}: retrain (`dvc repro -f base train`) or point --base at the original file"
-        )
-
-
-def base_source(adapter_dir: Path, base: str | None) -> ModelSource:
-    """The base to load: `base` if given, else the one the adapter records; checked against the adapter."""
-    source = locate_model(base or adapter_base(adapter_dir))
-    check_base(adapter_dir, source)
-    return source
-
-
-def load_adapted(
-    adapter_dir: Path, source: ModelSource, merge: bool, full_precision: bool = False
-) -> tuple[Any, Any]:
-    """(model, tokenizer): base + adapter. For merging the base is loaded in 16-bit (never 4-bit) on CPU or GPU,
-    or in float32 (`full_precision`, for a GGUF export that rounds once, at the end)."""
-    import torch
-    from peft import PeftModel
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.float32 if full_precision else pick_dtype(device)
-    if merge and dtype == torch.float32 and not full_precision:
-        dtype = torch.bfloat16  # merged checkpoints are saved in 16-bit, like the originals
-    model = load_causal_lm(source, dtype)  # full precision weights: LoRA deltas merge exactly
-    model.to(device)
-    model = PeftModel.from_pretrained(model, str(adapter_dir))
-    tokenizer = load_tokenizer(ModelSource(str(adapter_dir), local_files_only=True))
-    return model, tokenizer
-
-
-def merge_to_gguf(
-    model: Any, tokenizer: Any, source: ModelSource, out_file: Path, out_type: str, verify: bool = True
-) -> dict[str, Any]:
-    """Merge, write GGUF (the base GGUF's metadata and tokenizer when it has one), then check it reloads to the
-    same logits. Returns the export summary with the check's numbers and any tolerance it exceeds."""
-    base_folder = Path(source.path)
-    origin = read_source(base_folder)
-    source_metadata = base_folder / SOURCE_METADATA
-    merged = model.merge_and_unload().float().eval()
-    chat_template = getattr(tokenizer, "chat_template", None) or FALLBACK_CHAT_TEMPLATE
-    info = export_gguf(
-        merged,
-        tokenizer,
-        out_file,
-        out_type,
-        source_metadata=source_metadata if source_metadata.is_file() else None,
-        chat_template=chat_template,
-        name=f"{out_file.stem} (LoRA fine-tune of {Path(origin.file).name if origin else base_folder.name})",
-    )
-    if verify:
-        ids = [
-            tokenizer(prompt_text(tokenizer, q), add_special_tokens=False)["input_ids"]
-            for q in CHECK_PROMPTS[:1]
-        ]
-        ids.append(tokenizer(CHECK_PROMPTS[1])["input_ids"])
-        info["check"] = compare_logits(merged, load_gguf_model(out_file), ids)
-        info["problems"] = within_tolerance(info["check"], out_type)
-    return info
-
-
-def merge_to(model: Any, tokenizer: Any, out_dir: Path) -> None:
-    """Fold the LoRA deltas into the weights and save a plain model (safetensors) + tokenizer."""
-    merged = model.merge_and_unload()
-    merged.save_pretrained(out_dir, safe_serialization=True)
-    if not getattr(tokenizer, "chat_template", None):  # a base model trained on the fixed template: say so,
-        tokenizer.chat_template = FALLBACK_CHAT_TEMPLATE  # so `transformers serve` formats chats the same way
-    tokenizer.save_pretrained(out_dir)
-
-
-def main(argv: list[str] | None = None) -> None:
-    setup_logging()
-    parser = argparse.ArgumentParser(prog="python -m stages.ask", description=__doc__.splitlines()[0])
-    parser.add_argument("question", nargs="?", help="a question in Portuguese")
-    parser.add_argument(
-        "--adapter", default=ADAPTER_DIR, type=Path, help="adapter directory (default %(default)s)"
-    )
-    parser.add_argument("--base", default=None, help="base model (default: the one recorded in the adapter)")
-    parser.add_argument(
-        "--merge-to",
-        type=Path,
-        default=None,
-        help="write base+adapter merged: a directory (16-bit safetensors) or a .gguf file (for LM Studio)",
-    )
-    parser.add_argument(
-        "--gguf-type", choices=OUT_TYPES, default="f16", help="GGUF weights (default %(default)s)"
-    )
-    parser.add_argument("--no-verify", action="store_true", help="skip reloading the GGUF to compare logits")
-    parser.add_argument("--max-new-tokens", type=int, default=128)
-    args = parser.parse_args(argv)
-    if not args.question and not args.merge_to:
-        parser.error("give a question, --merge-to DIR, or both")
-    to_gguf = args.merge_to is not None and args.merge_to.suffix.lower() == ".gguf"
+def run(
+    question: str | None,
+    adapter_dir: Path,
+    base: str | None,
+    out: Path | None,
+    gguf_type: str = "f16",
+    verify: bool = True,
+    max_new_tokens: int = 128,
+) -> None:
+    """Answer `question` with base + adapter, then merge them into `out` (a directory, or a .gguf file); either
+    may be None. Exits 66 without an adapter, 2 when the base cannot be loaded or written as GGUF, 1 when the
+    GGUF does not reproduce the merged model."""
+    to_gguf = out is not None and out.suffix.lower() == ".gguf"
     try:
-        source = base_source(args.adapter, args.base)
-        model, tokenizer = load_adapted(
-            args.adapter, source, merge=args.merge_to is not None, full_precision=to_gguf
-        )
+        source = base_source(adapter_dir, base)
+        model, tokenizer = load_adapted(adapter_dir, source, merge=out is not None, full_precision=to_gguf)
     except MissingInputError as e:
         log.error("%s", e)
         raise SystemExit(EXIT_NO_INPUT) from None
     except ModelUnavailableError as e:
         log.error("%s", e)
         raise SystemExit(2) from None
-    if args.question:
+    if question:
         model.eval()
-        print(generate_answers(model, tokenizer, [args.question], args.max_new_tokens, batch_size=1)[0])
-    if to_gguf:
+        print(generate_answers(model, tokenizer, [question], max_new_tokens, batch_size=1)[0])
+    if out is not None and to_gguf:
         try:
-            info = merge_to_gguf(
-                model, tokenizer, source, args.merge_to, args.gguf_type, verify=not args.no_verify
-            )
+            info = merge_to_gguf(model, tokenizer, source, out, gguf_type, verify=verify)
         except GgufError as e:
             log.error("%s", e)
             raise SystemExit(2) from None
@@ -190,12 +85,127 @@ def main(argv: list[str] | None = None) -> None:
                     "the GGUF file does not reproduce the merged model: %s", "; ".join(info["problems"])
                 )
                 raise SystemExit(1)
-    elif args.merge_to:
-        merge_to(model, tokenizer, args.merge_to)
-        log.info(
-            "merged model written to %s (serve it with `transformers serve %s`)", args.merge_to, args.merge_to
-        )
+    elif out is not None:
+        merge_to(model, tokenizer, out)
+        log.info("merged model written to %s (serve it with `transformers serve %s`)", out, out)
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--adapter and --base: which adapter, on which base."""
+    parser.add_argument(
+        "--adapter", default=ADAPTER_DIR, type=Path, help="adapter directory (default %(default)s)"
+    )
+    parser.add_argument("--base", default=None, help="base model (default: the one recorded in the adapter)")
+
+
+def add_gguf_options(parser: argparse.ArgumentParser) -> None:
+    """--gguf-type and --no-verify: how a .gguf output is written and checked."""
+    parser.add_argument(
+        "--gguf-type", choices=OUT_TYPES, default="f16", help="GGUF weights (default %(default)s)"
+    )
+    parser.add_argument("--no-verify", action="store_true", help="skip reloading the GGUF to compare logits")
+
+
+def add_ask_options(parser: argparse.ArgumentParser) -> None:
+    """The options `python -m stages.ask` has always had (legis-ask, legis-lora ask)."""
+    parser.add_argument("question", nargs="?", help="a question in Portuguese")
+    add_model_options(parser)
+    parser.add_argument(
+        "--merge-to",
+        type=Path,
+        default=None,
+        help="write base+adapter merged: a directory (16-bit safetensors) or a .gguf file (for LM Studio)",
+    )
+    add_gguf_options(parser)
+    parser.add_argument("--max-new-tokens", type=int, default=128)
+
+
+def run_ask(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A question and/or --merge-to (a usage error when neither is given)."""
+    if not args.question and not args.merge_to:
+        parser.error("give a question, --merge-to DIR, or both")
+    run(
+        args.question,
+        args.adapter,
+        args.base,
+        args.merge_to,
+        args.gguf_type,
+        verify=not args.no_verify,
+        max_new_tokens=args.max_new_tokens,
+    )
+
+
+def build_cli() -> argparse.ArgumentParser:
+    """`legis-lora ask | export | doctor`."""
+    parser = argparse.ArgumentParser(
+        prog="legis-lora", description="Ask the fine-tuned model, export it, or check the installation."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{ask,export,doctor}")
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question with the base model + adapter",
+        description="Answer a question with the base model + adapter (and/or merge them with --merge-to).",
+    )
+    add_ask_options(ask)
+    ask.set_defaults(parser=ask)  # its usage in the error of a call with neither question nor --merge-to
+    export = commands.add_parser(
+        "export",
+        help="merge the adapter into a full model: a directory or a .gguf file",
+        description="Merge base + adapter into a plain 16-bit model (a directory, for `transformers serve`) or "
+        "a GGUF file (a path ending in .gguf, for LM Studio / llama.cpp), checked by reloading it.",
+    )
+    export.add_argument(
+        "out",
+        nargs="?",
+        type=Path,
+        default=MERGED_DIR,
+        help="output: a directory, or a file ending in .gguf (default %(default)s)",
+    )
+    add_model_options(export)
+    add_gguf_options(export)
+    doctor = commands.add_parser(
+        "doctor",
+        help="check tesseract, poppler, word lists, torch/CUDA and the LLM server",
+        description="One line per check (ok/warn/FAIL, and what to do); exit 1 when a required check fails.",
+    )
+    doctor.add_argument(
+        "--base-url", default=None, help="OpenAI-compatible server to check (default: synth.base_url)"
+    )
+    doctor.add_argument(
+        "--timeout", type=float, default=None, help="seconds to wait for the server (default 2)"
+    )
+    doctor.add_argument("--params", type=Path, default=PARAMS_FILE, help="params file (default %(default)s)")
+    return parser
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """The `legis-lora` command; returns the exit code."""
+    setup_logging()
+    parser = build_cli()
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from stages.tools import doctor  # pytesseract imports pandas (~1 s): only for this command
+
+        checks = doctor.run_checks(args.params, args.base_url, args.timeout)
+        print(doctor.format_report(checks))
+        return doctor.exit_code(checks)
+    if args.command == "export":
+        run(None, args.adapter, args.base, args.out, args.gguf_type, verify=not args.no_verify)
+    else:
+        run_ask(args.parser, args)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`legis-ask` and `python -m stages.ask`: one question and/or --merge-to, no sub-command."""
+    setup_logging()
+    parser = argparse.ArgumentParser(prog="python -m stages.ask", description=__doc__.splitlines()[0])
+    add_ask_options(parser)
+    run_ask(parser, parser.parse_args(argv))
 
 
 if __name__ == "__main__":
+    # `python -m stages.ask doctor` (or ask, export) runs the sub-command; anything else is the old interface
+    if sys.argv[1:2] and sys.argv[1] in COMMANDS:
+        raise SystemExit(cli(sys.argv[1:]))
     main()

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from stages import ask
+from stages.model import adapted as adapted_model
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -46,7 +47,9 @@ def test_merge_to_writes_16bit_model_matching_base_plus_adapter(
 
     ids = torch.tensor([[1, 20, 30, 40, 50, 60]])
     merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).eval()
-    adapted, _ = ask.load_adapted(adapter_dir, ask.base_source(adapter_dir, None), merge=False)
+    adapted, _ = adapted_model.load_adapted(
+        adapter_dir, adapted_model.base_source(adapter_dir, None), merge=False
+    )
     plain = AutoModelForCausalLM.from_pretrained(tiny_base_model, dtype=torch.float32).eval()
     with torch.no_grad():
         got, want, before = (m(input_ids=ids).logits for m in (merged, adapted.eval(), plain))
@@ -73,7 +76,9 @@ def test_merge_to_gguf_reloads_with_the_merged_logits(
         ["--adapter", str(adapter_dir), "--merge-to", str(out), "--gguf-type", out_type]
     )  # checks itself
     ids = [[1, 20, 30, 40, 50, 60]]
-    adapted, _ = ask.load_adapted(adapter_dir, ask.base_source(adapter_dir, None), merge=False)
+    adapted, _ = adapted_model.load_adapted(
+        adapter_dir, adapted_model.base_source(adapter_dir, None), merge=False
+    )
     stats = compare_logits(adapted.merge_and_unload().eval(), load_gguf_model(out), ids)
     assert within_tolerance(stats, out_type) == [], stats
 
@@ -88,3 +93,26 @@ def test_gguf_check_failure_exits_1(
     with pytest.raises(SystemExit) as e:
         ask.main(["--adapter", str(adapter_dir), "--merge-to", str(tmp_path / "x.gguf")])
     assert e.value.code == 1
+
+
+def test_legis_lora_ask_and_export_run_the_same_code(
+    adapter_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = ["Qual é o prazo de empréstimo?", "--adapter", str(adapter_dir), "--max-new-tokens", "8"]
+    assert ask.cli(["ask", *question]) == 0
+    assert capsys.readouterr().out.strip()
+    merged_dir = tmp_path / "merged"
+    assert ask.cli(["export", str(merged_dir), "--adapter", str(adapter_dir)]) == 0
+    assert (merged_dir / "model.safetensors").exists() and not (merged_dir / "adapter_config.json").exists()
+
+
+def test_legis_lora_usage_errors(adapter_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # no sub-command; a question-less `ask` without --merge-to
+    for argv in ([], ["ask", "--adapter", str(adapter_dir)]):
+        with pytest.raises(SystemExit) as e:
+            ask.cli(argv)
+        assert e.value.code == 2
+    assert "legis-lora ask: error: give a question, --merge-to DIR, or both" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        ask.cli(["export", "--adapter", str(adapter_dir / "none")])
+    assert e.value.code == 66
