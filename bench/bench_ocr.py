@@ -111,9 +111,10 @@ def run_stage(
     out = work / f"stage-{tag}"
     shutil.rmtree(out, ignore_errors=True)
     script = (
-        "import sys; from pathlib import Path; from stages.ocr import OcrParams, run_ocr; "
+        "import sys; from pathlib import Path; from stages.documents.corpus import run_ocr; "
+        "from stages.documents.settings import OcrParams; "
         f"m = run_ocr([Path(p) for p in sys.argv[1:]], OcrParams(workers={workers}), Path({str(out / 'ocr')!r}), "
-        f"Path({str(out / 'cache')!r})); assert not m['failures'], m['failures']"
+        f"Path({str(out / 'cache')!r})); assert not m.failures, m.failures"
     )
     env = {**os.environ, "PYTHONPATH": str(code), "TQDM_DISABLE": "1"}
     t = time.perf_counter()

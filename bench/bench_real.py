@@ -2,8 +2,8 @@
 with today's settings and with the new ones in the same run, cleaned, chunked, and compared with the born-digital
 text itself.
 
-    python bench/bench_real.py --corpus ../shared/real-corpus/ufam                 # print the tables
-    python bench/bench_real.py --corpus ../shared/real-corpus/ufam --write docs/benchmarks/real.md
+    python bench/bench_real.py --corpus ../ufam                 # print the tables
+    python bench/bench_real.py --corpus ../ufam --write docs/benchmarks/real.md
     python bench/bench_real.py --corpus path/to/other-institution --unseen --settings new   # all held out
 
 Reference documents: the corpus's born-digital PDFs whose every measured page (`--max-pages` pages from
@@ -12,9 +12,9 @@ broken layer is no ground truth: LEI_CARTEIRA's U+FFFD from page 4 on, PORT_05's
 table has no articles; a held-out document without article labels counts for CER alone); one of two identical
 files. Held out: HELD_OUT below, chosen before any tuning and never looked at while tuning; the rest is the
 development set the rules were tuned on (`--unseen`: every document is held out, for a corpus never looked at).
-Targets are judged on the held-out set. Its first three documents were
-looked into in later rounds (docs/benchmarks.md says which pages); LEI_CARTEIRA_ESTUDANTIL's sound pages 1-3
-joined it in the third round, before they were ever measured.
+Targets are judged on the held-out set. Its first three documents have
+since been looked into (docs/benchmarks.md says which pages); LEI_CARTEIRA_ESTUDANTIL's sound pages 1-3 joined
+it before they were ever measured.
 
 Renderings (each page at 300 dpi in grey by pdfium, then, seeded by document, page and profile):
   flatbed  skew within ±0.8°, blur 0.4-0.8 px, paper 225-245, Gaussian noise σ 7, stored at 200 or 300 dpi as
@@ -30,7 +30,7 @@ the cleaning's own (and the logos' junk is gone too).
 Settings: today = OcrParams(adaptive_light_spread=255, retry_suspect=False, check_text_layers=False,
 drop_struck_text=False, blank_dot_leaders=False, join_label_column=False, read_split_lines_by_rows=False, read_tables=False, place_list_numerals=False) (global
 Otsu, one reading per page, no struck lines or dot leaders painted out, a label column and lines cut into blocks read
-as tesseract orders them: as before issue 9); new =
+as tesseract orders them); new =
 OcrParams() (the defaults). Both are cleaned by the
 current clean stage, so the difference between them is the OCR's alone.
 
@@ -90,13 +90,13 @@ from stages.text.tokens import approx_token_count
 ROOT = Path(__file__).resolve().parents[1]
 
 
-# Chosen before tuning (Phase A of issue 9), never looked at while tuning (the first four; see the docstring).
+# Chosen before tuning, never looked at while tuning (the first four; see the docstring).
 HELD_OUT = (
     "LEI__9.394_1996_DIRET_BASES_EDUC_NACIONAL",
     "LEI_Nº_12.089_2009",
     "PORTARIA_1.632_2006_PET",
     "RESOLUÇÃO_010_2004_CONSUNI",
-    "LEI_CARTEIRA_ESTUDANTIL",  # third round: pages 1-3 (`--max-pages 3`), never measured before
+    "LEI_CARTEIRA_ESTUDANTIL",  # pages 1-3 (`--max-pages 3`), added before they were ever measured
 )
 SETTINGS = {
     "today": OcrParams(
@@ -174,7 +174,7 @@ def render_pdf(
         seed = zlib.crc32(f"{src.stem}|{n}|{profile}".encode())
         degraded, dpi = PROFILES[profile](clean, random.Random(seed), np.random.default_rng(seed))
         # each page a PDF of its own, at its own resolution: one `resolution` for all (PIL's save_all) gave the
-        # pages stored at the other dpi a page 1.5x too large or too small (stop 17)
+        # pages stored at the other dpi a page 1.5x too large or too small
         buf = io.BytesIO()
         degraded.save(buf, "PDF", resolution=dpi)
         out.import_pages(pdfium.PdfDocument(buf.getvalue()))
@@ -210,10 +210,10 @@ TABLE_MIN_RULES = 3  # a ruled table: at least this many horizontal and this man
 
 def ruled_table_pages(path: Path, first: int, n: int) -> tuple[int, ...]:
     """The pages (0-based among the `n` from `first`) whose drawing holds a ruled table (at least
-    TABLE_MIN_RULES rules each way). Until stop 20 a text layer read a table's cells in its producer's order
-    (pdfium: "(por semestre) 10,0 Declaração da Coordenação do") and tesseract in its own, so the CER there
-    measured two reading orders; both now read a ruled table cell by cell (stages/tables.py), but a table whose
-    rules one side finds and the other does not is still read two ways, so these pages stay reported apart."""
+    TABLE_MIN_RULES rules each way). Both readers read a ruled table cell by cell (stages/documents/tables.py),
+    but a table whose rules one side finds and the other does not is read in two orders (a text layer's in its
+    producer's, pdfium: "(por semestre) 10,0 Declaração da Coordenação do"; tesseract's in its own), so the CER
+    there measures reading order as much as reading: these pages are reported apart."""
     pdf, out = pdfium.PdfDocument(path), []
     for i in range(n):
         across = down = 0
@@ -236,7 +236,7 @@ def references(
 ) -> tuple[dict[str, Reference], dict[str, str]]:
     """Born-digital documents usable as ground truth, and the others with the reason they are not (`held_out`:
     the stems held out; None: all of them)."""
-    lexicon, qp = load_lexicon(), OcrParams().quality()
+    lexicon, p = load_lexicon(), OcrParams()
     refs: dict[str, Reference] = {}
     skipped: dict[str, str] = {}
     seen: set[str] = set()
@@ -246,16 +246,16 @@ def references(
             skipped[path.stem] = "the same bytes as another document"
             continue
         seen.add(sha)
-        layers = [page.text for page in read_text_layers(path, OcrParams().drop_struck_text)]
+        layers = [page.text for page in read_text_layers(path, p.drop_struck_text)]
         if len(layers) < first:
             skipped[path.stem] = f"fewer than {first} pages"
             continue
         n = min(max_pages, len(layers) - first + 1)
         layers = layers[first - 1 : first - 1 + n]  # only the pages measured need to be ground truth
-        if any(letter_count(t) < OcrParams().min_text_chars for t in layers):
+        if any(letter_count(t) < p.min_text_chars for t in layers):
             skipped[path.stem] = "not born-digital (pages without a text layer)"
             continue
-        failing = {r for t in layers for r in assess(t, None, None, lexicon, qp, text_layer=True).reasons}
+        failing = {r for t in layers for r in assess(t, None, None, lexicon, p, text_layer=True).reasons}
         if failing:
             skipped[path.stem] = f"text layer fails the quality check ({', '.join(sorted(failing))})"
             continue
@@ -289,9 +289,9 @@ def read_rendering(
         if old.exists():
             shutil.rmtree(old)
     cpu, wall = cpu_seconds(), time.perf_counter()
-    metrics = run_ocr(pdfs, p, out, cache)
+    run = run_ocr(pdfs, p, out, cache)
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
-    assert not metrics["failures"], metrics["failures"]
+    assert not run.failures, run.failures
     docs = {
         f.stem: from_dict(OcrDocument, json.loads(f.read_text(encoding="utf-8"))) for f in out.glob("*.json")
     }
@@ -341,7 +341,7 @@ def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
-        "--corpus", type=Path, required=True, help="folder of real PDFs (e.g. ../shared/real-corpus/ufam)"
+        "--corpus", type=Path, required=True, help="folder of real PDFs (e.g. ../ufam)"
     )
     ap.add_argument("--max-pages", type=int, default=10, help="pages per document (default 10)")
     ap.add_argument(

@@ -156,12 +156,11 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        metrics = run_ocr(
+        run = run_ocr(
             list_pdfs(ROOT / "data/sample/pdf"), OcrParams(), Path(tmp) / "ocr", Path(tmp) / "cache"
         )
         cer_rows = cer_table(Path(tmp) / "ocr")
-    pages_s = metrics.get("pages_per_s") or metrics.get("pages/s") or 0.0
-    report = render(cer_rows, token_table(), float(pages_s))
+    report = render(cer_rows, token_table(), run.facts.pages_per_s)
     print(report)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)

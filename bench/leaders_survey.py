@@ -1,7 +1,7 @@
-"""Dot leaders found on real pages rendered as scans and photos, by stages/leaders.py now and at a git revision,
+"""Dot leaders found on real pages rendered as scans and photos, by stages/documents/leaders.py now and at a git revision,
 beside the rows of dots each page's text layer holds.
 
-    python bench/leaders_survey.py --corpus ../shared/real-corpus/ufam --corpus ../univasf --baseline-rev REV
+    python bench/leaders_survey.py --corpus ../ufam --corpus ../univasf --baseline-rev REV
 
 Each PDF's first `--pages` pages are rendered by bench/bench_real.py's flatbed and photo profiles (the same seeds);
 a line is printed for every rendering where either version finds a leader or the text layer has a row of dots
@@ -35,7 +35,7 @@ DOTS_RE = re.compile(r"\.{6,}|(?:\. ){6,}")
 
 def module_at(rev: str, tmp: Path):  # noqa: ANN201
     src = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{rev}:stages/leaders.py"],
+        ["git", "-C", str(ROOT), "show", f"{rev}:stages/documents/leaders.py"],
         check=True,
         capture_output=True,
         text=True,
@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument(
         "--corpus", type=Path, action="append", required=True, help="a folder of PDFs (repeatable)"
     )
-    ap.add_argument("--baseline-rev", required=True, help="git revision of stages/leaders.py to compare with")
+    ap.add_argument("--baseline-rev", required=True, help="git revision of stages/documents/leaders.py to compare with")
     ap.add_argument("--pages", type=int, default=6, help="first pages of each PDF (default 6)")
     ap.add_argument(
         "--show", type=Path, help="write a crop of each leader found where the layer has none here"

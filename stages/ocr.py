@@ -1,4 +1,12 @@
-"""ocr: PDFs (ocr.input_dir) -> data/ocr/<doc>.json, per-page quality, metrics/ocr.json."""
+"""ocr: the PDFs of ocr.input_dir -> data/ocr/<stem>.json (one record per page, with a quality verdict),
+metrics/ocr.json, metrics/ocr_quality.json.
+
+A page's own text layer is used when it passes the quality check; every other page is rendered and read by
+tesseract in a pool of processes, and a suspect reading is read again. Each document is cached
+(data/cache/ocr), a duplicate is read once, and a bad PDF or page is skipped and listed (`ocr.strict: true`
+then exits 1). The library is stages/documents/ (corpus.py runs it, report.py sums it up);
+docs/ocr-and-cleaning.md says what each step does and why.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,8 @@ from pathlib import Path
 from stages.core.files import write_json, write_timings
 from stages.core.params import load_params
 from stages.core.run import run_main
-from stages.documents.corpus import list_pdfs, quality_table, run_ocr
+from stages.documents.corpus import list_pdfs, run_ocr
+from stages.documents.report import OcrRun, quality_table
 from stages.documents.settings import OcrParams
 from stages.documents.tesseract import OcrSetupError
 from stages.records.paths import OCR_CACHE_DIR, OCR_DIR, OCR_QUALITY_PLOT, metrics_file
@@ -16,17 +25,20 @@ from stages.records.paths import OCR_CACHE_DIR, OCR_DIR, OCR_QUALITY_PLOT, metri
 log = logging.getLogger(__name__)
 
 
-# Facts of this run rather than results: they go to metrics/timings/ocr.json, not to metrics/ocr.json.
-RUN_FACTS = (
-    "cached_documents",
-    "cached_pages",
-    "pages_ocr_run",
-    "pages_text_run",
-    "pages_retried",
-    "seconds",
-    "pages_per_s",
-    "workers",
-)
+def log_summary(run: OcrRun) -> None:
+    log.info(
+        "ocr: %d documents, %d pages (%d OCR'd now, %d from cache, %d text layer), %d suspect, "
+        "%d duplicates, %d failures, %.1f s",
+        run.documents,
+        run.pages,
+        run.facts.pages_ocr_run,
+        run.facts.cached_pages,
+        run.pages_text,
+        run.pages_suspect,
+        len(run.duplicates),
+        len(run.failures),
+        run.facts.seconds,
+    )
 
 
 def main() -> None:
@@ -34,29 +46,17 @@ def main() -> None:
     pdfs = list_pdfs(Path(p.input_dir))
     log.info("ocr: %d PDFs in %s (dpi %d, lang %s, psm %d)", len(pdfs), p.input_dir, p.dpi, p.lang, p.psm)
     try:
-        metrics = run_ocr(pdfs, p, OCR_DIR, OCR_CACHE_DIR)
+        run = run_ocr(pdfs, p, OCR_DIR, OCR_CACHE_DIR)
     except OcrSetupError as e:
         log.error("%s", e)
         raise SystemExit(3) from None
-    write_json(metrics_file("ocr"), {k: v for k, v in metrics.items() if k not in RUN_FACTS})
+    write_json(metrics_file("ocr"), run.metrics())
     write_json(OCR_QUALITY_PLOT, quality_table(OCR_DIR))
-    write_timings("ocr", {k: metrics[k] for k in RUN_FACTS})
-    log.info(
-        "ocr: %d documents, %d pages (%d OCR'd now, %d from cache, %d text layer), %d suspect, "
-        "%d duplicates, %d failures, %.1f s",
-        metrics["documents"],
-        metrics["pages"],
-        metrics["pages_ocr_run"],
-        metrics["cached_pages"],
-        metrics["pages_text"],
-        metrics["pages_suspect"],
-        len(metrics["duplicates"]),
-        len(metrics["failures"]),
-        metrics["seconds"],
-    )
-    if p.strict and metrics["failures"]:
-        listing = "; ".join(f"{f['file']}: {f['reason']}" for f in metrics["failures"])
-        log.error("ocr.strict is true and %d item(s) failed: %s", len(metrics["failures"]), listing)
+    write_timings("ocr", run.timings())
+    log_summary(run)
+    if p.strict and run.failures:
+        listing = "; ".join(f"{f.file}: {f.reason}" for f in run.failures)
+        log.error("ocr.strict is true and %d item(s) failed: %s", len(run.failures), listing)
         raise SystemExit(1)
 
 

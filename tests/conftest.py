@@ -43,8 +43,8 @@ def sample_ocr_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("sample_ocr")
     out = root / "ocr"
-    metrics = run_ocr(list_pdfs(REPO_ROOT / "data/sample/pdf"), OcrParams(), out, root / "cache")
-    write_json(root / "metrics.json", metrics)
+    run = run_ocr(list_pdfs(REPO_ROOT / "data/sample/pdf"), OcrParams(), out, root / "cache")
+    write_json(root / "metrics.json", {**run.metrics(), **run.timings()})
     return out
 
 

@@ -54,8 +54,8 @@ def heldout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, st
     from stages.documents.settings import OcrParams
 
     root = tmp_path_factory.mktemp("heldout")
-    metrics = run_ocr(list_pdfs(HELDOUT), OcrParams(), root / "ocr", root / "cache")
-    assert not metrics.get("failures"), metrics
+    run = run_ocr(list_pdfs(HELDOUT), OcrParams(), root / "ocr", root / "cache")
+    assert not run.failures, run.failures
     out = {}
     for truth_path in sorted(HELDOUT.glob("*.txt")):
         data = json.loads((root / "ocr" / f"{truth_path.stem}.json").read_text(encoding="utf-8"))

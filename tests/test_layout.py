@@ -1,4 +1,4 @@
-"""Labels set in a column of their own (stages/layout.py): a real page of UFMA's Resolução 313-CONSAD, rendered
+"""Labels set in a column of their own (stages/documents/layout.py): a real page of UFMA's Resolução 313-CONSAD, rendered
 without its text layer and read by the ocr stage, gets each "Art. Nº" back at the start of its article's text
 (tesseract alone reads the label column as blocks of its own, away from the text); tesseract's text is rebuilt
 exactly from its TSV; pages with no label column are left as tesseract wrote them. A page whose lines tesseract
@@ -26,6 +26,7 @@ from stages.documents.layout import (
     render,
     split_lines,
 )
+from stages.documents.report import OcrRun
 from stages.documents.settings import OcrParams
 from stages.records.base import from_dict
 from stages.records.pages import OcrDocument
@@ -54,25 +55,23 @@ def scanned(tmp: Path) -> Path:
     return folder
 
 
-def read(tmp: Path, p: OcrParams) -> tuple[dict, str]:
-    metrics = run_ocr(
+def read(tmp: Path, p: OcrParams) -> tuple[OcrRun, str]:
+    run = run_ocr(
         list_pdfs(tmp / "pdf"), p, tmp / f"ocr-{p.join_label_column}", tmp / f"c-{p.join_label_column}"
     )
     doc = from_dict(OcrDocument, json.loads((tmp / f"ocr-{p.join_label_column}/res313_p4.json").read_text()))
-    return metrics, doc.pages[0].text
+    return run, doc.pages[0].text
 
 
 def read_both_ways(tmp: Path, pdf: Path, switch: str = "read_split_lines_by_rows") -> dict:
-    """`pdf` read by the ocr stage with OcrParams' `switch` on (True) and off (False): (metrics, page)."""
+    """`pdf` read by the ocr stage with OcrParams' `switch` on (True) and off (False): (run, page)."""
     (tmp / "pdf").mkdir()
     (tmp / "pdf" / pdf.name).write_bytes(pdf.read_bytes())
     out = {}
     for on in (True, False):
-        metrics = run_ocr(
-            list_pdfs(tmp / "pdf"), OcrParams(**{switch: on}), tmp / f"ocr-{on}", tmp / f"c-{on}"
-        )
+        run = run_ocr(list_pdfs(tmp / "pdf"), OcrParams(**{switch: on}), tmp / f"ocr-{on}", tmp / f"c-{on}")
         doc = from_dict(OcrDocument, json.loads((tmp / f"ocr-{on}" / f"{pdf.stem}.json").read_text()))
-        out[on] = (metrics, doc.pages[0])
+        out[on] = (run, doc.pages[0])
     return out
 
 
@@ -82,7 +81,7 @@ def readings(tmp_path_factory: pytest.TempPathFactory) -> dict:
     scanned(tmp)
     joined, text = read(tmp, OcrParams())
     _, as_tesseract = read(tmp, OcrParams(join_label_column=False))
-    return {"metrics": joined, "text": text, "tesseract": as_tesseract, "png": tmp / "page.png"}
+    return {"run": joined, "text": text, "tesseract": as_tesseract, "png": tmp / "page.png"}
 
 
 def test_each_label_goes_back_to_the_start_of_its_article(readings: dict) -> None:
@@ -90,7 +89,7 @@ def test_each_label_goes_back_to_the_start_of_its_article(readings: dict) -> Non
     assert all(s in readings["text"] for s in starts)
     # tesseract alone reads the labels as a column of their own, away from the text they begin
     assert not any(s in readings["tesseract"] for s in starts)
-    assert readings["metrics"]["labels_joined"] == 3
+    assert readings["run"].counts["labels_joined"] == 3
     # the paragraph's last line, set back at the left margin, follows the line it ends
     assert "conforme\nlegislação:" in readings["text"]
     assert readings["text"].index("SECRETARIA DOS COLEGIADOS") < readings["text"].index("Art. 4º")
@@ -256,9 +255,9 @@ def test_misread_labels_and_a_block_of_label_and_last_line_go_to_their_lines(tmp
     """UFMA's Resolução 2.807 p. 5 as the bench renders it flatbed-like: tesseract read three of its "§ Nº"
     labels as "Ss", "3a" and "34", and put "§ 2º" in one block with the paragraph's last line above it."""
     pages = read_both_ways(tmp_path, MISREAD, "join_label_column")
-    metrics, page = pages[True]
-    assert (metrics["labels_joined"], metrics["labels_misread"]) == (7, 3)
-    assert (page.labels_joined, page.labels_misread) == (7, 3)
+    run, page = pages[True]
+    assert (run.counts["labels_joined"], run.counts["labels_misread"]) == (7, 3)
+    assert (page.count("labels_joined"), page.count("labels_misread")) == (7, 3)
     starts = [
         "Ss Os representantes docentes das unidades",
         "82º O representante do pessoal técnico-administrativo",
@@ -273,8 +272,8 @@ def test_misread_labels_and_a_block_of_label_and_last_line_go_to_their_lines(tmp
     cleaned, _ = clean_document([page.text], CleanParams(), corpus_vocabulary([page.text]))
     assert "3a O representante do pessoal discente" in cleaned  # no longer dropped with the letterhead
     # tesseract's own order: the label column's lines above the letterhead
-    metrics, page = pages[False]
-    assert metrics["labels_joined"] == metrics["labels_misread"] == 0
+    run, page = pages[False]
+    assert run.counts["labels_joined"] == run.counts["labels_misread"] == 0
     assert not any(s in page.text for s in starts)
     assert page.text.startswith("Ss\n")
 
@@ -307,12 +306,12 @@ def test_what_reads_as_a_label_alone(text: str, label: bool) -> None:
 def assert_read_in_order(readings: dict, lines: list[str], splits: int) -> None:
     """Read row by row (at least `splits` lines found cut), the page has `lines` whole and in order; as tesseract
     orders it, none of them."""
-    metrics, page = readings[True]
-    assert metrics["pages_read_by_rows"] == 1 and page.lines_split >= splits
+    run, page = readings[True]
+    assert run.pages_read_by_rows == 1 and page.count("lines_split") >= splits
     at = [page.text.find(line) for line in lines]
     assert -1 not in at and at == sorted(at)
-    metrics, page = readings[False]
-    assert metrics["pages_read_by_rows"] == 0
+    run, page = readings[False]
+    assert run.pages_read_by_rows == 0
     assert not any(line in page.text for line in lines)
 
 
@@ -340,9 +339,9 @@ def test_a_skewed_scan_cut_into_blocks_reads_in_the_order_of_its_lines(tmp_path:
 
 
 def test_a_page_with_lines_cut_into_blocks_is_read_row_by_row(photo: dict) -> None:
-    metrics, page = photo[True]
-    assert metrics["pages_read_by_rows"] == 1 and metrics["lines_split"] >= 3
-    assert page.lines_split == metrics["lines_split"]
+    run, page = photo[True]
+    assert run.pages_read_by_rows == 1 and run.counts["lines_split"] >= 3
+    assert page.count("lines_split") == run.counts["lines_split"]
     # each line whole, in the order of the page
     lines = [
         "CONSEPE a decisão final sobre a criação do novo formato de",
@@ -356,8 +355,8 @@ def test_a_page_with_lines_cut_into_blocks_is_read_row_by_row(photo: dict) -> No
     at = [page.text.find(line) for line in lines]
     assert -1 not in at and at == sorted(at)
     # tesseract's own order: the fragments block after block, the labels away from their articles
-    metrics, page = photo[False]
-    assert metrics["pages_read_by_rows"] == 0 and page.lines_split == 0
+    run, page = photo[False]
+    assert run.pages_read_by_rows == 0 and page.count("lines_split") == 0
     assert [line in page.text for line in lines] == [False] * 5 + [True, False]  # one line was whole
 
 

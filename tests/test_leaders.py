@@ -1,4 +1,4 @@
-"""Dot leaders on page images (stages/leaders.py): found on a real Diário Oficial page and painted out, so
+"""Dot leaders on page images (stages/documents/leaders.py): found on a real Diário Oficial page and painted out, so
 tesseract reads the lines around them; nothing found on real scans' text, rules and letterheads, nor on shapes
 that look like a row of dots in one pixel row only."""
 

@@ -1,4 +1,4 @@
-"""A list's numerals set in a column of their own (stages/numerals.py): the strips beside lines that hold one,
+"""A list's numerals set in a column of their own (stages/documents/numerals.py): the strips beside lines that hold one,
 read again where tesseract left them unread, and the numerals put at the start of their lines. Drawn pages
 (ink as bars, word boxes by hand); the real page with real tesseract is in tests/test_real_fixtures.py."""
 

@@ -105,9 +105,9 @@ def test_bad_inputs_are_skipped_listed_and_the_rest_processed(
 ) -> None:
     out, cache = tmp_path / "ocr", tmp_path / "cache"
     with caplog.at_level(logging.WARNING, logger="stages.ocr"):
-        metrics = run_ocr(list_pdfs(bad_input_dir), OcrParams(input_dir=str(bad_input_dir)), out, cache)
+        run = run_ocr(list_pdfs(bad_input_dir), OcrParams(input_dir=str(bad_input_dir)), out, cache)
 
-    reasons = {f["file"]: f["reason"] for f in metrics["failures"]}
+    reasons = {f.file: f.reason for f in run.failures}
     assert set(reasons) == {
         "empty.pdf",
         "truncated.pdf",
@@ -141,11 +141,11 @@ def test_bad_inputs_are_skipped_listed_and_the_rest_processed(
     assert [p["page"] for p in wide["pages"]] == [1] and wide["failed_pages"] == [2]
     assert "Primeira pagina" in wide["pages"][0]["text"]
     assert sorted(p.stem for p in out.glob("*.json")) == ["digital", "good", "widepage"]
-    assert metrics["documents"] == 3 and metrics["pages_ocr"] == 2 and metrics["pages_text"] == 1
+    assert run.documents == 3 and run.pages_ocr == 2 and run.pages_text == 1
     # a document with a failed page is not cached: the next run tries it again
     assert len(list(cache.glob("*.json"))) == 2
     again = run_ocr(list_pdfs(bad_input_dir), OcrParams(input_dir=str(bad_input_dir)), out, cache)
-    assert again["cached_documents"] == 2 and again["pages_ocr_run"] == 1 and len(again["failures"]) == 6
+    assert again.facts.cached_documents == 2 and again.facts.pages_ocr_run == 1 and len(again.failures) == 6
 
 
 def test_stage_exits_zero_with_failures_and_nonzero_when_strict(tmp_path: Path) -> None:
@@ -201,14 +201,14 @@ def test_text_layer_page_is_not_ocrd(tmp_path: Path, monkeypatch: pytest.MonkeyP
     )
     text_layer_pdf(d / "sparse.pdf", ["12"])  # a text layer with too few letters: OCR'd
 
-    metrics = run_ocr(list_pdfs(d), OcrParams(input_dir=str(d)), tmp_path / "ocr", tmp_path / "cache")
+    run = run_ocr(list_pdfs(d), OcrParams(input_dir=str(d)), tmp_path / "ocr", tmp_path / "cache")
     mixed = json.loads((tmp_path / "ocr/mixed.json").read_text())["pages"]
     assert [p["method"] for p in mixed] == ["text", "ocr"]
     assert mixed[0]["text"] == "Art. 2 Pagina com camada de texto suficiente para uso direto."
     assert mixed[0]["confidence"] is None and "digitalizada" in mixed[1]["text"]
     sparse = json.loads((tmp_path / "ocr/sparse.json").read_text())["pages"]
     assert sparse[0]["method"] == "ocr"
-    assert ocr_calls(log) == 2 == metrics["pages_ocr_run"]
+    assert ocr_calls(log) == 2 == run.facts.pages_ocr_run
 
 
 def test_sample_scanned_pages_are_ocrd_and_born_digital_is_not(sample_ocr_dir: Path) -> None:
@@ -235,17 +235,17 @@ def test_cache_hits_params_change_and_stale_outputs(tmp_path: Path, monkeypatch:
     p = OcrParams(input_dir=str(d), dpi=150)
 
     first = run_ocr(list_pdfs(d), p, out, cache)
-    assert first["pages_ocr_run"] == 3 and ocr_calls(log) == 3
+    assert first.facts.pages_ocr_run == 3 and ocr_calls(log) == 3
     outputs = {f.name: f.read_bytes() for f in out.glob("*.json")}
     second = run_ocr(list_pdfs(d), p, out, cache)
-    assert second["pages_ocr_run"] == 0 and second["cached_documents"] == 3 and ocr_calls(log) == 3
+    assert second.facts.pages_ocr_run == 0 and second.facts.cached_documents == 3 and ocr_calls(log) == 3
     assert {
         f.name: f.read_bytes() for f in out.glob("*.json")
     } == outputs  # a cache hit gives the same output
 
     (d / "doc2.pdf").unlink()
     third = run_ocr(list_pdfs(d), OcrParams(input_dir=str(d), dpi=200), out, cache)  # new params: new key
-    assert third["pages_ocr_run"] == 2 and third["cached_documents"] == 0 and ocr_calls(log) == 5
+    assert third.facts.pages_ocr_run == 2 and third.facts.cached_documents == 0 and ocr_calls(log) == 5
     assert sorted(f.stem for f in out.glob("*.json")) == ["doc0", "doc1"]  # doc2's stale output removed
     assert len(list(cache.iterdir())) == 2  # entries of the old params and of doc2 pruned
 

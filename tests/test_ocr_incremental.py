@@ -23,11 +23,14 @@ N_DOCS = 30
 def make_repo(root: Path) -> None:
     """git + DVC repo holding the ocr stage exactly as dvc.yaml declares it, with fast params."""
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    (root / "stages").mkdir()
     stage = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]["ocr"]
     modules = [d for d in stage["deps"] if isinstance(d, str) and d.startswith("stages/")]
-    for rel in ["stages/__init__.py", *modules]:  # what dvc.yaml declares is all the stage needs
+    # what dvc.yaml declares is all the stage needs, with its packages' (empty) __init__.py
+    for rel in modules:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / rel, root / rel)
+        for package in Path(rel).parents[:-1]:
+            shutil.copy(REPO_ROOT / package / "__init__.py", root / package / "__init__.py")
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"ocr": stage}}, sort_keys=False))
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["ocr"]
     params.update(input_dir="data/raw", dpi=150, workers=2)

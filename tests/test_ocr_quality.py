@@ -1,4 +1,4 @@
-"""ocr on real layouts (issue 9): page quality and verdicts, adaptive binarization, second passes, OSD rotation,
+"""ocr on real layouts: page quality and verdicts, adaptive binarization, second passes, OSD rotation,
 text layers checked rather than trusted, duplicates. Real tesseract on real pages from the UFAM corpus
 (tests/data/real/, see its README); the signal functions on small hand-made inputs."""
 
@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stages.documents.corpus import list_pdfs, quality_table, run_ocr, same_text_duplicates
-from stages.documents.quality import QualityParams, assess, broken_glyphs, ligature_losses, measure_image
+from stages.documents.corpus import list_pdfs, run_ocr, same_text_duplicates
+from stages.documents.quality import assess, broken_glyphs, ligature_losses, measure_image
+from stages.documents.report import Duplicate, SuspectPage, quality_table
 from stages.documents.settings import OcrParams
 from stages.documents.tesseract import tesseract_major
 from stages.records.base import from_dict
@@ -26,7 +27,7 @@ PHOTO = REAL / "res23_2017_photo_p2.pdf"  # phone photo: grey paper, light falli
 LETTERHEAD = REAL / "res15_2018_letterhead_p1_p6.pdf"  # flatbed scan, coat of arms beside the letterhead
 BROKEN_LAYER = REAL / "lei_carteira_broken_layer_p5.pdf"  # text layer (and drawing) with U+FFFD for accents
 LOST_LIGATURES = REAL / "port05_2020_lost_ligatures_p1.pdf"  # text layer without its "ti" ligatures
-P = QualityParams()
+P = OcrParams()
 LEX = load_lexicon()
 BODY = (
     "Art. 1º Ficam aprovadas as normas do regime didático dos cursos de graduação da Universidade, "
@@ -134,29 +135,29 @@ def test_photographed_page_is_read_whole(tmp_path: Path, caplog: pytest.LogCaptu
     """Today's settings (global Otsu, one pass) read nothing on this photographed page: it must now be read,
     and with the old settings it must at least be reported, never silently empty."""
     pdfs = only(PHOTO, into=tmp_path / "pdf")
-    metrics = run_ocr(pdfs, OcrParams(), tmp_path / "ocr", tmp_path / "cache")
+    run = run_ocr(pdfs, OcrParams(), tmp_path / "ocr", tmp_path / "cache")
     (page,) = read_doc(tmp_path / "ocr", PHOTO.stem).pages
     assert page.method == "ocr" and page.binarization == "sauvola" and page.verdict == "ok"
     assert page.chars > 900 and page.lexicon_share > 0.85 and page.confidence > 80
     assert "Art. 1º APROVAR" in page.text and "Art. 2º Esta resolução" in page.text
     assert "Resolução nº 006, de 20 de janeiro" in page.text  # the right-hand ends of lines are there
-    assert metrics["pages_adaptive"] == 1 and metrics["pages_suspect"] == 0
+    assert run.pages_adaptive == 1 and run.pages_suspect == 0
 
     old = OcrParams(adaptive_light_spread=255, retry_suspect=False)  # today's behaviour
     with caplog.at_level(logging.WARNING, logger="stages.ocr"):
-        metrics = run_ocr(pdfs, old, tmp_path / "ocr-old", tmp_path / "cache-old")
+        run = run_ocr(pdfs, old, tmp_path / "ocr-old", tmp_path / "cache-old")
     (page,) = read_doc(tmp_path / "ocr-old", PHOTO.stem).pages
     assert page.text.strip() == "" and page.verdict == "suspect" and page.reasons == ["empty_with_ink"]
-    assert metrics["pages_empty_with_ink"] == 1
-    assert metrics["suspect_pages"] == [{"file": PHOTO.name, "page": 1, "reason": "empty_with_ink"}]
+    assert run.pages_empty_with_ink == 1
+    assert run.suspect_pages == [SuspectPage(PHOTO.name, 1, "empty_with_ink")]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(PHOTO.name in w and "page 1" in w and "empty_with_ink" in w for w in warnings)
 
     # a second pass recovers it even when the lighting check is off: Otsu reads nothing, Sauvola reads it
-    metrics = run_ocr(pdfs, OcrParams(adaptive_light_spread=255), tmp_path / "ocr-2", tmp_path / "cache-2")
+    run = run_ocr(pdfs, OcrParams(adaptive_light_spread=255), tmp_path / "ocr-2", tmp_path / "cache-2")
     (page,) = read_doc(tmp_path / "ocr-2", PHOTO.stem).pages
     assert page.passes == 2 and page.binarization == "sauvola" and page.verdict == "ok"
-    assert "Art. 1º APROVAR" in page.text and metrics["pages_retried"] == 1
+    assert "Art. 1º APROVAR" in page.text and run.facts.pages_retried == 1
 
 
 @pytest.mark.parametrize("degrees", [90, 180])
@@ -167,17 +168,17 @@ def test_page_scanned_sideways_or_upside_down_is_turned(tmp_path: Path, degrees:
     page = pdfium.PdfDocument(LETTERHEAD)[0].render(scale=200 / 72, grayscale=True).to_pil()
     (tmp_path / "pdf").mkdir()
     page.rotate(degrees, expand=True).save(tmp_path / "pdf/turned.pdf", resolution=200)
-    metrics = run_ocr(list_pdfs(tmp_path / "pdf"), OcrParams(), tmp_path / "ocr", tmp_path / "cache")
+    run = run_ocr(list_pdfs(tmp_path / "pdf"), OcrParams(), tmp_path / "ocr", tmp_path / "cache")
     (record,) = read_doc(tmp_path / "ocr", "turned").pages
     assert record.rotation == degrees  # PIL turned it counter-clockwise; OSD says turn it back clockwise
     assert record.passes >= 2 and record.verdict == "ok" and record.lexicon_share > 0.85
     assert "APROVAR o Regulamento do Programa de Trabalho Voluntário" in record.text
-    assert metrics["pages_rotated"] == 1
+    assert run.pages_rotated == 1
 
 
 def test_text_layers_are_checked_not_trusted(tmp_path: Path) -> None:
     pdfs = only(BROKEN_LAYER, LOST_LIGATURES, into=tmp_path / "pdf")
-    metrics = run_ocr(pdfs, OcrParams(), tmp_path / "ocr", tmp_path / "cache")
+    run = run_ocr(pdfs, OcrParams(), tmp_path / "ocr", tmp_path / "cache")
     # Accents drawn as U+FFFD on the page too: OCR reads no better, so the layer stays (clean repairs it), and
     # the page is reported suspect.
     (broken,) = read_doc(tmp_path / "ocr", BROKEN_LAYER.stem).pages
@@ -187,11 +188,11 @@ def test_text_layers_are_checked_not_trusted(tmp_path: Path) -> None:
     (lost,) = read_doc(tmp_path / "ocr", LOST_LIGATURES.stem).pages
     assert lost.method == "ocr" and lost.text_layer_rejected and lost.verdict == "ok"
     assert "atividades" in lost.text and "avidades" not in lost.text.replace("atividades", "")
-    assert metrics["text_layers_failed"] == 2 and metrics["text_layers_rejected"] == 1
-    assert metrics["pages_ocr"] == 1 and metrics["pages_text"] == 1
-    assert metrics["suspect_pages"] == [{"file": BROKEN_LAYER.name, "page": 1, "reason": "broken_glyphs"}]
+    assert run.text_layers_failed == 2 and run.text_layers_rejected == 1
+    assert run.pages_ocr == 1 and run.pages_text == 1
+    assert run.suspect_pages == [SuspectPage(BROKEN_LAYER.name, 1, "broken_glyphs")]
     with_check_off = run_ocr(pdfs, OcrParams(check_text_layers=False), tmp_path / "ocr-off", tmp_path / "c2")
-    assert with_check_off["pages_ocr"] == 0 and with_check_off["text_layers_failed"] == 0
+    assert with_check_off.pages_ocr == 0 and with_check_off.text_layers_failed == 0
 
 
 def test_duplicates_are_processed_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -209,13 +210,13 @@ def test_duplicates_are_processed_once(tmp_path: Path, caplog: pytest.LogCapture
         c.showPage()
         c.save()
     with caplog.at_level(logging.WARNING, logger="stages.ocr"):
-        metrics = run_ocr(list_pdfs(d), OcrParams(), tmp_path / "ocr", tmp_path / "cache")
-    assert metrics["duplicates"] == [
-        {"file": "b_portaria_copia.pdf", "same_as": "a_portaria.pdf", "by": "same bytes"},
-        {"file": "d_resolucao_v2.pdf", "same_as": "c_resolucao.pdf", "by": "same text"},
+        run = run_ocr(list_pdfs(d), OcrParams(), tmp_path / "ocr", tmp_path / "cache")
+    assert run.duplicates == [
+        Duplicate("b_portaria_copia.pdf", "a_portaria.pdf", "same bytes"),
+        Duplicate("d_resolucao_v2.pdf", "c_resolucao.pdf", "same text"),
     ]
     assert sorted(p.stem for p in (tmp_path / "ocr").glob("*.json")) == ["a_portaria", "c_resolucao"]
-    assert metrics["documents"] == 2
+    assert run.documents == 2
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert sum("processed once" in w for w in warnings) == 2
     rows = quality_table(tmp_path / "ocr")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from stages.documents.corpus import list_pdfs, run_ocr
+from stages.documents.report import StruckText
 from stages.documents.settings import OcrParams
 from stages.records.base import from_dict
 from stages.records.pages import OcrDocument
@@ -48,7 +49,7 @@ AMBIGUOUS = {"c\ufffdnicas", "ba\ufffdas", "ter\ufffdo"}
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("real")
-    metrics = run_ocr(list_pdfs(REAL), OcrParams(), root / "ocr", root / "cache")
+    run = run_ocr(list_pdfs(REAL), OcrParams(), root / "ocr", root / "cache")
     docs = {
         p.stem: from_dict(OcrDocument, json.loads(p.read_text(encoding="utf-8")))
         for p in (root / "ocr").glob("*.json")
@@ -56,11 +57,11 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> dict:
     pages = {stem: [page.text for page in doc.pages] for stem, doc in docs.items()}
     corpus = corpus_vocabulary([text for texts in pages.values() for text in texts])
     cleaned = {stem: clean_document(texts, CleanParams(), corpus) for stem, texts in pages.items()}
-    return {"metrics": metrics, "docs": docs, "cleaned": cleaned}
+    return {"run": run, "docs": docs, "cleaned": cleaned}
 
 
 def test_every_fixture_is_read(real: dict) -> None:
-    assert sorted(real["docs"]) == sorted(EXPECTED_ARTICLES) and real["metrics"]["failures"] == []
+    assert sorted(real["docs"]) == sorted(EXPECTED_ARTICLES) and real["run"].failures == []
 
 
 def test_no_page_with_ink_is_empty(real: dict) -> None:
@@ -68,7 +69,7 @@ def test_no_page_with_ink_is_empty(real: dict) -> None:
         for page in doc.pages:
             assert page.chars > 300, (stem, page.page)
             assert "empty_with_ink" not in page.reasons and "little_text_for_ink" not in page.reasons
-    assert real["metrics"]["pages_empty_with_ink"] == 0
+    assert real["run"].pages_empty_with_ink == 0
 
 
 def test_chunks_carry_the_printed_article_labels(real: dict) -> None:
@@ -109,21 +110,21 @@ def test_revoked_wording_struck_through_is_left_out_and_counted(real: dict) -> N
     assert "II - universalização do ensino médio gratuito; (Redação dada pela Lei nº 12.061, de 2009)" in text
     assert "ensino-aprendizagem" in text  # the layer's line-end hyphen, kept: both halves are words
     page = real["docs"]["ldb_1996_struck_revoked_p2"].pages[0]
-    assert page.method == "text" and page.struck_chars == 64
-    assert real["metrics"]["struck_text"] == [
-        {"file": "ldb_1996_struck_revoked_p2.pdf", "pages": [1], "chars": 64, "lines": 0}
-    ]
-    assert real["metrics"]["struck_chars"] == 64  # and nothing struck on the other fixtures
-    assert real["metrics"]["struck_lines"] == 0  # the scans' letterhead and footer rules, the photo's edges
+    assert page.method == "text" and page.count("struck_chars") == 64
+    assert real["run"].struck_text == [StruckText("ldb_1996_struck_revoked_p2.pdf", [1], chars=64, lines=0)]
+    assert real["run"].counts["struck_chars"] == 64  # and nothing struck on the other fixtures
+    # nothing painted out of the scans: their letterhead and footer rules, the photo's edges are no strikes
+    assert real["run"].counts["struck_lines"] == 0
 
 
 def test_a_lists_numerals_set_apart_reach_their_incisos(real: dict) -> None:
     """UFABC's Resolução 175, p. 7: Art. 28's incisos I-XIX, their numerals right-aligned in a column of their own
     that tesseract left unread (it read 3 of the 19); read again and put at their lines' starts
-    (stages/numerals.py), clean's numbering repair mending misread strokes ("HI." for "II.")."""
+    (stages/documents/numerals.py), clean's numbering repair mending misread strokes ("HI." for "II.")."""
     text, _ = real["cleaned"]["ufabc_175_incisos_p7"]
     labels = re.findall(r"^([IVXL]+)\. ", text, re.MULTILINE)
     expected = [to_roman(i) for i in range(1, 20)]
     assert len(labels) == 19 and sum(a == b for a, b in zip(labels, expected, strict=True)) >= 15, labels
     (page,) = real["docs"]["ufabc_175_incisos_p7"].pages
-    assert page.numerals_placed >= 14 and real["metrics"]["numerals_placed"] >= page.numerals_placed
+    placed = page.count("numerals_placed")
+    assert placed >= 14 and real["run"].counts["numerals_placed"] >= placed

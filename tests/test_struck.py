@@ -1,4 +1,4 @@
-"""Struck-through lines on page images (stages/struck.py), on real pages: a Planalto page printed with its revoked
+"""Struck-through lines on page images (stages/documents/struck.py), on real pages: a Planalto page printed with its revoked
 wording struck through, and a real scan whose letterhead and footer rules (one of them double) must stay."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Ruled tables read cell by cell, row by row: the grid (stages/tables.py), a text layer's table
-(stages/textlayer.py) and a scanned one (stages/layout.py through the ocr stage, real tesseract)."""
+"""Ruled tables read cell by cell, row by row: the grid (stages/documents/tables.py), a text layer's table
+(stages/documents/textlayer.py) and a scanned one (stages/documents/layout.py through the ocr stage, real tesseract)."""
 
 from __future__ import annotations
 
@@ -221,9 +221,9 @@ def test_scanned_table_is_read_cell_by_cell(tmp_path: Path, degrees: float) -> N
     for on in (True, False):
         out = tmp_path / f"out-{on}"
         p = OcrParams(input_dir=str(tmp_path), workers=1, read_tables=on)
-        metrics = run_ocr([pdf], p, out, tmp_path / f"cache-{on}")
+        run = run_ocr([pdf], p, out, tmp_path / f"cache-{on}")
         (page,) = from_dict(OcrDocument, json.loads((out / "scan.json").read_text())).pages
-        assert page.method == "ocr" and page.tables_read == metrics["tables_read"] == int(on)
+        assert page.method == "ocr" and page.count("tables_read") == run.counts["tables_read"] == int(on)
         texts[on] = page.text
     assert_cells_in_order(texts[True])
     with pytest.raises(
@@ -261,7 +261,7 @@ def test_rules_found_on_a_skewed_image_and_none_on_text() -> None:
     assert image_tables(text_only, 300, 0.0) == []
 
 
-# --- tesseract's word boxes read by cells (stages/layout.py), on hand-made boxes ------------------------------
+# --- tesseract's word boxes read by cells (stages/documents/layout.py), on hand-made boxes ------------------------------
 def word(text: str, x: int, y: int) -> Word:
     return Word(text, x, y, x + 10 * len(text), y + 20)
 

@@ -56,7 +56,7 @@ corpus's photo-like CER 8.10% -> 7.79%. The 109 real scanned pages have none.
 
 Ruled tables (read_tables). Tesseract reads a table across its rows, the cells' wrapped lines interleaved ("Abrir
 processo Central da Receber a documentação,"), or down its columns. With the table's cells found from its rules
-on the page image (stages/tables.py), each word goes to the cell that holds its middle; each cell is read as a
+on the page image (stages/documents/tables.py), each word goes to the cell that holds its middle; each cell is read as a
 paragraph, its pieces of tesseract's lines top to bottom; a row whose cells are one line each is one line; the
 table goes where its first word was, after the rest of that word's line (a line that runs into the table above
 its first rule stays whole). The "|" that tesseract reads for a rule is left out of a cell. A table with a word of
@@ -523,7 +523,7 @@ def _cell_words(words: list[Word]) -> list[Word]:
 
 
 def read_tables(blocks: list[Block], tables: list[Table], slope: float) -> tuple[list[Block], int]:
-    """Blocks with the words of each ruled table (stages/tables.py; `tables` in the straight frame of a page
+    """Blocks with the words of each ruled table (stages/documents/tables.py; `tables` in the straight frame of a page
     skewed by `slope`) read cell by cell: each cell one block, its lines (pieces of tesseract's lines that fall in
     it) top to bottom; a row whose cells are one line each, one line; the table where its first word was. Returns
     them and how many tables were read. A word belongs to the cell that holds its middle; the rest of the page

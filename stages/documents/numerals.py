@@ -22,7 +22,7 @@ together, everything else in their box painted the paper's grey (a white ground 
 tesseract reads), and read once by tesseract as one block (stages/ocr.py).
 
 A numeral tesseract did read, but apart from its line (a photo's skew moves a right-aligned column past the label
-column's margin test, stages/layout.py), is a strip's numeral too when it is its own line's only word and ends in
+column's margin test, stages/documents/layout.py), is a strip's numeral too when it is its own line's only word and ends in
 its separator (SEPARATORS: "CIVIL" ending another column's heading, or a "4" read from a logo, is none).
 
 place_labels: the words read in a strip go to the start of its line, which then begins a paragraph, when

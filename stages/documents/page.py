@@ -6,8 +6,8 @@ import dataclasses
 import os
 import re
 import tempfile
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytesseract
@@ -32,7 +32,8 @@ from stages.documents.settings import OcrParams
 from stages.documents.struck import blank_strikes, find_strikes
 from stages.documents.tables import image_tables
 from stages.documents.tesseract import mean_confidence, osd_rotation, read_strips, run_tesseract
-from stages.records.pages import OcrPage
+from stages.documents.textlayer import LayerPage
+from stages.records.pages import PAGE_COUNTERS, OcrPage
 from stages.text.lexicon import REPLACEMENT, known_count, load_lexicon
 
 
@@ -44,12 +45,26 @@ class PageTask:
     params: OcrParams
     adaptive: str  # the local binarization this tesseract has: "sauvola" (>= 5) or "normalized"
     layer_text: str | None = None  # the page's own text layer, when it failed the quality check
-    layer_struck: int = 0  # characters shown struck through that were left out of layer_text
-    layer_tables: int = 0  # ruled tables of layer_text read cell by cell
+    layer_counts: dict[str, int] = field(default_factory=dict)  # what reading layer_text did (layer_counts)
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """A worker's answer to one PageTask: the page's record, or why it could not be read."""
+
+    doc: int  # PageTask.doc
+    page: int
+    record: OcrPage | None  # None when the page failed
+    error: str = ""  # why it failed ("TesseractError: ...")
 
 
 def letter_count(text: str) -> int:
     return sum(c.isalpha() for c in text)
+
+
+def layer_counts(layer: LayerPage) -> dict[str, int]:
+    """What reading a page's own text layer did (OcrPage.counts): struck-through text left out, tables read."""
+    return {"struck_chars": layer.struck_chars, "tables_read": layer.tables}
 
 
 RETRY_REASONS = frozenset({"empty_with_ink", "little_text_for_ink", "low_confidence", "few_known_words"})
@@ -58,8 +73,8 @@ GARBLED_REASONS = frozenset({"low_confidence", "few_known_words"})  # text, but 
 
 @dataclass(frozen=True)
 class Rebuilt:
-    """What rebuilding a page from tesseract's word boxes did (stages/layout.py, stages/tables.py,
-    stages/numerals.py)."""
+    """What rebuilding a page from tesseract's word boxes did (layout.py, tables.py,
+    numerals.py)."""
 
     labels_joined: int = 0  # labels of a label column put back at the start of their lines
     labels_misread: int = 0  # ... of them, those that did not read as a label (they keep tesseract's text)
@@ -81,6 +96,14 @@ class Reading:
     struck_lines: int = 0  # struck-through lines blanked on the image before it was read
     dot_leaders: int = 0  # rows of leader dots blanked on the image before it was read
     rebuilt: Rebuilt = Rebuilt()  # what rebuilding it from tesseract's word boxes did
+
+    def counts(self) -> dict[str, int]:
+        """What the repairs did to this reading (OcrPage.counts)."""
+        return {
+            "struck_lines": self.struck_lines,
+            "dot_leaders": self.dot_leaders,
+            **dataclasses.asdict(self.rebuilt),
+        }
 
 
 def normalize_light(src: str, dst: str) -> None:
@@ -118,8 +141,8 @@ def crop_to_photo(src: str, dst: str) -> bool:
 def tesseract_read(
     image: str, base: str, p: OcrParams, binarization: str, grey: np.ndarray | None = None
 ) -> tuple[str, float | None, Rebuilt]:
-    """Text, mean word confidence and what the rebuild from its word boxes did (stages/layout.py,
-    stages/tables.py) from one tesseract call (text and TSV written together). `grey`: the image as read, where
+    """Text, mean word confidence and what the rebuild from its word boxes did (layout.py,
+    tables.py) from one tesseract call (text and TSV written together). `grey`: the image as read, where
     ruled tables are looked for (None: none are)."""
     if binarization == "normalized":
         normalize_light(image, base + "-flat.pgm")
@@ -159,71 +182,98 @@ def tesseract_read(
     return text, mean_confidence(tsv), Rebuilt(joined, misread, split, tables_read, numerals)
 
 
-def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
-    """The best reading of a rendered page and how many tesseract readings it took (see the module docstring)."""
-    p, lexicon = task.params, load_lexicon()
+@dataclass(frozen=True)
+class PreparedPage:
+    """A rendered page made ready for tesseract."""
+
+    image: str  # the image to read: a photo's margins cut off, struck lines and dot leaders painted out
+    grey: (
+        np.ndarray | None
+    )  # its pixels, where ruled tables and list numerals are looked for; None: not loaded
+    binarization: str  # the threshold it is read with first: "otsu", or the local one for uneven light
+    ink_cm2: float
+    struck_lines: int = 0  # struck-through lines painted out
+    dot_leaders: int = 0  # rows of leader dots painted out
+
+
+def prepare_page(image: str, tmp: str, task: PageTask) -> PreparedPage:
+    """Measure a rendered page's ink and light, choose its threshold, cut a photo's margins, and paint out what
+    tesseract must not read (new images go to `tmp`)."""
+    p = task.params
     stats = measure_image(image, p.dpi)
     first = task.adaptive if stats.light_spread > p.adaptive_light_spread else "otsu"
     if first != "otsu" and crop_to_photo(image, os.path.join(tmp, "photo.pgm")):
         image = os.path.join(tmp, "photo.pgm")  # a photo on a white page: its margins cut off
-    struck_lines = dot_leaders = 0
-    grey = None
-    if p.drop_struck_text or p.blank_dot_leaders or p.read_tables or p.place_list_numerals:
-        with Image.open(image) as img:
-            grey = np.asarray(img.convert("L"))
-        strikes = find_strikes(grey, p.dpi) if p.drop_struck_text else []
-        if strikes:  # revoked wording printed struck through: blanked, not read (stages/struck.py)
-            struck_lines = len(strikes)
-            grey = blank_strikes(grey, strikes, p.dpi)
-        leaders = find_leaders(grey, p.dpi) if p.blank_dot_leaders else []
-        if leaders:  # rows of dots, read as junk: blanked (stages/leaders.py)
-            dot_leaders = len(leaders)
-            grey = blank_leaders(grey, leaders)
-        if strikes or leaders:
-            image = os.path.join(tmp, "blanked.pgm")
-            Image.fromarray(grey).save(image)
+    if not (p.drop_struck_text or p.blank_dot_leaders or p.read_tables or p.place_list_numerals):
+        return PreparedPage(image, None, first, stats.ink_cm2)
+    with Image.open(image) as img:
+        grey = np.asarray(img.convert("L"))
+    strikes = find_strikes(grey, p.dpi) if p.drop_struck_text else []
+    if strikes:  # revoked wording printed struck through: blanked, not read (struck.py)
+        grey = blank_strikes(grey, strikes, p.dpi)
+    leaders = find_leaders(grey, p.dpi) if p.blank_dot_leaders else []
+    if leaders:  # rows of dots, read as junk: blanked (leaders.py)
+        grey = blank_leaders(grey, leaders)
+    if strikes or leaders:
+        image = os.path.join(tmp, "blanked.pgm")
+        Image.fromarray(grey).save(image)
+    return PreparedPage(image, grey, first, stats.ink_cm2, len(strikes), len(leaders))
+
+
+def read_page(image: str, tmp: str, task: PageTask) -> tuple[Reading, int]:
+    """The best reading of a rendered page and how many tesseract readings it took (docs/ocr-and-cleaning.md
+    says how a page is read)."""
+    p, lexicon = task.params, load_lexicon()
+    page = prepare_page(image, tmp, task)
 
     def read(img: str, binarization: str, rotation: int) -> Reading:
         base = os.path.join(tmp, f"read-{binarization}-{rotation}")
         # tables are looked for on the image as read: not on one turned by OSD
-        text, conf, rebuilt = tesseract_read(img, base, p, binarization, grey if rotation == 0 else None)
-        quality = assess(text, conf, stats.ink_cm2, lexicon, p.quality())
+        text, conf, rebuilt = tesseract_read(img, base, p, binarization, page.grey if rotation == 0 else None)
+        quality = assess(text, conf, page.ink_cm2, lexicon, p)
         known = known_count(text, lexicon)
         return Reading(
-            text,
-            conf,
-            binarization,
-            rotation,
-            quality,
-            known,
-            struck_lines,
-            dot_leaders,
-            rebuilt,
+            text, conf, binarization, rotation, quality, known, page.struck_lines, page.dot_leaders, rebuilt
         )
 
-    readings = [read(image, first, 0)]
+    readings = [read(page.image, page.binarization, 0)]
 
     def best() -> Reading:
         return max(readings, key=lambda r: (r.known_words, r.quality.letters, r.confidence or 0.0))
 
     if not p.retry_suspect or not RETRY_REASONS & set(readings[0].quality.reasons):
         return readings[0], 1
-    upright = image
+    upright = page.image
     if readings[0].quality.letters and GARBLED_REASONS & set(readings[0].quality.reasons):
-        rotation = osd_rotation(image, p)
+        rotation = osd_rotation(page.image, p)
         if rotation:
             upright = os.path.join(tmp, f"turned-{rotation}.pgm")
-            with Image.open(image) as img:
+            with Image.open(page.image) as img:
                 img.rotate(-rotation, expand=True).save(upright)  # PIL turns counter-clockwise
-            readings.append(read(upright, first, rotation))
+            readings.append(read(upright, page.binarization, rotation))
     if RETRY_REASONS & set(best().quality.reasons):
-        other = task.adaptive if first == "otsu" else "otsu"
+        other = task.adaptive if page.binarization == "otsu" else "otsu"
         readings.append(read(upright, other, best().rotation))
     return best(), len(readings)
 
 
-def page_record(page: int, method: str, text: str, q: Quality, **how: Any) -> OcrPage:
-    """One page of data/ocr/<doc>.json with its quality signals and verdict; `how`: how it was read."""
+def page_record(
+    page: int,
+    method: str,
+    text: str,
+    q: Quality,
+    counts: Mapping[str, int],
+    *,
+    binarization: str | None = None,
+    rotation: int = 0,
+    passes: int = 0,
+    text_layer_rejected: bool = False,
+) -> OcrPage:
+    """One page of data/ocr/<doc>.json with its quality signals and verdict, how it was read, and what the
+    repairs did (`counts`: PAGE_COUNTERS keys; the zeros are left out)."""
+    unknown = set(counts) - set(PAGE_COUNTERS)
+    if unknown:
+        raise ValueError(f"counters {sorted(unknown)} are not in records.pages.PAGE_COUNTERS")
     return OcrPage(
         page=page,
         method=method,
@@ -235,7 +285,11 @@ def page_record(page: int, method: str, text: str, q: Quality, **how: Any) -> Oc
         ink_cm2=q.ink_cm2,
         verdict=q.verdict,
         reasons=list(q.reasons),
-        **how,
+        binarization=binarization,
+        rotation=rotation,
+        passes=passes,
+        text_layer_rejected=text_layer_rejected,
+        counts={name: n for name, n in sorted(counts.items()) if n},
     )
 
 
@@ -247,8 +301,8 @@ def layer_score(text: str) -> int:
 _BROKEN_WORD_RE = re.compile(rf"[^\W\d_]*{REPLACEMENT}[{REPLACEMENT}\w]*")
 
 
-def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
-    """Render one page and read it: (doc, page, record, error). Runs in a worker process."""
+def ocr_page(task: PageTask) -> PageRead:
+    """Render one page and read it. Runs in a worker process."""
     with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
         try:
             images = convert_from_path(
@@ -272,36 +326,23 @@ def ocr_page(task: PageTask) -> tuple[int, int, OcrPage | None, str | None]:
             RuntimeError,  # pytesseract's timeout
         ) as e:
             reason = " ".join(str(getattr(e, "message", "") or e).split()) or type(e).__name__
-            return task.doc, task.page, None, f"{type(e).__name__}: {reason}"
-    how: dict[str, Any] = {
-        "binarization": reading.binarization,
-        "rotation": reading.rotation,
-        "passes": passes,
-        "struck_lines": reading.struck_lines,
-        "dot_leaders": reading.dot_leaders,
-        **dataclasses.asdict(reading.rebuilt),
-    }
+            return PageRead(task.doc, task.page, None, f"{type(e).__name__}: {reason}")
+    rejected = False
     if task.layer_text is not None:
         if layer_score(task.layer_text) >= reading.known_words:  # OCR reads no better: the layer stays
-            layer_q = assess(
-                task.layer_text, None, None, load_lexicon(), task.params.quality(), text_layer=True
-            )
-            layer_how = {
-                **how,
-                "binarization": None,
-                "rotation": 0,
-                "struck_chars": task.layer_struck,
-                "struck_lines": 0,
-                "dot_leaders": 0,
-                **dataclasses.asdict(
-                    Rebuilt(tables_read=task.layer_tables)
-                ),  # nothing rebuilt but its tables
-            }
-            return (
-                task.doc,
-                task.page,
-                page_record(task.page, "text", task.layer_text, layer_q, **layer_how),
-                None,
-            )
-        how["text_layer_rejected"] = True
-    return task.doc, task.page, page_record(task.page, "ocr", reading.text, reading.quality, **how), None
+            q = assess(task.layer_text, None, None, load_lexicon(), task.params, text_layer=True)
+            record = page_record(task.page, "text", task.layer_text, q, task.layer_counts, passes=passes)
+            return PageRead(task.doc, task.page, record)
+        rejected = True
+    record = page_record(
+        task.page,
+        "ocr",
+        reading.text,
+        reading.quality,
+        reading.counts(),
+        binarization=reading.binarization,
+        rotation=reading.rotation,
+        passes=passes,
+        text_layer_rejected=rejected,
+    )
+    return PageRead(task.doc, task.page, record)

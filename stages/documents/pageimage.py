@@ -1,5 +1,5 @@
-"""Page-image helpers shared by the searches that clean a page before tesseract reads it (stages/struck.py,
-stages/leaders.py): the paper's brightness block by block, ink relative to it, runs, reduction."""
+"""Page-image helpers shared by the searches that clean a page before tesseract reads it (stages/documents/struck.py,
+stages/documents/leaders.py): the paper's brightness block by block, ink relative to it, runs, reduction."""
 
 from __future__ import annotations
 

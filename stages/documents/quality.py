@@ -20,24 +20,17 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from stages.documents.settings import OcrParams
 from stages.text.lexicon import Lexicon, known_share
 
-LIGATURES = ("ti", "fi", "fl", "ff", "ffi", "ffl", "ft", "tt", "st")
+# The letters a font's ligature glyph stands for: a text layer whose ligature glyph has no Unicode map drops them
+# ("avidades" for "atividades").
+LIGATURE_LETTERS = ("ti", "fi", "fl", "ff", "ffi", "ffl", "ft", "tt", "st")
+MIN_WORDS = 15  # the lexicon share is judged only on pages with at least this many words
+MAX_LIGATURE_LOSSES = 2  # a text layer with more words that lost a ligature is suspect
 CM_PER_INCH = 2.54
 REDUCE = 4  # the image is measured at a quarter of its size
 BLOCK = 8  # paper brightness: the brightest pixel of each 8x8 block of the reduced image (~1 cm at 300 dpi)
-
-
-@dataclass(frozen=True)
-class QualityParams:
-    """Thresholds of the page verdict (the ocr.quality_* params)."""
-
-    min_confidence: float = 70.0
-    min_lexicon_share: float = 0.6
-    min_words: int = 15  # the lexicon share is judged only on pages with at least this many words
-    min_ink_cm2: float = 3.0
-    min_letters_per_ink_cm2: float = 3.0
-    max_ligature_losses: int = 2
 
 
 @dataclass(frozen=True)
@@ -88,7 +81,7 @@ def ligature_losses(text: str, lexicon: Lexicon) -> int:
             continue
         prev = tokens[i - 1].lower() if i else ""
         nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
-        for lig in LIGATURES:
+        for lig in LIGATURE_LETTERS:
             if (
                 (len(w) >= 6 and any(w[:k] + lig + w[k:] in known for k in range(1, len(w))))
                 or (prev and len(prev + w) >= 7 and prev + lig + w in known)
@@ -121,26 +114,27 @@ def assess(
     confidence: float | None,
     ink_cm2: float | None,
     lexicon: Lexicon,
-    p: QualityParams,
+    p: OcrParams,
     text_layer: bool = False,
 ) -> Quality:
-    """A page's signals and the reasons, if any, it is suspect. `ink_cm2` is None for an unrendered page."""
+    """A page's signals and the reasons, if any, it is suspect (thresholds: `p`'s quality_* fields). `ink_cm2` is
+    None for an unrendered page."""
     letters = len(_LETTER_RE.findall(text))
     share, n_words = known_share(text, lexicon)
     broken = broken_glyphs(text)
     reasons = []
-    if ink_cm2 is not None and ink_cm2 >= p.min_ink_cm2:
+    if ink_cm2 is not None and ink_cm2 >= p.quality_min_ink_cm2:
         if letters == 0:
             reasons.append("empty_with_ink")
-        elif letters < p.min_letters_per_ink_cm2 * ink_cm2:
+        elif letters < p.quality_min_letters_per_ink_cm2 * ink_cm2:
             reasons.append("little_text_for_ink")
-    if confidence is not None and letters and confidence < p.min_confidence:
+    if confidence is not None and letters and confidence < p.quality_min_confidence:
         reasons.append("low_confidence")
-    if share is not None and n_words >= p.min_words and share < p.min_lexicon_share:
+    if share is not None and n_words >= MIN_WORDS and share < p.quality_min_lexicon_share:
         reasons.append("few_known_words")
     if broken:
         reasons.append("broken_glyphs")
-    if text_layer and ligature_losses(text, lexicon) > p.max_ligature_losses:
+    if text_layer and ligature_losses(text, lexicon) > MAX_LIGATURE_LOSSES:
         reasons.append("lost_ligatures")
     return Quality(
         letters=letters,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stages.documents.quality import QualityParams
-
 
 @dataclass(frozen=True)
 class OcrParams:
@@ -23,6 +21,7 @@ class OcrParams:
     retry_suspect: bool = True  # read a suspect page again (OSD rotation, the other binarization); best kept
     check_text_layers: bool = True  # OCR a text layer that fails the quality check; the better reading kept
     osd_min_confidence: float = 2.0  # tesseract OSD orientation confidence needed to turn a suspect page
+    # The page verdict's thresholds (quality.py's `assess` reads them from here)
     quality_min_confidence: float = 70.0  # mean word confidence below this: suspect (ordinary pages 82-96)
     quality_min_lexicon_share: float = 0.6  # known-word share below this: suspect (ordinary pages 0.78-0.98)
     quality_min_ink_cm2: float = 3.0  # a rendered page with this much ink has something printed on it
@@ -68,11 +67,3 @@ class OcrParams:
         if not 50 <= self.duplicate_similarity <= 100:
             out.append(f"ocr.duplicate_similarity must be in [50, 100], got {self.duplicate_similarity}")
         return out
-
-    def quality(self) -> QualityParams:
-        return QualityParams(
-            min_confidence=self.quality_min_confidence,
-            min_lexicon_share=self.quality_min_lexicon_share,
-            min_ink_cm2=self.quality_min_ink_cm2,
-            min_letters_per_ink_cm2=self.quality_min_letters_per_ink_cm2,
-        )

@@ -4,7 +4,7 @@ A printed compiled law (Planalto's LDB, printed from the browser and scanned or 
 wording with a line drawn through it. Tesseract leaves some of those lines out and reads others as junk or as
 words joined by hyphens ("Lol: do-sor f. ou L d religiosos", "informar-os-pais-e-responsáveis"); on renderings of
 the LDB's pages 11-20 such lines were most of what was left wrong (docs/benchmarks.md). The text-layer reader
-leaves the same text out of a born-digital copy (stages/textlayer.py).
+leaves the same text out of a born-digital copy (stages/documents/textlayer.py).
 
 A strike is a dark horizontal run at least STRIKE_MIN_INCH long and at most STRIKE_MAX_INCH thick whose
 neighbourhood, a little above and a little below, holds letter strokes in the same columns (the line goes

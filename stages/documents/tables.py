@@ -5,7 +5,7 @@ columns ("(por semestre) 10,0 Declaração da Coordenação do", UFMA) or the fi
 one down the page (UNIVASF's Resolução 03/2022, p. 9). Tesseract reads a scanned table another way again, often
 across the row with the cells' wrapped lines interleaved ("Abrir processo Central da Receber a documentação,").
 Neither keeps a cell's sentence together. The cells of a ruled table are known from its rules, so both readers
-(stages/textlayer.py from the PDF's drawing, stages/layout.py from the page image) put each cell's text
+(stages/documents/textlayer.py from the PDF's drawing, stages/documents/layout.py from the page image) put each cell's text
 together, cells in reading order (by the row of their top edge, then left to right), each cell its own paragraph,
 the whole table where its first character or word was. On the bench's renderings the CER of a page with a ruled
 table had measured two reading orders instead of the reading: UNIVASF's acts 1.34% -> 0.91% flatbed-like, 1.43% ->

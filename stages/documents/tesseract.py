@@ -71,7 +71,7 @@ def mean_confidence(tsv: str) -> float | None:
     return round(sum(confs) / len(confs), 2) if confs else None
 
 
-def _init_worker() -> None:
+def init_worker() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"  # one tesseract thread per process; parallelism comes from the pool
 
 
@@ -97,7 +97,7 @@ def run_tesseract(
 
 
 def read_strips(strips: LabelStrips, base: str, p: OcrParams, binarization: str) -> list[Block]:
-    """The strips beside a page's lines that hold a numeral its reading left unread (stages/numerals.py), read by
+    """The strips beside a page's lines that hold a numeral its reading left unread (numerals.py), read by
     tesseract as one block (--psm 6: as the page, --psm 3 or 4 reads nothing there) of a numeral's characters."""
     assert strips.image is not None
     Image.fromarray(strips.image).save(base + "-labels.png")

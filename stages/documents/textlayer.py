@@ -17,7 +17,7 @@ gutter (column_blocks) is read block by block in XY-cut order; any other page ke
 
 Tables: a ruled table's characters come in whatever order its producer wrote them (line by line across the
 columns, or some columns row by row and the last one down the page). Its cells are found from the rules the page
-draws (path objects at most RULE_MAX_PT thick; stages/tables.py), and the table is read cell by cell, row by row,
+draws (path objects at most RULE_MAX_PT thick; stages/documents/tables.py), and the table is read cell by cell, row by row,
 each cell a paragraph, where its first character was: as the ocr stage reads a scanned table.
 
 pdfium writes a hyphen that ended a line as U+FFFE and drops the line end ("pós\ufffegraduação"): both are put
@@ -46,7 +46,7 @@ COLUMN_MIN_HEIGHT = 0.25  # ... and the gutter runs down at least this share of 
 MIN_STRUCK_ALNUM = 3  # letters/digits a struck run needs ("II - progressiva ...": many)
 RULE_MAX_PT = 3.0  # a table's rule is a path at most this thick ...
 RULE_MIN_PT = 4.0  # ... and this long (drawn cell by cell: a cell's side)
-TABLE_TOL_PT = 3.0  # rules this close are one, or meet (stages/tables.py)
+TABLE_TOL_PT = 3.0  # rules this close are one, or meet (stages/documents/tables.py)
 _CELLS = 1 << 20  # a character's cell as table * _CELLS + cell
 LINE_END_HYPHEN = "\ufffe"  # pdfium's mark for a hyphen that ended a line
 _LINE_END_HYPHEN_RE = re.compile(LINE_END_HYPHEN + "\n?")
@@ -62,7 +62,7 @@ class LayerPage:
     text: str  # the page's own text, struck-through characters left out when asked
     struck_chars: int = 0  # non-space characters left out because a line is drawn through them
     columns: bool = False  # text columns: read column by column, not in the content stream's order
-    tables: int = 0  # ruled tables read cell by cell (stages/tables.py)
+    tables: int = 0  # ruled tables read cell by cell (stages/documents/tables.py)
 
 
 def path_bounds(page: pdfium.PdfPage) -> np.ndarray:
@@ -79,7 +79,7 @@ def horizontal_lines(paths: np.ndarray) -> np.ndarray:
 
 
 def page_tables(paths: np.ndarray, page_height: float) -> list[Table]:
-    """The ruled tables the page's drawing (`paths`: path_bounds) holds (stages/tables.py), in a top-down frame of
+    """The ruled tables the page's drawing (`paths`: path_bounds) holds (stages/documents/tables.py), in a top-down frame of
     points."""
     rules = []
     for left, bottom, right, top in paths.tolist():

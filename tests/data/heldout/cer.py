@@ -35,8 +35,8 @@ def main() -> None:
     else:
         import stages.clean as clean
     with tempfile.TemporaryDirectory() as tmp:
-        metrics = run_ocr(list_pdfs(HERE), OcrParams(), Path(tmp) / "ocr", Path(tmp) / "cache")
-        print(f"ocr: {metrics['pages_ocr_run']} pages read by tesseract in {metrics['seconds']} s\n")
+        run = run_ocr(list_pdfs(HERE), OcrParams(), Path(tmp) / "ocr", Path(tmp) / "cache")
+        print(f"ocr: {run.facts.pages_ocr_run} pages read by tesseract in {run.facts.seconds} s\n")
         print("| document | raw CER | clean stage |\n|---|---:|---:|")
         for path in sorted((Path(tmp) / "ocr").glob("*.json")):
             pages = [page["text"] for page in json.loads(path.read_text(encoding="utf-8"))["pages"]]
