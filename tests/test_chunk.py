@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from stages.chunk import run
 from stages.core.params import ParamsError, build_params
 from stages.text.chunking import ChunkParams, chunk_document, make_token_counter, parse_units
+from stages.text.fold import squash_ws
 from stages.text.legis.grammar import article_label
 from stages.text.legis.sentences import split_sentences
-from stages.text.tokens import approx_token_count, normalize_ws
+from stages.text.tokens import approx_token_count
 
 count = approx_token_count
 
@@ -96,7 +97,7 @@ def test_chunks_break_at_articles_and_keep_headings_with_the_next_article() -> N
     for c in chunks[1:]:
         assert re.match(r"(Art\. |CAPÍTULO |Parágrafo único)", c.text), c.text[:40]
         assert not c.text.rstrip().endswith(("CAPÍTULO I", "CAPÍTULO II", "GERAIS", "APROVAÇÃO"))
-    assert normalize_ws(" ".join(map(content, chunks))) == normalize_ws(DOC)
+    assert squash_ws(" ".join(map(content, chunks))) == squash_ws(DOC)
 
 
 def test_title_kept_with_the_first_article() -> None:
@@ -231,7 +232,7 @@ def test_chunker_properties(text: str, max_tokens: int, overlap_share: float) ->
     # nothing over the limit (overlap included), and the count is the real count of the text
     assert all(c.n_tokens == count(c.text) <= max_tokens for c in chunks)
     # no text lost or duplicated, modulo whitespace and the overlap
-    assert normalize_ws(" ".join(content(c) for c in chunks)) == normalize_ws(text)
+    assert squash_ws(" ".join(content(c) for c in chunks)) == squash_ws(text)
     # no word split: every chunk is made of the document's whole words
     words = set(text.split())
     assert all(set(c.text.split()) <= words for c in chunks)
@@ -277,7 +278,7 @@ def test_hf_tokenizer_counts_and_limits(tiny_tokenizer_dir: Path) -> None:
     chunks = chunk_document("res", DOC, ChunkParams(max_tokens=60, overlap=15), counter)
     assert len(chunks) > 1
     assert all(c.n_tokens == counter(c.text) <= 60 for c in chunks)
-    assert normalize_ws(" ".join(map(content, chunks))) == normalize_ws(DOC)
+    assert squash_ws(" ".join(map(content, chunks))) == squash_ws(DOC)
 
 
 def test_missing_or_broken_tokenizer_is_a_clear_error(tmp_path: Path) -> None:

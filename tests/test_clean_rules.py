@@ -10,8 +10,8 @@ from stages.text.clean.document import clean_document
 from stages.text.clean.furniture import CleanParams, find_running_lines, is_junk_line
 from stages.text.clean.numbering import fix_numbering
 from stages.text.clean.paragraphs import join_paragraphs, keep_hyphen, word_counts
+from stages.text.fold import squash_ws
 from stages.text.legis.misreads import from_roman, to_roman
-from stages.text.tokens import normalize_ws
 
 P = CleanParams()
 
@@ -386,7 +386,7 @@ def test_counts_per_rule_and_text_preserved_modulo_whitespace() -> None:
     assert text == "Art. 1º Texto um.\n\nArt. 2º Texto dois.\n"
     assert counts["dropped_header_footer"] == 2 and counts["dropped_page_number"] == 2
     assert counts["dropped_junk"] == 1 and counts["hyphen_joined"] == 1
-    assert normalize_ws(clean("um\n\n\n  dois")) == "um dois"
+    assert squash_ws(clean("um\n\n\n  dois")) == "um dois"
 
 
 def test_empty_document() -> None:

@@ -21,9 +21,10 @@ from stages.qa.validate import grounding_score
 from stages.text.chunking import ChunkParams, chunk_document
 from stages.text.clean.document import clean_document
 from stages.text.clean.furniture import CleanParams
+from stages.text.fold import squash_ws
 from stages.text.legis.grammar import HEADING_RE, PARAGRAPH_RE, article_label, is_structural_start
 from stages.text.legis.sentences import split_sentences
-from stages.text.tokens import approx_token_count, normalize_ws
+from stages.text.tokens import approx_token_count
 
 count = approx_token_count
 FORMATS = Path(__file__).parent / "data" / "formats"
@@ -120,12 +121,12 @@ def test_articles_not_split_when_they_fit_and_invariants_hold(name: str) -> None
         assert chunks, f"{name}: no chunks at max_tokens={limit}"
         assert all(c.n_tokens == count(c.text) <= limit for c in chunks)
         assert all(set(c.text.split()) <= words for c in chunks)  # no word split
-        assert normalize_ws(" ".join(map(content, chunks))) == normalize_ws(text)  # nothing lost
+        assert squash_ws(" ".join(map(content, chunks))) == squash_ws(text)  # nothing lost
         seen = list(dict.fromkeys(label for c in chunks for label in c.articles))
         assert seen == labels, f"{name} at max_tokens={limit}"
         for label, article, need in spans:
             if need <= limit:  # caput, §s and incisos together in one chunk's own text
-                assert any(normalize_ws(article) in normalize_ws(content(c)) for c in chunks), (
+                assert any(squash_ws(article) in squash_ws(content(c)) for c in chunks), (
                     f"{name}: {label} split at max_tokens={limit} though it needs {need}"
                 )
 
@@ -162,8 +163,8 @@ def _assert_grounded(pairs: list[tuple[str, str]], chunk_text: str) -> None:
     for question, answer in pairs:
         assert question.endswith("?") and answer
         lead, _, item = answer.partition(": ")  # a list's lead and one item: two spans of the chunk
-        assert normalize_ws(answer) in normalize_ws(chunk_text) or (
-            normalize_ws(lead) in normalize_ws(chunk_text) and normalize_ws(item) in normalize_ws(chunk_text)
+        assert squash_ws(answer) in squash_ws(chunk_text) or (
+            squash_ws(lead) in squash_ws(chunk_text) and squash_ws(item) in squash_ws(chunk_text)
         ), (question, answer)
         assert grounding_score(answer, chunk_text) == 1.0
 
@@ -244,6 +245,6 @@ def test_clean_keeps_every_spelling_label_and_numeral(name: str) -> None:
     text = read(name)
     cleaned, counts = clean_document([text], CleanParams())
     typography = re.sub(r"(?<=\d)o\b", "º", text.replace("°", "º"))
-    assert normalize_ws(cleaned) == normalize_ws(typography)
+    assert squash_ws(cleaned) == squash_ws(typography)
     assert _markers(cleaned) == _markers(typography)
     assert "numbering_fixed" not in counts

@@ -20,8 +20,9 @@ from stages.records.pages import OcrDocument
 from stages.scoring.metrics import cer
 from stages.text.chunking import ChunkParams, chunk_document
 from stages.text.clean.furniture import CleanParams
+from stages.text.fold import squash_ws
 from stages.text.legis.grammar import article_label
-from stages.text.tokens import approx_token_count, normalize_ws
+from stages.text.tokens import approx_token_count
 
 REPO = Path(__file__).resolve().parents[1]
 TRUTH = REPO / "data/sample/src"
@@ -86,7 +87,7 @@ def test_chunks_of_the_sample_keep_the_invariants(cleaned: tuple[Path, dict]) ->
         mine = [r for r in records if r.doc == doc]
         assert [r.index for r in mine] == list(range(len(mine)))
         assert all(r.n_tokens == approx_token_count(r.text) <= p.max_tokens for r in mine)
-        assert normalize_ws(" ".join(r.text[r.overlap_chars :] for r in mine)) == normalize_ws(text)
+        assert squash_ws(" ".join(r.text[r.overlap_chars :] for r in mine)) == squash_ws(text)
         assert mine[0].text.startswith(text.split("\n")[0])  # the title opens the first chunk
         labels = {article_label(line) for line in text.split("\n")} - {None}
         assert {a for r in mine for a in r.articles} == labels  # every article is labelled somewhere

@@ -17,12 +17,13 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+from stages.text.fold import strip_accents
 
 REPLACEMENT = "\ufffd"
 WORD_RE = re.compile(r"[^\W\d_]+")
@@ -53,7 +54,7 @@ class Lexicon:
         """Words with accents or a cedilla that, without them, are `plain` (lower case): "presidencia" ->
         ["presidência"] (the index is built on first use)."""
         if self._folded is None:
-            self._folded = self._non_ascii_by(fold_accents)
+            self._folded = self._non_ascii_by(strip_accents)
         return self._folded.get(plain, [])
 
     def _non_ascii_by(self, key: Callable[[str], str]) -> dict[str, list[str]]:
@@ -63,11 +64,6 @@ class Lexicon:
             if not word.isascii():
                 index.setdefault(key(word), []).append(word)
         return index
-
-
-def fold_accents(word: str) -> str:
-    """`word` without its accents and cedillas: "Órgãos" -> "Orgaos"."""
-    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 def skeleton(word: str) -> str:

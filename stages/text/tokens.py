@@ -1,4 +1,4 @@
-"""Text helpers that know nothing of legislation (that grammar is stages/legis.py): an approximate token
+"""Text helpers that know nothing of legislation (that grammar is stages/text/legis/): an approximate token
 counter and whitespace normalization. Pure functions on strings; nothing here touches files.
 """
 
@@ -35,8 +35,3 @@ def approx_token_count(text: str) -> int:
 # Whitespace
 # ---------------------------------------------------------------------------------------------
 _WS_RE = re.compile(r"\s+")
-
-
-def normalize_ws(text: str) -> str:
-    """Every run of whitespace (newlines included) becomes one space; ends stripped."""
-    return _WS_RE.sub(" ", text).strip()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from stages.qa.rules.pt_clause import (
-    squash,
-)
+from stages.text.fold import squash_ws
 from stages.text.legis.acts import SIGNATURE_RE
 from stages.text.legis.grammar import (
     ARTICLE_HEAD_RE,
@@ -52,15 +50,15 @@ _STRAY_NUMERAL = re.compile(r"^\s*(?:[IVXLC]+|[a-z]|\d{1,2})[.)]?\s*$")
 
 def _provision(where: str, block: str, continued: bool = False) -> Provision:
     marks = list(ENUM_ITEM_RE.finditer(block))
-    lead = squash(block[: marks[0].start()] if marks else block)
+    lead = squash_ws(block[: marks[0].start()] if marks else block)
     items = []
     for mark, nxt in zip(marks, marks[1:] + [None], strict=False):
-        text = squash(block[mark.end() : nxt.start() if nxt else len(block)])
+        text = squash_ws(block[mark.end() : nxt.start() if nxt else len(block)])
         if re.search(r"[^\W\d_]{3,}", text):
             items.append((item_name(mark), mark.group().strip(), text))
     if not items and (m := _UNNUMBERED_LIST.match(block.strip())):
         lines = [line.strip() for line in m.group("items").split("\n") if line.strip()]
-        lead = squash(m.group("lead"))
+        lead = squash_ws(m.group("lead"))
         items = [(f"item {i}", "", line) for i, line in enumerate(lines, 1) if not _STRAY_NUMERAL.match(line)]
     return Provision(where, lead, items, continued)
 

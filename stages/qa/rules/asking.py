@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from stages.qa.rules.pt_clause import (
     contract,
-    squash,
 )
+from stages.text.fold import squash_ws
 from stages.text.legis.acts import ActName
 
 
@@ -26,7 +26,7 @@ class Fact:
 
 def q(text: str) -> str:
     """A question as written: one line, capitalised, ending in '?'."""
-    text = re.sub(r"\s+,", ",", squash(text)).rstrip(" ,;:.")
+    text = re.sub(r"\s+,", ",", squash_ws(text)).rstrip(" ,;:.")
     return text[:1].upper() + text[1:] + "?"
 
 
@@ -48,6 +48,6 @@ class Asker:
         return f"{contract('em', self.where)} {self.act.of}"
 
 
-def _where_of_item(name: str, where: str) -> str:
+def where_of_item(name: str, where: str) -> str:
     """'o inciso II do Art. 7º', 'a alínea b do § 1º do Art. 7º'."""
     return f"{'a' if name.startswith('alínea') else 'o'} {name} {contract('de', where)}"

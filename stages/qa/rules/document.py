@@ -21,7 +21,7 @@ the text that answers, and two or more differently worded questions about it, wh
   vigencia, ementa (the act itself)                             -> "Quando a Resolução nº X entra em vigor?"
   artigo / paragrafo / inciso: where a provision says nothing the templates know, what it establishes.
 
-Every question names its act ("segundo a Resolução nº 023/2017"), found in the text by stages/legis.py, never
+Every question names its act ("segundo a Resolução nº 023/2017"), found in the text by stages/text/legis/, never
 in the file name; the second phrasing also cites the provision ("Segundo o Art. 6º da ..."). Answers lose the
 web-copy annotations of compiled laws and the letterhead lines a document repeats page after page. A chunk
 without a fact says why (`ChunkFacts.why_none`).
@@ -35,15 +35,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stages.qa.rules.articles import Provision, split_chunk
-from stages.qa.rules.asking import Asker, Fact, _where_of_item, q
-from stages.qa.rules.cues import _DEFINES, _VIGOR
-from stages.qa.rules.lists import MAX_ANSWER_CHARS, _list_answer, list_facts
+from stages.qa.rules.asking import Asker, Fact, q, where_of_item
+from stages.qa.rules.cues import DEFINES, VIGOR
+from stages.qa.rules.lists import MAX_ANSWER_CHARS, list_answer, list_facts
 from stages.qa.rules.pt_clause import (
     contract,
-    squash,
 )
 from stages.qa.rules.sentences import sentence_facts, topic_fact, topic_of
 from stages.records.chunks import Chunk
+from stages.text.fold import squash_ws
 from stages.text.legis.acts import SIGNATURE_RE, ActName, act_headings, strip_annotations, with_institution
 from stages.text.legis.sentences import split_sentences
 
@@ -77,7 +77,7 @@ def where_fact(ask: Asker, kind: str, answer: str, plural: bool = False) -> Fact
 
 def _first_sentences(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     """The leading whole sentences of `text` within `limit` characters (at least one)."""
-    text = squash(text)
+    text = squash_ws(text)
     if len(text) <= limit:
         return text
     out = ""
@@ -91,7 +91,7 @@ def _first_sentences(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
 def provision_facts(p: Provision, act: ActName, repeated: frozenset[str] = frozenset()) -> list[Fact]:
     """Every fact of one provision; where none is found, what it establishes, asked by where it sits."""
     ask = Asker(act, p.where, repeated)
-    if p.lead and _VIGOR.match(p.lead):
+    if p.lead and VIGOR.match(p.lead):
         sentence = split_sentences(p.lead)[0]
         return [
             ask.two(
@@ -111,13 +111,13 @@ def provision_facts(p: Provision, act: ActName, repeated: frozenset[str] = froze
                 found = [topic]
             facts += found
     for name, _, item in p.items:
-        if not (is_list and _DEFINES.search(p.lead)):
-            facts += sentence_facts(item, Asker(act, _where_of_item(name, p.where)))
+        if not (is_list and DEFINES.search(p.lead)):
+            facts += sentence_facts(item, Asker(act, where_of_item(name, p.where)))
     if p.continued and not p.lead and p.items:
         facts.append(_continuation_fact(p, act))
     elif not facts:
         kind = "artigo" if p.where.count(" ") <= 2 else "paragrafo"
-        text = _list_answer(p.lead, p.items) if p.items else p.lead
+        text = list_answer(p.lead, p.items) if p.items else p.lead
         if re.search(r"[^\W\d_]{3,}", text):
             facts.append(where_fact(ask, kind, _first_sentences(text)))
     return facts
@@ -134,11 +134,11 @@ def _continuation_fact(p: Provision, act: ActName) -> Fact:
     first, last = run[0][0], run[-1][0]
     feminine = kind_of == "alínea"
     if first == last:
-        where = _where_of_item(first, p.where)
+        where = where_of_item(first, p.where)
     else:
         plural = {"inciso": "incisos", "alínea": "alíneas", "item": "itens"}[kind_of]
         where = f"{'as' if feminine else 'os'} {plural} {first.split()[-1]} a {last.split()[-1]} {contract('de', p.where)}"
-    return where_fact(Asker(act, where), "inciso", _list_answer("", run), plural=first != last)
+    return where_fact(Asker(act, where), "inciso", list_answer("", run), plural=first != last)
 
 
 # ------------------------------------------------------------------------------------------------- documents
@@ -216,7 +216,7 @@ def _chunk_facts(
 
     facts: list[Fact] = []
     for offset, act in acts:  # the ementa, when the chunk holds it
-        if 0 <= offset < len(text) and act.ementa and squash(act.ementa) in squash(text):
+        if 0 <= offset < len(text) and act.ementa and squash_ws(act.ementa) in squash_ws(text):
             facts.append(
                 Fact("ementa", (q(f"Do que trata {act.the}"), q(f"Qual é o assunto {act.of}")), act.ementa)
             )

@@ -3,13 +3,15 @@ and the morphology a question needs (future -> present, participle -> present, "
 
 Legal Portuguese states rules in a few shapes: "O aluno poderá requerer ...", "Os calendários serão aprovados
 pelos colegiados", "No caso de ..., o usuário ...". `parse_clause` reads the first two; qa_rules handles the
-impersonal ones itself. Pure functions on strings; no legislation grammar here (that is stages/legis.py).
+impersonal ones itself. Pure functions on strings; no legislation grammar here (that is stages/text/legis/).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from stages.text.fold import squash_ws
 
 DETERMINERS = frozenset(
     "o a os as cada todo toda todos todas nenhum nenhuma qualquer este esta estes estas esse essa tal um uma".split()
@@ -122,14 +124,10 @@ def is_infinitive(word: str) -> bool:
     return len(w) >= 4 and w.isalpha() and (w.endswith(("ar", "er", "ir")) or w.endswith(("por", "pôr")))
 
 
-def squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def tidy(text: str) -> str:
     """Text as a question quotes it: one line, no gender marks ('o (a) aluno'), no OCR specks or stray label
     'o' before the first word."""
-    text = re.sub(r"^[^\wÀ-ú(\"“]+", "", squash(text))
+    text = re.sub(r"^[^\wÀ-ú(\"“]+", "", squash_ws(text))
     return _LABEL_O.sub("", _GENDER_MARK.sub("", text))
 
 

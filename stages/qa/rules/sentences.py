@@ -6,18 +6,18 @@ import re
 
 from stages.qa.rules.asking import Asker, Fact, q
 from stages.qa.rules.cues import (
-    _AGENT,
-    _COUNT,
-    _DEADLINE_CUE,
-    _DEADLINE_PHRASE,
-    _DOCUMENTS,
-    _DURATION,
-    _HOW_MANY,
-    _LIMIT,
-    _MONEY,
-    _PERCENT,
-    _is_agent,
-    _specific,
+    AGENT,
+    COUNT,
+    DEADLINE_CUE,
+    DEADLINE_PHRASE,
+    DOCUMENTS,
+    DURATION,
+    HOW_MANY,
+    LIMIT,
+    MONEY,
+    PERCENT,
+    is_agent,
+    is_specific,
 )
 from stages.qa.rules.pt_clause import (
     SUBJUNCTIVE,
@@ -30,14 +30,14 @@ from stages.qa.rules.pt_clause import (
     lower_first,
     parse_clause,
     participle_to_present,
-    squash,
     tidy,
 )
+from stages.text.fold import squash_ws
 
 
 def sentence_facts(sentence: str, ask: Asker) -> list[Fact]:
     """Content facts of one sentence or inciso (its answer is the sentence itself)."""
-    s = squash(sentence).rstrip(";")
+    s = squash_ws(sentence).rstrip(";")
     if len(s) < 15:
         return []
     out: list[Fact] = []
@@ -49,7 +49,7 @@ def sentence_facts(sentence: str, ask: Asker) -> list[Fact]:
     out += _prohibition_facts(s, clause, ask)
     out += _condition_facts(s, clause, ask)
     out += _definition_facts(s, ask)
-    if (docs := _DOCUMENTS.search(s)) and clause and _specific(clause.subject):
+    if (docs := DOCUMENTS.search(s)) and clause and is_specific(clause.subject):
         out += _document_facts(s, docs, clause, ask)
     out += _number_facts(s, clause, ask)
     return out
@@ -83,8 +83,8 @@ def _clause_facts(s: str, c: Clause, ask: Asker) -> list[Fact]:
     be = "são" if c.plural else "é"
     if (
         present.split()[-1] in ("é", "são", "ser", "fica", "ficam")
-        and (m := _AGENT.match(c.rest))
-        and _is_agent(m.group("agent"))
+        and (m := AGENT.match(c.rest))
+        and is_agent(m.group("agent"))
     ):
         verb = participle_to_present(m.group("part"))
         out.append(ask.two(f"Quem {verb} {subj}", f"por quem {be} {m.group('part')} {subj}", "aprovacao", s))
@@ -154,7 +154,7 @@ def _right_and_duty_facts(s: str, c: Clause | None, ask: Asker, found: bool) -> 
         return [
             ask.two(f"O que é assegurado {m.group('to')}", f"o que se garante {m.group('to')}", "direito", s)
         ]
-    if c is None or c.verb.startswith("não") or not _specific(c.subject):
+    if c is None or c.verb.startswith("não") or not is_specific(c.subject):
         return []
     if (
         c.present in ("tem", "têm")
@@ -211,7 +211,7 @@ def _prohibition_facts(s: str, c: Clause | None, ask: Asker) -> list[Fact]:
         c
         and c.verb.startswith("não")
         and c.present.split()[1:2] in (["pode"], ["podem"])
-        and _specific(c.subject)
+        and is_specific(c.subject)
     ):
         modal, tail = c.present.split()[1], " ".join(c.present.split()[2:])
         if vp := compact(c.rest, 14):
@@ -308,17 +308,17 @@ def _document_facts(s: str, docs: re.Match[str], c: Clause, ask: Asker) -> list[
 
 def _number_facts(s: str, c: Clause | None, ask: Asker) -> list[Fact]:
     """Deadlines, limits, counts, percentages and values."""
-    if (dur := _DURATION.search(s)) and _DEADLINE_CUE.search(s):
+    if (dur := DURATION.search(s)) and DEADLINE_CUE.search(s):
         return [_deadline_fact(s, dur, c, ask)]
-    if lim := _LIMIT.search(s):
+    if lim := LIMIT.search(s):
         return [_limit_fact(s, lim, c, ask)]
-    if cnt := _COUNT.search(s):
+    if cnt := COUNT.search(s):
         return [_count_fact(s, cnt, c, ask)]
-    if _PERCENT.search(s) or _MONEY.search(s):
-        what = "o percentual" if _PERCENT.search(s) else "o valor"
-        if c and _specific(c.subject) and c.subject.split()[1] in ("valor", "percentual", "taxa", "índice"):
+    if PERCENT.search(s) or MONEY.search(s):
+        what = "o percentual" if PERCENT.search(s) else "o valor"
+        if c and is_specific(c.subject) and c.subject.split()[1] in ("valor", "percentual", "taxa", "índice"):
             return [ask.two(f"Qual é {c.subject}", f"quanto é {c.subject}", "quantidade", s)]
-        topic = f" para {c.subject}" if c and _specific(c.subject) else ""
+        topic = f" para {c.subject}" if c and is_specific(c.subject) else ""
         return [
             ask.two(
                 f"Qual {what} fixado{topic} {ask.where_in()}",
@@ -333,10 +333,10 @@ def _number_facts(s: str, c: Clause | None, ask: Asker) -> list[Fact]:
 
 def _deadline_fact(s: str, dur: re.Match[str], c: Clause | None, ask: Asker) -> Fact:
     unit = dur.group("unit").lower().rstrip("s")
-    how_many = _HOW_MANY.get(unit, "")
+    how_many = HOW_MANY.get(unit, "")
     if how_many and dur.group("qual"):
         how_many += " " + dur.group("qual").strip()
-    if c and _specific(c.subject) and not c.verb.startswith("não"):
+    if c and is_specific(c.subject) and not c.verb.startswith("não"):
         subj, present = c.subject, c.present
         m = re.search(r"\bprazo\b[^,;]*?\bpara\s+(?P<vp>.+)$", s)
         if (
@@ -348,7 +348,7 @@ def _deadline_fact(s: str, dur: re.Match[str], c: Clause | None, ask: Asker) -> 
                 else f"em quanto tempo {subj} deve {vp}"
             )
             return ask.two(f"Qual o prazo para {subj} {vp}", second, "prazo", s)
-        if vp := first_clause(_DEADLINE_PHRASE.split(c.rest, maxsplit=1)[0], 10):
+        if vp := first_clause(DEADLINE_PHRASE.split(c.rest, maxsplit=1)[0], 10):
             last = present.split()[-1]
             if (last in ("é", "são") or present.endswith(" ser")) and re.match(
                 r"[a-zà-ú]+(?:ad|id|íd|ost|eit|ert)[oa]s?\b", vp
@@ -370,11 +370,11 @@ def _deadline_fact(s: str, dur: re.Match[str], c: Clause | None, ask: Asker) -> 
 
 
 def _limit_fact(s: str, lim: re.Match[str], c: Clause | None, ask: Asker) -> Fact:
-    noun = squash(lim.group("noun")).lower().replace("freqüência", "frequência")
+    noun = squash_ws(lim.group("noun")).lower().replace("freqüência", "frequência")
     head = noun.split()[0]
     art = "a" if head.endswith(("a", "ade", "ção", "gem")) or head in ("nota", "média", "idade") else "o"
     mm = re.sub(r"[oa](s?)$", art + r"\1", lim.group("mm").lower())
-    if c and _specific(c.subject) and noun not in c.subject:
+    if c and is_specific(c.subject) and noun not in c.subject:
         phrase = f"{art} {noun} {mm} {contract('de', c.subject)}"
         return ask.two(f"Qual é {phrase}", f"qual {phrase}", "quantidade", s)
     phrase = f"{art} {noun} {mm}"
@@ -398,7 +398,7 @@ def _count_fact(s: str, cnt: re.Match[str], c: Clause | None, ask: Asker) -> Fac
         c
         and c.present.split()[-1] in ("pode", "podem", "deve", "devem")
         and not c.verb.startswith("não")
-        and _specific(c.subject)
+        and is_specific(c.subject)
     ):
         before = tidy(s[: cnt.start()]).split(c.verb, 1)[-1].strip(" ,")
         if before and is_infinitive(before.split()[0]) and len(before.split()) <= 6:
@@ -435,7 +435,7 @@ def topic_of(sentence: str) -> str:
         ):
             article = {"no": "o", "na": "a", "nos": "os", "nas": "as"}[tidy(sentence).split()[0].lower()]
             subject = f"{article} {m.group('np')}"
-    return subject if subject and _specific(subject) else ""
+    return subject if subject and is_specific(subject) else ""
 
 
 def topic_fact(sentence: str, ask: Asker) -> Fact | None:
@@ -449,6 +449,6 @@ def topic_fact(sentence: str, ask: Asker) -> Fact | None:
         f"O que {where} estabelece sobre {subject}",
         f"qual é a regra para {subject}",
         "regra",
-        squash(sentence),
+        squash_ws(sentence),
         True,
     )

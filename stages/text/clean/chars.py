@@ -7,13 +7,13 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+from stages.text.fold import strip_accents
 from stages.text.legis.misreads import (
     FFFD_LEGAL,
 )
 from stages.text.lexicon import (
     REPLACEMENT,
     Lexicon,
-    fold_accents,
     match_case,
     repair_candidates,
 )
@@ -72,7 +72,7 @@ _SPACES_RE = re.compile(r"[ \t\v]+")
 PUBLISHER_MARK_RE = re.compile(r"<!ID\d+(?:-\d+)?>[ \t]?")
 # Dot leaders: a row of dots standing for wording an amending act leaves unchanged ("Art. 12. ..........") or
 # joining a heading to its page. Filler whose length is the column's: dropped, as the ocr stage paints them out
-# of page images (stages/leaders.py). An ellipsis ("(...)", "etc....") has fewer dots.
+# of page images (stages/documents/leaders.py). An ellipsis ("(...)", "etc....") has fewer dots.
 # Group 1: the punctuation after it ("nacionalidade......., RG"), which takes the leader's place.
 DOT_LEADER_RE = re.compile(r"[ \t]*(?:[.…][ \t]?){5,}(?=([,;:)])?)")
 # A form's fill-in blanks ("Eu, ______________, CPF ________"): a rule to write on, whose length is the form's.
@@ -80,7 +80,7 @@ DOT_LEADER_RE = re.compile(r"[ \t]*(?:[.…][ \t]?){5,}(?=([,;:)])?)")
 FILL_IN_RE = re.compile(r"[ \t]*_{3,}(?:[ \t]*_{3,})*(?:[ \t]*([,;:.)]))?")
 
 
-def _fill_in(m: re.Match[str]) -> str:
+def fill_in(m: re.Match[str]) -> str:
     """What a blank leaves: the punctuation after it, unless the text before it ends with the same ("Eu, ____,
     CPF" -> "Eu, CPF"); else a space."""
     before = m.string[: m.start()].rstrip()
@@ -95,7 +95,7 @@ def normalize_whitespace(text: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# 6. Words a text layer (or OCR) broke (issue 9): "dis ciplinas" / "dev e" (a space inside a word),
+# 6. Words a text layer (or OCR) broke: "dis ciplinas" / "dev e" (a space inside a word),
 # "técnicoadministrativo" (a hyphen lost), "R E S O L V E" (letter-spaced), "ministrá -las" (a space before an
 # enclitic), and U+FFFD for an accented letter ("servi\ufffdo"). Each is repaired only when the lexicon, or the
 # document's and the corpus's own words, make the fix certain; a U+FFFD no single word explains stays, counted.
@@ -180,7 +180,7 @@ def repair_words(line: str, lexicon: Lexicon, vocab: Counter[str], counts: Count
         w = m.group(0)
         if w.lower() in known:
             return w
-        fit = pick_word(lexicon.with_accents_of(fold_accents(w.lower())), lexicon, vocab, by_frequency=False)
+        fit = pick_word(lexicon.with_accents_of(strip_accents(w.lower())), lexicon, vocab, by_frequency=False)
         if fit and (len(w) > 3 or lexicon.counts.get(fit, 0) >= SHORT_ACCENT_MIN_COUNT):
             counts["accents_restored"] += 1
             return match_case(fit, w)
@@ -221,7 +221,7 @@ def pick_word(
 
 def repair_replacement_chars(text: str, lexicon: Lexicon, corpus: Counter[str], counts: Counter[str]) -> str:
     """U+FFFD (one per lost non-ASCII letter) replaced where the fix is certain: a legal sign or ordinal
-    (stages/legis.py FFFD_LEGAL: "\ufffd 2\ufffd do art." -> "§ 2º do art."), else the one word of the lexicon and
+    (stages/text/legis/ FFFD_LEGAL: "\ufffd 2\ufffd do art." -> "§ 2º do art."), else the one word of the lexicon and
     the corpus that fits; of several, the one the corpus itself writes, or one `FFFD_DOMINANCE` times as frequent
     as each other one (até/atá, após/apôs, início/inácio). Otherwise the U+FFFD stays and is counted."""
     for pattern, repl in FFFD_LEGAL:

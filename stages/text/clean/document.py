@@ -26,8 +26,8 @@ from stages.text.clean.chars import (
     DOT_LEADER_RE,
     FILL_IN_RE,
     PUBLISHER_MARK_RE,
-    _fill_in,
     corpus_vocabulary,
+    fill_in,
     normalize_unicode,
     normalize_whitespace,
     repair_replacement_chars,
@@ -72,7 +72,7 @@ def clean_document(
         counts["dropped_publisher_marks"] += n
         text, n = DOT_LEADER_RE.subn(lambda m: "" if m.group(1) else " ", text)
         counts["dot_leaders"] += n
-        text, n = FILL_IN_RE.subn(_fill_in, text)
+        text, n = FILL_IN_RE.subn(fill_in, text)
         counts["fill_in_blanks"] += n
         if REPLACEMENT in text:
             text = repair_replacement_chars(text, lexicon, corpus, counts)

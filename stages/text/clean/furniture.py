@@ -10,7 +10,7 @@ from itertools import accumulate
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from stages.text.clean.paragraphs import _TERMINAL, _starts_lower
+from stages.text.clean.paragraphs import TERMINAL, starts_lower
 from stages.text.legis.grammar import (
     LIST_ITEM_RE,
     is_structural_start,
@@ -111,7 +111,7 @@ def find_running_lines(pages: list[list[str]], p: CleanParams) -> dict[tuple[int
 
 
 # ---------------------------------------------------------------------------------------------
-# 3b. Letterheads (issue 9). A scanned letterhead beside a coat of arms comes out of OCR a little different on
+# 3b. Letterheads. A scanned letterhead beside a coat of arms comes out of OCR a little different on
 # every page ("é. Poder Executivo", "Hi Poder Executivo", "“4 *” Ministério da Educação", then "RO", "ES e “a (1"
 # from the logo), and a letterhead block can be seven lines deep, so the rule above, which compares whole lines
 # among the first `edge_lines`, misses it. Here each page's top and bottom are read as zones: from the edge
@@ -173,7 +173,7 @@ def continues(prev: str, line: str) -> bool:
     """Is `line` the rest of a sentence `prev` wrapped into it? `prev` runs to the margin (40+ characters) without
     ending its sentence, and `line` starts in lower case ("... a partir da edição" / "de sua norma
     regulamentadora.", the last line before a footer, whose words a lexicon may not know)."""
-    return len(prev) >= 40 and not prev.endswith(_TERMINAL) and _starts_lower(line)
+    return len(prev) >= 40 and not prev.endswith(TERMINAL) and starts_lower(line)
 
 
 def _word_chars(words: set[str]) -> int:

@@ -94,10 +94,10 @@ def keep_hyphen(first: str, fragment: str, vocab: Counter[str], lexicon: Lexicon
     return a in ALWAYS_HYPHEN_PREFIXES or b in COMPOUND_PAIRS.get(a, ())
 
 
-_TERMINAL = (".", "!", "?", ":", ";")
+TERMINAL = (".", "!", "?", ":", ";")
 
 
-def _starts_lower(line: str) -> bool:
+def starts_lower(line: str) -> bool:
     return line[:1].isalpha() and line[:1].islower()
 
 
@@ -105,13 +105,13 @@ def should_break(prev: str, nxt: str, gap: bool, short_line: int) -> bool:
     """Does `nxt` start a new paragraph after `prev`? `gap`: a blank line or a page break between them."""
     if is_structural_start(nxt):
         return True
-    if _starts_lower(nxt) and not prev.endswith(_TERMINAL):
+    if starts_lower(nxt) and not prev.endswith(TERMINAL):
         return False  # the sentence goes on: wrapped line, or a paragraph split by a page break/blank line
     if is_heading(prev) or is_heading(nxt):
         return True
     if len(prev) < short_line:  # a wrapped line runs to the margin: a short one ended its paragraph
         return True
-    return gap and prev.endswith(_TERMINAL)
+    return gap and prev.endswith(TERMINAL)
 
 
 def join_paragraphs(
@@ -132,7 +132,7 @@ def join_paragraphs(
         pieces = paragraphs[-1]
         end = _HYPHEN_END_RE.search(pieces[-1])
         fragment = _FRAGMENT_RE.match(line)
-        if end and fragment and not is_structural_start(line) and (not gap or _starts_lower(line)):
+        if end and fragment and not is_structural_start(line) and (not gap or starts_lower(line)):
             if keep_hyphen(end.group(1), fragment.group(1), vocab, lexicon):
                 counts["hyphen_kept"] += 1
             else:
@@ -167,7 +167,7 @@ def lost_hyphen(prev: str, fragment: str, lexicon: Lexicon) -> bool:
 
 def _signature_line(line: str) -> bool:
     """A line of the signature block: a name or a post ("Profa. Dra. Marta Lobo", "Reitor")."""
-    return len(line) <= 80 and not line.endswith((*_TERMINAL, ",")) and not is_structural_start(line)
+    return len(line) <= 80 and not line.endswith((*TERMINAL, ",")) and not is_structural_start(line)
 
 
 def render_paragraphs(paragraphs: list[str]) -> str:

@@ -29,7 +29,7 @@ HEADING_WORDS_CAPS = (
 HEADING_WORDS_MIXED = r"Cap[íi]tulo|T[íi]tulo|Livro|Sec[çc][ãa]o|Subsec[çc][ãa]o|Parte"
 _UNICO_CAPS = r"[ÚU]NIC[OA]"
 _UNICO_MIXED = r"[ÚU]nic[oa]"
-_PARAGRAFO_UNICO = r"Par[áa]grafo\s+[úuÚU]nico|PAR[ÁA]GRAFO\s+[ÚU]NICO"
+PARAGRAFO_UNICO = r"Par[áa]grafo\s+[úuÚU]nico|PAR[ÁA]GRAFO\s+[ÚU]NICO"
 
 # ---------------------------------------------------------------------------------------------
 # Structure. A "structural start" is a line that begins a new unit and must never be glued to the line
@@ -50,7 +50,7 @@ ARTICLE_LABEL_PATTERN = (
 ARTICLE_RE = re.compile("^" + ARTICLE_LABEL_PATTERN)
 # § 2º / §2º / § 2° / Parágrafo único / Parágrafo Único / PARÁGRAFO ÚNICO / Paragrafo unico (OCR); never the
 # lower-case "parágrafo único do art. 3º" of a reference wrapped to a line start.
-PARAGRAPH_RE = re.compile(rf"^(?:§{{1,2}}\s*\d|{_PARAGRAFO_UNICO})")
+PARAGRAPH_RE = re.compile(rf"^(?:§{{1,2}}\s*\d|{PARAGRAFO_UNICO})")
 # Incisos: "IV – texto" (the usual form), "IV) texto", "IV. texto" (the period form only before a lower-case
 # word, so "D. Maria" and "C. Federal" at a line start are not incisos). Alíneas: "b) texto", "b. texto".
 INCISO_RE = re.compile(rf"^{ROMAN}(?:\s*{DASH}\s*\S|\)\s+\S|\.\s+[a-zà-ú])")

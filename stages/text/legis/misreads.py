@@ -75,7 +75,7 @@ def expected_numeral(token: str, expected: int) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Real layouts (issue 9): the paragraph sign, ordinals and inciso numerals as OCR and broken text layers write
+# Real layouts: the paragraph sign, ordinals and inciso numerals as OCR and broken text layers write
 # them. Measured on the real UFAM corpus and renderings of its born-digital acts (docs/benchmarks/real.md).
 # ---------------------------------------------------------------------------------------------
 # "$ 1º", "$3º", "o $ 2º do art. 5º", "$$ 1º e 2º": a dollar sign where a § belongs (OCR's commonest misread

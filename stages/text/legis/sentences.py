@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from stages.text.legis.grammar import _PARAGRAFO_UNICO
+from stages.text.legis.grammar import PARAGRAFO_UNICO
 
 # ---------------------------------------------------------------------------------------------
 # Sentences. A sentence ends at . ! ? ; followed by space and a capital, digit, § or quote — except
@@ -16,7 +16,7 @@ ABBREVIATIONS = frozenset(
 )
 # "Art. 10.", "ART. 1.027." and "Parágrafo Único." end their label, not a sentence.
 _LABEL_END_RE = re.compile(
-    rf"(?:\b(?:Art(?:igo)?s?|ART(?:IGO)?S?)\.?\s*\d[\d.]*[º°o]?(?:-[A-Z])?|{_PARAGRAFO_UNICO})$"
+    rf"(?:\b(?:Art(?:igo)?s?|ART(?:IGO)?S?)\.?\s*\d[\d.]*[º°o]?(?:-[A-Z])?|{PARAGRAFO_UNICO})$"
 )
 _SENTENCE_END_RE = re.compile(r"[.!?;](?=\s+[\"“'(§A-ZÀ-Ý0-9])")
 # The coarse split qa_rules uses inside an article's caput or paragraph: after "." or ";" before a capital or §.
