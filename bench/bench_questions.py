@@ -3,13 +3,13 @@
     python bench/bench_questions.py                                          # print the tables
     python bench/bench_questions.py --write docs/benchmarks/questions.md     # ... and record them
 
-For each corpus (default: ../shared/real-corpus/ufam and the shipped sample data/sample/pdf) the pipeline's own
+For each corpus (--corpus, repeatable; default: the shipped sample data/sample/pdf) the pipeline's own
 stages run in a work directory (.bench/questions/<corpus>, kept between runs so OCR comes from its cache):
-ocr -> clean -> chunk -> synth (rules). The baseline is the rules backend of `--baseline-ref` (the commit
-before issue 11), run by `git worktree` on the same chunks. Re-run after any change to ocr/clean/chunk/legis:
+ocr -> clean -> chunk -> synth (rules). The baseline is the rules backend of `--baseline-ref` (the first
+generator, qa_rules-v1), run by `git worktree` on the same chunks. Re-run after any change to ocr/clean/chunk/legis:
 the chunks are rebuilt and both generators measured again.
 
-Targets (issue 11), each measured on the accepted pairs of data/qa/qa.jsonl:
+Targets, each measured on the accepted pairs of data/qa/qa.jsonl:
 - questions that cite an article/§/inciso without naming an act: 0;
 - duplicate questions (letters and digits, accents folded): 0;
 - >= 10 question kinds, none above 35% of pairs (also shown: the where-based kinds artigo+paragrafo+inciso
@@ -41,15 +41,15 @@ from typing import Any
 
 import yaml
 
-from stages.qa.parse import normalize_question
 from stages.qa.rules.document import WHERE_KINDS
 from stages.qa.validate import grounding_score, has_bad_glyph
+from stages.text.fold import question_key
 from stages.text.legis.acts import ANNOTATION_RE
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-BASELINE_REF = "7b7e052"  # main before issue 11: the rules backend qa_rules-v1
+BASELINE_REF = "7b7e052"  # the first rules backend, qa_rules-v1
 ACT_NAME = re.compile(
     r"\b(?:Lei|Decreto|Decreto-Lei|Portaria|Resolução|Instrução Normativa|Decisão|Deliberação|Regimento|Estatuto"
     r"|Regulamento|Código|Normas|Edital|Medida Provisória|Provimento|Ato)\b"
@@ -123,7 +123,7 @@ def measure(out: Path, work: Path) -> dict[str, Any]:
     }
     metrics = json.loads((out / "metrics/synth.json").read_text(encoding="utf-8"))
     letterheads = repeated_lines(work / "data" / "clean")
-    questions = Counter(normalize_question(p["question"]) for p in pairs)
+    questions = Counter(question_key(p["question"]) for p in pairs)
     kinds = Counter(
         p.get("kind") or " ".join(p["question"].split()[:3]) for p in pairs
     )  # v1: no kind, its shape
@@ -222,7 +222,7 @@ def markdown(results: dict[str, dict[str, dict[str, Any]]], args: argparse.Names
         "",
         f"    python bench/bench_questions.py --write {args.write}",
         "",
-        f"Baseline: the rules backend at `{args.baseline_ref}` (before issue 11), run in the same invocation on the "
+        f"Baseline: the rules backend at `{args.baseline_ref}` (qa_rules-v1), run in the same invocation on the "
         "same chunks. `bench/bench_questions.py`'s docstring says how each figure is counted.",
         "",
     ]
@@ -275,10 +275,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="write the markdown tables here")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
-    corpora = args.corpus or [
-        ROOT.parent / "shared" / "real-corpus" / "ufam",
-        ROOT / "data" / "sample" / "pdf",
-    ]
+    corpora = args.corpus or [ROOT / "data" / "sample" / "pdf"]
     results: dict[str, dict[str, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         base = baseline_code(args.baseline_ref, Path(tmp) / "baseline") if args.baseline_ref else None

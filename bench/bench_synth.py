@@ -3,10 +3,11 @@
 1. Pairs per minute of the whole stage (`lmstudio` backend) at concurrency 1, 2, 4, 8 against the fake
    OpenAI-compatible server of the tests (fixed latency per request, 4 requests served at once, like
    LM Studio's default parallel predictions). Concurrency 1 is the sequential loop: the baseline.
-2. Parse yield of `parse_qa_pairs` on the messy-reply corpus (tests/data/messy_replies) and on the fake
-   server's replies, against one regex fitted to the requested format (the original approach).
+2. Parse yield of `parse_qa_pairs` on the messy-reply corpus (tests/data/messy_replies), on the replies of
+   today's LM Studio models (tests/data/replies: reasoning, tables, cut JSON, notes) and on the fake server's
+   replies, against one regex fitted to the requested format (the original approach).
 
-    python bench/bench_synth.py [--latency 0.3] [--chunks 32]
+    python -m bench.bench_synth [--latency 0.3] [--chunks 32]    (from the repository root: it imports tests/)
 """
 
 from __future__ import annotations
@@ -88,12 +89,27 @@ def parse_yield() -> list[dict]:
         )
         for name, pairs in expected.items()
     }
+    replies_dir = REPO_ROOT / "tests" / "data" / "replies"
+    model_replies = {}
+    for path in sorted(replies_dir.glob("*.expected.json")):
+        name = path.name.removesuffix(".expected.json")
+        expected_reply = json.loads(path.read_text(encoding="utf-8"))
+        model_replies[name] = (
+            (replies_dir / f"{name}.txt").read_text(encoding="utf-8"),
+            [tuple(p) for p in expected_reply["pairs"]],
+            expected_reply["cut"],
+        )
     served = {}
     for chunk in sample_chunks(articles_per_chunk=1):
         prompt = f'"""\n{chunk["text"]}\n"""'
         served[chunk["id"]] = (messy_reply(prompt), grounded_pairs(chunk["text"]), False)
     rows = []
-    for corpus_name, replies in (("messy_replies corpus", corpus), ("fake-server replies", served)):
+    corpora = (
+        ("messy_replies corpus", corpus),
+        ("replies corpus", model_replies),
+        ("fake-server replies", served),
+    )
+    for corpus_name, replies in corpora:
         for parser_name, parser in (("single regex", regex_pairs), ("parse_qa_pairs", parse_qa_pairs)):
             wanted = found = spurious = 0
             for text, pairs, cut in replies.values():

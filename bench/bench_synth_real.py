@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from stages import synth
+from stages.qa.cache import all_records
+from stages.records.paths import SYNTH_CACHE_DIR
 from tests.real_server import gemma_model_dir, transformers_serve
 from tests.synth_fixtures import make_workdir, set_synth_params
 
@@ -75,9 +77,7 @@ def run_prompt(
     finally:
         os.chdir(cwd)
     metrics = json.loads((work / "metrics/synth.json").read_text())
-    replies = [
-        json.loads(line) for line in (work / "data/cache/synth/replies.jsonl").read_text().splitlines()
-    ]
+    replies = list(all_records(work / SYNTH_CACHE_DIR))
     accepted = [json.loads(line) for line in (work / "data/qa/qa.jsonl").read_text().splitlines()]
     return {
         "seconds": round(seconds, 1),

@@ -1,11 +1,11 @@
 """Stage synth: chunks -> synthetic question/answer pairs (data/qa/qa.jsonl, data/qa/rejected.jsonl).
 
-Backends: `rules` (offline, deterministic: stages/qa_rules.py, facts with two or more phrasings each) or
-`lmstudio` (any OpenAI-compatible server: LM Studio, llama.cpp's server, Ollama, vLLM, `transformers serve`;
-stages/qa_server.py). Every pair is validated (non-empty, length, is a question, no unreadable glyph, not an
-echo of the prompt's example, grounded in its chunk, not a duplicate of any earlier question); whatever is
-dropped goes to rejected.jsonl with its reason, and metrics/synth.json counts the chunks that gave no pair, by
-why.
+Backends: `rules` (offline, deterministic: stages/qa/rules/, facts with two or more phrasings each) or
+`lmstudio` (any OpenAI-compatible server, or several: LM Studio, llama.cpp's server, Ollama, vLLM,
+`transformers serve`; stages/qa/server.py). Every pair is validated (non-empty, length, is a question, no
+unreadable glyph, not an echo of the prompt's example, grounded in its chunk, not a duplicate of any earlier
+question); whatever is dropped goes to rejected.jsonl with its reason, and metrics/synth.json counts the chunks
+that gave no pair, by why.
 """
 
 from __future__ import annotations
@@ -14,23 +14,32 @@ import json
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stages.core.files import read_jsonl, write_json, write_jsonl, write_timings
 from stages.core.params import load_params
 from stages.core.run import MissingInputError, require_input, run_main
+from stages.qa.cache import ReplyCache
 from stages.qa.client import ServerUnavailable
-from stages.qa.parse import normalize_question, parse_qa_pairs
+from stages.qa.parse import parse_reply
 from stages.qa.rules.document import document_facts
-from stages.qa.server import ServerSettings, server_results
+from stages.qa.server import server_results
 from stages.qa.settings import SynthParams
 from stages.qa.validate import grounding_score, validate_pair
 from stages.records.base import RecordError, from_dict, to_dict
 from stages.records.chunks import Chunk
 from stages.records.pairs import QAPair
-from stages.records.paths import CHUNKS_FILE, QA_FILE, REJECTED_FILE, SYNTH_CACHE_FILE, metrics_file
+from stages.records.paths import (
+    CHUNKS_FILE,
+    QA_FILE,
+    REJECTED_FILE,
+    SYNTH_CACHE_DIR,
+    SYNTH_CACHE_FILE,
+    metrics_file,
+)
+from stages.text.fold import question_key
 
 log = logging.getLogger("stages.synth")
 
@@ -68,13 +77,17 @@ def rules_results(chunks: list[Chunk]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def server_candidates(record: dict[str, Any], reply_prefix: str, stats: Counter) -> list[Candidate]:
-    """Pairs parsed from one reply; a reply cut by max_tokens keeps what was complete (qa_parse)."""
+def server_candidates(
+    record: dict[str, Any], reply_prefix: str, stats: Counter
+) -> tuple[list[Candidate], str]:
+    """Pairs parsed from one reply, and why there are none when there are none; a reply cut by max_tokens keeps
+    what was complete, one whose reasoning never closed gives nothing (stages/qa/parse.py)."""
     cut = record.get("finish_reason") == "length"
-    pairs = parse_qa_pairs(reply_prefix + record.get("reply", ""), cut=cut)
-    if cut and pairs:
+    reply = record.get("reply", "")
+    parsed = parse_reply(reply_prefix + reply if reply.strip() else "", cut=cut)
+    if cut and parsed.pairs:
         stats["truncated_recovered"] += 1
-    return [Candidate(q, a) for q, a in pairs]
+    return [Candidate(q, a) for q, a in parsed.pairs], parsed.why_none
 
 
 # ---------------------------------------------------------------- assembly
@@ -103,15 +116,14 @@ def assemble(
             no_pairs["request_failed"] += 1
             rejected.append({**where, "reason": "request_failed", "error": record["error"]})
             continue
+        parsed_why = ""
         if "candidates" in record:
             candidates = record["candidates"]
         else:
             stats["chunks_answered"] += 1
-            candidates = server_candidates(record, reply_prefix, stats)
+            candidates, parsed_why = server_candidates(record, reply_prefix, stats)
         if not candidates:
-            why = record.get("why_none") or (
-                "truncated" if record.get("finish_reason") == "length" else "no_pairs_parsed"
-            )
+            why = record.get("why_none") or parsed_why or "no_pairs_parsed"
             reason = "no_facts" if "candidates" in record else why
             reasons[reason] += 1
             no_pairs[why] += 1
@@ -130,7 +142,7 @@ def assemble(
         kept = 0
         for index, c in enumerate(candidates):
             reason = validate_pair(c.question, c.answer, chunk.text, p.min_grounding, examples)
-            key = normalize_question(c.question)
+            key = question_key(c.question)
             if reason is None and key in seen:
                 reason = "duplicate"
             if reason:
@@ -210,15 +222,15 @@ def main() -> None:
     stats: Counter = Counter()
     chunks = read_chunks(CHUNKS_FILE, stats)
     log.info("synth: %d chunks from %s, backend %s", len(chunks), CHUNKS_FILE, p.backend)
-    SYNTH_CACHE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    SYNTH_CACHE_FILE.touch()  # a DVC output even when the rules backend leaves it empty
+    SYNTH_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    SYNTH_CACHE_FILE.touch()  # the DVC output is not an empty folder even when the rules backend asks nothing
     prefix, examples = "", frozenset()
     try:
         if p.backend == "rules":
             results, model = rules_results(chunks), RULES_MODEL
         else:
-            settings = ServerSettings(**{f.name: getattr(p, f.name) for f in fields(ServerSettings)})
-            results, model, prompts = server_results(chunks, settings, SYNTH_CACHE_FILE, stats)
+            cache = ReplyCache(SYNTH_CACHE_DIR, legacy=SYNTH_CACHE_FILE)
+            results, model, prompts = server_results(chunks, p, cache, stats)
             prefix, examples = prompts.reply_prefix, prompts.examples
     except ServerUnavailable as e:
         log.error("%s", e)
@@ -255,6 +267,15 @@ def main() -> None:
             "retries": stats["retries"],
             "seconds": round(seconds, 2),
             "pairs_per_minute": round(len(accepted) / seconds * 60, 1) if seconds > 0 else 0.0,
+            **(
+                {
+                    "requests_by_server": stats["requests_by_server"],
+                    "servers_lost": stats["servers_lost"],
+                    "chunks_requeued": stats["requeued"],
+                }
+                if "requests_by_server" in stats
+                else {}
+            ),
         },
     )
     log.info(

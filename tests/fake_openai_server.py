@@ -12,14 +12,19 @@ A real HTTP server (stdlib ThreadingHTTPServer on 127.0.0.1, a free port) in a b
 - scripted faults, consumed one per generation request from `faults` (a list) or chosen by a function of
   (request number, request body): "500", "503" (model loading), "429" (with Retry-After), "drop"
   (connection closed without a reply), "garbage" (200 with a non-JSON body), "hang" (no reply for
-  `hang_s`), "stall" (streams a few deltas, then nothing for `hang_s`), "length" (finish_reason length),
-  "null" (content null, reasoning_content set), "context" (400: the prompt is over the context length, as
-  LM Studio says it), "bad_request" (400 about something else), "stream_error" (an error event mid-stream);
+  `hang_s`), "slow" (a reply after `hang_s`), "stall" (streams a few deltas, then nothing for `hang_s`),
+  "length" (finish_reason length, the reply cut inside its first pair), "think_cut" (a reasoning block cut by
+  max_tokens before it closed), "null" (content null, reasoning_content set), "context" (400: the prompt
+  is over the context length, as LM Studio says it), "bad_request" (400 about something else),
+  "stream_error" (an error event mid-stream);
 - `reject_response_format`: answers 400 to any request carrying `response_format` with a message about the
   schema, like servers without structured output;
 - a reply generator: by default grounded pairs built from the chunk in the prompt, dressed in one of
-  several messy formats chosen by the chunk's hash.
-Every request is logged (path, Authorization header, body, fault) in `server.requests`.
+  several messy formats chosen by the chunk's hash;
+- death mid-run: `die()`, or `die_after=n` (when the n-th generation request arrives) closes the listening
+  socket (later connections are refused) and cuts every open connection, the requests in flight unanswered.
+Every request is logged (path, Authorization header, body, fault) in `server.requests`; the prompt of every
+reply sent in full is in `server.answered`.
 """
 
 from __future__ import annotations
@@ -112,6 +117,7 @@ class FakeOpenAIServer:
         hang_s: float = 2.0,
         piece_chars: int = 8,
         piece_delay_s: float = 0.0,
+        die_after: int | None = None,
     ) -> None:
         self.latency_s, self.reply, self.completion_reply = latency_s, reply, completion_reply
         self.models, self.lm_models = models, lm_models
@@ -125,7 +131,10 @@ class FakeOpenAIServer:
         self._slots = threading.Semaphore(slots)
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
+        self.answered: list[str] = []
         self.in_flight = self.max_in_flight = 0
+        self.die_after, self.dead = die_after, False
+        self._connections: set[socket.socket] = set()
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -139,8 +148,26 @@ class FakeOpenAIServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.die()
+
+    def die(self) -> None:
+        """Stop like a killed process: refuse new connections and cut the open ones without a reply."""
+        with self._lock:
+            if self.dead:
+                return
+            self.dead = True
+            connections = list(self._connections)
         self._httpd.shutdown()
         self._httpd.server_close()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed by its handler meanwhile
+
+    def answered_prompts(self) -> list[str]:
+        with self._lock:
+            return list(self.answered)
 
     def chat_requests(self) -> list[dict[str, Any]]:
         """Every generation request (chat or completion), in arrival order."""
@@ -161,6 +188,19 @@ class FakeOpenAIServer:
 
             def log_message(self, *args: object) -> None:  # quiet
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with server._lock:
+                    server._connections.discard(self.connection)
+                try:
+                    super().finish()
+                except OSError:
+                    pass  # a connection cut by die()
 
             def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -202,6 +242,12 @@ class FakeOpenAIServer:
                         "fault": fault,
                     }
                     server.requests.append(entry)
+                    dies_now = server.die_after is not None and number + 1 >= server.die_after
+                if dies_now:
+                    server.die()
+                if server.dead:
+                    self.close_connection = True
+                    return
                 if refused:
                     self._send(
                         400, {"error": "'response_format.json_schema' is not supported: invalid schema"}
@@ -213,6 +259,9 @@ class FakeOpenAIServer:
                         server.max_in_flight = max(server.max_in_flight, server.in_flight)
                     try:
                         time.sleep(server.latency_s)
+                        if server.dead:  # killed while this request waited: no reply
+                            self.close_connection = True
+                            return
                         self._answer(fault, prompt, body)
                     finally:
                         with server._lock:
@@ -220,6 +269,11 @@ class FakeOpenAIServer:
 
             def _answer(self, fault: Fault, prompt: str, body: dict[str, Any]) -> None:
                 completion = "prompt" in body
+                if fault == "slow":
+                    time.sleep(server.hang_s)  # then a normal reply, unless killed meanwhile
+                    if server.dead:
+                        self.close_connection = True
+                        return
                 if fault in ("500", "503"):
                     self._send(int(fault), {"error": "model loading" if fault == "503" else "internal error"})
                 elif fault == "429":
@@ -241,13 +295,22 @@ class FakeOpenAIServer:
                     content: str | None = (server.completion_reply if completion else server.reply)(prompt)
                     finish = "stop"
                     if fault == "length":
-                        content, finish = content[: len(content) // 2], "length"
+                        content, finish = content[:25], "length"
+                    elif fault == "think_cut":
+                        content, finish = (
+                            "<think>Vou ler o trecho. Pergunta: qual o prazo? Resposta: 5 dias",
+                            "length",
+                        )
                     elif fault == "null":
                         content = None
                     if body.get("stream"):
-                        self._stream(content or "", finish, fault, completion)
+                        sent = self._stream(content or "", finish, fault, completion)
                     else:
                         self._send(200, self._completion_body(content, finish, fault, completion, body))
+                        sent = True
+                    if sent:
+                        with server._lock:
+                            server.answered.append(prompt)
 
             def _completion_body(
                 self, content: str | None, finish: str, fault: Fault, completion: bool, body: dict[str, Any]
@@ -268,8 +331,9 @@ class FakeOpenAIServer:
                 self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")  # one HTTP chunk per event
                 self.wfile.flush()
 
-            def _stream(self, content: str, finish: str, fault: Fault, completion: bool) -> None:
-                """Server-sent events in chunked transfer encoding, one delta per piece."""
+            def _stream(self, content: str, finish: str, fault: Fault, completion: bool) -> bool:
+                """Server-sent events in chunked transfer encoding, one delta per piece; True when the whole
+                reply was sent."""
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -293,7 +357,10 @@ class FakeOpenAIServer:
                         self._event({"choices": [{"index": 0, **end, "finish_reason": finish}]})
                         self._event("[DONE]")
                     self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
+                    return False
+                return fault != "stall" and fault != "stream_error"
 
         return Handler

@@ -106,3 +106,15 @@ def test_params_problems_fail_and_a_missing_file_falls_back_to_the_defaults(tmp_
     assert check.status == FAIL and "synth.backend must be rules or lmstudio" in check.detail
     check, ocr, synth = check_params(tmp_path / "absent.yaml")
     assert check.status == WARN and (ocr.lang, synth.base_url) == ("por", "http://localhost:1234/v1")
+
+
+def test_each_server_of_a_list_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dead = closed_port_url()
+    with FakeOpenAIServer(lm_models=LM_MODELS) as server:
+        params = tmp_path / "params.yaml"
+        params.write_text(f"synth:\n  backend: lmstudio\n  base_url: [{server.url}, {dead}]\n", encoding="utf-8")
+        cli(["doctor", "--timeout", "1", "--params", str(params)])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line[6:].startswith("LLM server ")]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(OK) and server.url in lines[0]
+    assert lines[1].startswith(WARN) and dead in lines[1]

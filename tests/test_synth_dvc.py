@@ -1,5 +1,6 @@
 """dvc.yaml's synth stage in a temporary copy of the repo: runs with the rules backend, and DVC keeps the
-server-reply cache between runs (persist: true), so a params change outside the cache key asks nothing."""
+server-reply cache between runs (persist: true), so a params change outside the cache key asks nothing: a
+changed server list (synth.base_url) reruns the stage, which answers every chunk from the cache."""
 
 from __future__ import annotations
 
@@ -38,12 +39,19 @@ def test_dvc_repro_synth_keeps_its_cache(tmp_path: Path) -> None:
     assert metrics["backend"] == "rules" and metrics["accepted"] > 0
     assert "synth" in yaml.safe_load((work / "dvc.lock").read_text())["stages"]
 
-    with FakeOpenAIServer() as server:
+    with FakeOpenAIServer() as server, FakeOpenAIServer() as other:
         set_synth_params(work, backend="lmstudio", base_url=server.url)
         dvc(work, "repro", "--single-item", "synth")
         assert len(server.chat_requests()) == len(chunks)
+        assert list((work / "data/cache/synth").glob("??.jsonl"))  # sharded by key
+        output = (work / "data/qa/qa.jsonl").read_bytes()
         set_synth_params(work, min_grounding=0.6)  # not part of the cache key
         dvc(work, "repro", "--single-item", "synth")
         assert len(server.chat_requests()) == len(chunks)  # all answers came from the kept cache
+        set_synth_params(work, min_grounding=0.5, base_url=[other.url, server.url])
+        assert "synth.base_url" in dvc(work, "status", "synth")
+        dvc(work, "repro", "--single-item", "synth")
+        assert len(server.chat_requests()) == len(chunks) and other.chat_requests() == []
+        assert (work / "data/qa/qa.jsonl").read_bytes() == output
     timings = json.loads((work / "metrics/timings/synth.json").read_text())
     assert timings["chunks_cached"] == len(chunks) and timings["requests"] == 0

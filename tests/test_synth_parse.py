@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stages.qa.parse import PROMPT_EXAMPLE_ANSWER, PROMPT_EXAMPLE_QUESTION
-from stages.qa.server import ServerSettings, build_prompts, render_prompt
+from stages.qa.server import build_prompts, render_prompt
 from stages.qa.settings import SynthParams
 from stages.qa.validate import grounding_score, validate_pair
 from stages.records.chunks import Chunk
@@ -34,8 +34,12 @@ def test_messy_reply(name: str) -> None:
 def test_a_cut_reply_keeps_only_what_was_complete() -> None:
     closed = '{"pares": [{"pergunta": "Qual o prazo do recurso?", "resposta": "Dez dias."}'
     assert parse_qa_pairs(closed, cut=True) == [("Qual o prazo do recurso?", "Dez dias.")]
-    assert parse_qa_pairs(closed + ", {", cut=True) == []  # cut after a comma: the next value never came
-    assert parse_qa_pairs(closed[:-5], cut=True) == []  # cut inside a string
+    # cut after a comma or inside the next pair: the complete pair is kept, the next never came
+    assert parse_qa_pairs(closed + ", {", cut=True) == [("Qual o prazo do recurso?", "Dez dias.")]
+    assert parse_qa_pairs(closed + ', {"pergunta": "Quem julga?", "resp', cut=True) == [
+        ("Qual o prazo do recurso?", "Dez dias.")
+    ]
+    assert parse_qa_pairs(closed[:-5], cut=True) == []  # cut inside the only answer
     plain = "Pergunta: Qual o prazo?\nResposta: Dez dias.\n\nPergunta: Quem julga?\nResposta: O Conse"
     assert parse_qa_pairs(plain, cut=True) == [("Qual o prazo?", "Dez dias.")]
     assert len(parse_qa_pairs(plain)) == 2  # not cut: the last answer is what the model meant
@@ -54,8 +58,7 @@ def test_completion_prompt_is_continued_from_pergunta(
     repo_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(repo_root)
-    fields = {f: getattr(SynthParams(), f) for f in ServerSettings.__dataclass_fields__}
-    settings = ServerSettings(**{**fields, "prompt_style": "completion"})
+    settings = SynthParams(prompt_style="completion")
     chunk = Chunk("c1", "d", 0, "Art. 1º O prazo é de 5 dias.", 9, ["Art. 1º"], "", 0)
     prompts = build_prompts([chunk], settings)
     assert f"Trecho: {chunk.text}\nPergunta:" in prompts.by_chunk["c1"]

@@ -138,14 +138,17 @@ def test_rejected_response_format_falls_back_once(
 def test_truncated_and_empty_replies_are_recorded(
     tmp_path: Path, chunks: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script = {0: "length", 1: "null"}
+    script = {0: "length", 1: "null", 2: "think_cut"}
     with FakeOpenAIServer(faults=lambda number, body: script.get(number)) as server:
         work = make_workdir(tmp_path, chunks, base_url=server.url, **{**FAST, "concurrency": 1})
         metrics = run_stage(work, monkeypatch)
-    assert metrics["rejected"].get("truncated") == 1 and metrics["rejected"].get("no_pairs_parsed") == 1
-    assert metrics["parse_yield"] == round((len(chunks) - 2) / len(chunks), 4)
+    rejected = metrics["rejected"]
+    assert rejected.get("truncated") == 1 and rejected.get("empty_reply") == 1
+    assert rejected.get("reasoning_cut_off") == 1  # its draft pair is not taken
+    assert metrics["parse_yield"] == round((len(chunks) - 3) / len(chunks), 4)
     reasons = {r["chunk_id"]: r["reason"] for r in read_jsonl(work / "data/qa/rejected.jsonl")}
-    assert reasons[chunks[0]["id"]] == "truncated" and reasons[chunks[1]["id"]] == "no_pairs_parsed"
+    assert reasons[chunks[0]["id"]] == "truncated" and reasons[chunks[1]["id"]] == "empty_reply"
+    assert reasons[chunks[2]["id"]] == "reasoning_cut_off"
 
 
 def test_server_down_or_model_missing_fails_fast(

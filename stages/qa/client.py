@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -107,16 +107,29 @@ class _Retryable(Exception):
         self.kind, self.wait_s = kind, wait_s
 
 
-class ClientSettings(Protocol):
-    """The [synth] keys that say how to talk to the server (synth's ServerSettings, the judge's view of [synth])."""
+@dataclass(frozen=True)
+class ClientSettings:
+    """How to talk to an OpenAI-compatible server: the [synth] keys synthesis and the LLM judge share."""
 
-    timeout_s: float
-    budget_s: float
-    max_retries: int
-    retry_backoff_s: float
-    concurrency: int
-    structured: bool
-    stream: bool
+    structured: bool = (
+        True  # chat: send response_format=json_schema; dropped if the server rejects the schema
+    )
+    stream: bool = True  # stream replies: timeout_s then bounds the silence, budget_s the whole reply
+    concurrency: int = 4  # LM Studio's default number of parallel predictions
+    max_retries: int = 4
+    retry_backoff_s: float = 1.0  # first backoff cap; doubles per retry (full jitter)
+    timeout_s: float = 120.0  # seconds without a byte from the server (waiting for the first token included)
+    budget_s: float = 1800.0  # seconds one reply may take in all (768 tokens at ~0.5 tokens/s)
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.concurrency < 1:
+            out.append(f"synth.concurrency must be >= 1, got {self.concurrency}")
+        if self.max_retries < 0:
+            out.append(f"synth.max_retries must be >= 0, got {self.max_retries}")
+        if self.timeout_s <= 0 or self.budget_s <= 0 or self.retry_backoff_s < 0:
+            out.append("synth.timeout_s and synth.budget_s must be > 0, synth.retry_backoff_s >= 0")
+        return out
 
 
 class ChatClient:

@@ -1,16 +1,21 @@
 """Recover (question, answer) pairs from the messy replies of small local chat models.
 
-Pure functions only. `parse_qa_pairs` tries, in order:
+Pure functions only. `parse_reply` gives the pairs and, when there are none, why (`parse_qa_pairs`: the pairs
+only). Reasoning before the answer (`<think>…</think>` and the other models' markers, stages/qa/reply_shapes.py)
+is dropped first; a reply whose reasoning never closed gives nothing ("reasoning_cut_off"). Then, in order:
 1. structured data: every balanced `{...}` / `[...]` span is loaded as JSON, then as a Python literal
    (the single-quoted dict format the original prompt asked for), then once more after repairs
    (trailing commas, raw newlines in strings, `\\'` in JSON, bare keys); a span that still fails is
    searched for smaller spans, so one broken element does not lose its good neighbours;
-2. labelled plain text: `Pergunta:`/`Resposta:`, `P:`/`R:`, `Q:`/`A:`, bold, numbered and heading forms.
+2. labelled plain text: `Pergunta:`/`Resposta:`, `P:`/`R:`, `Q:`/`A:`, bold, numbered and heading forms, and
+   markdown tables with a question and an answer column; a note under the last answer ("Observação: …",
+   "Espero ter ajudado!") is not part of it;
 3. numbered questions with the answer as a paragraph of its own ("1. O que é X?\n\nX é ..."), as small base
    models continue a text.
-A reply cut by max_tokens keeps what was complete: a JSON reply cut only at its closing brackets is closed,
-the last plain-text pair (perhaps cut mid-answer) is dropped. Empty fields, placeholders and echoes of the
-built-in prompt's example pair give nothing.
+A reply cut by max_tokens keeps what was complete: a JSON reply is closed after its last complete value, so
+every pair whose question and answer strings both closed is kept; the last plain-text pair or table row
+(perhaps cut mid-answer) is dropped. Empty fields, placeholders and echoes of the built-in prompt's example
+pair give nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from __future__ import annotations
 import ast
 import json
 import re
-import unicodedata
+from dataclasses import dataclass
 from typing import Any
+
+from stages.qa.reply_shapes import is_note_line, split_reasoning, table_pairs
+from stages.text.fold import fold, question_key
 
 # The example pair shown in prompts/qa_pt.txt; a model that copies it back has not read the text.
 PROMPT_EXAMPLE_QUESTION = "Qual é o assunto principal do trecho?"
@@ -42,7 +50,6 @@ PLACEHOLDERS = {
     "none",
 }
 
-_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _DOUBLE_TYPO = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 # Typographic single quotes used as string delimiters (next to a bracket, comma or colon) become ';
@@ -50,7 +57,8 @@ _DOUBLE_TYPO = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»
 _SINGLE_TYPO_OPEN = re.compile(r"([\[{,:]\s*)[‘’]")
 _SINGLE_TYPO_CLOSE = re.compile(r"[‘’](\s*[\]},:])")
 
-_LABEL = r"(?:[-*•>]\s*|\d+\s*[.)-]\s*|#+\s*)*[*_]*\s*"
+# Indented labels count when bold or spelled out ("   **Resposta:**"), not "   a) inciso".
+_LABEL = r"(?:\s+(?=[*_]|pergunta|quest|resposta|answer))?(?:[-*•>]\s*|\d+\s*[.)-]\s*|#+\s*)*[*_]*\s*"
 _Q_LINE = re.compile(
     _LABEL + r"(?:(?:pergunta|quest[aã]o|question)\s*\d*|[PQ]\d*)\s*[*_]*\s*[:.)\-–—]\s*[*_]*\s*(.*)$"
     r"|" + _LABEL + r"(?:pergunta|quest[aã]o|question)\s*\d*\s*[*_]*\s*$",
@@ -66,17 +74,6 @@ _INLINE_ANSWER = re.compile(r"(?<=\?)[*_\s]*(?=(?:\*\*)?(?:resposta|answer|R|A)\
 _NUMBERING = re.compile(r"^\s*(?:[-*•]\s*|\d+\s*[.)-]\s*)+")
 
 
-def fold(text: str) -> str:
-    """Lower case without accents: the form keys and questions are compared in."""
-    nfkd = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in nfkd if not unicodedata.combining(c))
-
-
-def normalize_question(question: str) -> str:
-    """Key for duplicate detection: folded, letters and digits only."""
-    return " ".join(re.findall(r"[a-z0-9]+", fold(question)))
-
-
 def _clean(value: Any) -> str:
     """A field as one tidy line: markdown emphasis, wrapping quotes, "A resposta é:" and extra spaces removed."""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
@@ -84,6 +81,7 @@ def _clean(value: Any) -> str:
     text = re.sub(r"\s+", " ", str(value)).strip()
     text = re.sub(r"^(?:a\s+)?resposta\s+é\s*:\s*", "", text, flags=re.IGNORECASE)
     text = re.sub(r"^[*_]+|[*_]+$", "", text).strip()
+    text = re.sub(r"(\*\*|__)(\S(?:.*?\S)?)\1", r"\2", text)  # bold inside: "de **5 dias** úteis"
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1].strip()
     return text
@@ -100,16 +98,16 @@ def _is_placeholder(text: str) -> bool:
 
 
 def _is_example_echo(question: str, answer: str) -> bool:
-    return normalize_question(question) == normalize_question(PROMPT_EXAMPLE_QUESTION) or normalize_question(
+    return question_key(question) == question_key(PROMPT_EXAMPLE_QUESTION) or question_key(
         answer
-    ) == normalize_question(PROMPT_EXAMPLE_ANSWER)
+    ) == question_key(PROMPT_EXAMPLE_ANSWER)
 
 
 # ---------------------------------------------------------------- structured replies
 
 
-def _scan_spans(text: str, start: int, end: int) -> tuple[list[tuple[int, int]], bool]:
-    """Top-level balanced bracket spans in text[start:end], and whether one is left open.
+def _scan_spans(text: str, start: int, end: int) -> tuple[list[tuple[int, int]], int]:
+    """Top-level balanced bracket spans in text[start:end], and where the one left open starts (-1: none).
 
     Quotes count only inside brackets, so an apostrophe in a preamble does not derail the scan.
     """
@@ -133,7 +131,7 @@ def _scan_spans(text: str, start: int, end: int) -> tuple[list[tuple[int, int]],
             if depth == 0:
                 spans.append((span_start, i + 1))
         i += 1
-    return spans, depth > 0
+    return spans, span_start if depth else -1
 
 
 def _repair(span: str) -> str:
@@ -202,52 +200,58 @@ def _pairs_from_data(data: Any) -> list[tuple[str, str]]:
     return []
 
 
-def _closers(text: str) -> str | None:
-    """The brackets that close a reply cut only after its last complete value ('}]}' for
-    `{"pares": [{"pergunta": "…?", "resposta": "…"`); None when it was cut inside a string or a key."""
-    stack: list[str] = []
-    quote, i = "", 0
-    while i < len(text):
-        ch = text[i]
+def _close_at_last_value(span: str) -> str | None:
+    """A span cut by max_tokens, cut back to its last complete value and closed: `[{"pergunta": "A?",
+    "resposta": "B."}, {"pergunta": "C?", "resp` gives `[{"pergunta": "A?", "resposta": "B."}, {"pergunta":
+    "C?"}]`, whose second pair has no answer and is dropped. None when no value was complete."""
+    stack: list[str] = []  # the closers of the brackets open at i
+    quote, key_next, i = "", False, 0  # key_next: the next string in this object is a key
+    last: tuple[int, str] | None = None  # where the last complete value ends, and the closers there
+    while i < len(span):
+        ch = span[i]
         if quote:
             if ch == "\\":
                 i += 1
             elif ch == quote:
                 quote = ""
-        elif ch in "\"'" and stack:
+                if not key_next:
+                    last = (i + 1, "".join(reversed(stack)))
+        elif ch in "\"'":
             quote = ch
         elif ch in "[{":
             stack.append("]" if ch == "[" else "}")
+            key_next = ch == "{"
         elif ch in "]}" and stack:
             stack.pop()
+            last, key_next = (i + 1, "".join(reversed(stack))), False
+        elif ch == ":" and stack:
+            key_next = False
+        elif ch == "," and stack:
+            key_next = stack[-1] == "}"
         i += 1
-    if quote or not stack:
-        return None
-    tail = text.rstrip()
-    if not tail.endswith(('"', "'", "}", "]")):
-        return None  # cut after a key, a colon or a comma: the last value is not complete
-    return "".join(reversed(stack))
+    return None if last is None else span[: last[0]] + last[1]
 
 
 def _structured_pairs(text: str, start: int, end: int) -> tuple[list[tuple[str, str]], bool]:
-    """Pairs from every span in text[start:end]; True when the reply stops inside an open span.
-
-    A reply cut only at its closing brackets, after a complete last value, is closed and read."""
-    spans, left_open = _scan_spans(text, start, end)
-    if left_open and (closers := _closers(text[start:end])) is not None:
-        closed = text[start:end] + closers
-        spans, left_open = _scan_spans(closed, 0, len(closed))
-        text, start, end = closed, 0, len(closed)
+    """Pairs from every span in text[start:end]; True when the reply stops inside an open span of pairs,
+    whose complete pairs are kept (`_close_at_last_value`)."""
+    spans, open_at = _scan_spans(text, start, end)
     pairs: list[tuple[str, str]] = []
     for s, e in spans:
-        data = _load(text[s:e])
-        if data is _FAILED:  # one broken element: look for good ones inside
-            inner, _ = _structured_pairs(text, s + 1, e - 1)
-            pairs.extend(inner)
-        else:
-            pairs.extend(_pairs_from_data(data))
-    truncated = left_open and bool(re.search(r"pergunta|question|resposta|answer", fold(text[start:end])))
-    return pairs, truncated
+        pairs.extend(_span_pairs(text[s:e]))
+    if open_at < 0:
+        return pairs, False
+    if (closed := _close_at_last_value(text[open_at:end])) is not None:
+        pairs.extend(_span_pairs(closed))
+    return pairs, bool(re.search(r"pergunta|question|resposta|answer", fold(text[open_at:end])))
+
+
+def _span_pairs(span: str) -> list[tuple[str, str]]:
+    """Pairs in one balanced span; when it does not load (one broken element), in the good spans inside it."""
+    data = _load(span)
+    if data is _FAILED:
+        return _structured_pairs(span, 1, len(span) - 1)[0]
+    return _pairs_from_data(data)
 
 
 # ---------------------------------------------------------------- labelled plain text
@@ -267,7 +271,11 @@ def _plain_pairs(text: str) -> list[tuple[str, str]]:
 
     for line in text.splitlines():
         q_match, a_match = _Q_LINE.match(line), _A_LINE.match(line)
-        if q_match:
+        if is_note_line(line):
+            if answer is not None and any(part.strip() for part in answer):
+                flush()
+                question, answer = None, None
+        elif q_match:
             flush()
             question, answer = [q_match.group(1) or ""], None
         elif a_match:
@@ -309,7 +317,7 @@ def _numbered_pairs(text: str) -> list[tuple[str, str]]:
             if question and any(answer):
                 pairs.append((_clean(question), _clean(" ".join(answer))))
             question, answer = m.group("q"), []
-        elif not line.strip():
+        elif not line.strip() or is_note_line(line):
             if question and any(answer):
                 pairs.append((_clean(question), _clean(" ".join(answer))))
                 question, answer = None, []
@@ -331,39 +339,59 @@ def _ends_with(text: str, answer: str) -> bool:
 # ---------------------------------------------------------------- entry point
 
 
-def parse_qa_pairs(text: str, cut: bool = False) -> list[tuple[str, str]]:
-    """(question, answer) pairs found in a model's reply; [] when there are none.
+@dataclass(frozen=True)
+class ParsedReply:
+    pairs: list[tuple[str, str]]
+    # why a reply gave no pair: empty_reply, reasoning_cut_off (its reasoning never closed), truncated (cut by
+    # max_tokens, or stopped inside its JSON, before a pair was complete), no_pairs_parsed; "" when it gave some
+    why_none: str = ""
 
-    `cut`: the reply was stopped by max_tokens. Its last plain-text pair may be incomplete and is dropped;
-    a structured reply counts only if it was cut after its last complete value (see `_closers`)."""
+
+def parse_reply(text: str, cut: bool = False) -> ParsedReply:
+    """(question, answer) pairs found in a model's reply, and why there are none when there are none.
+
+    `cut`: the reply was stopped by max_tokens. Its last plain-text pair or table row may be incomplete and
+    is dropped; a structured reply keeps every pair that was complete (see `_close_at_last_value`)."""
     if not text or not text.strip():
-        return []
-    text = _THINK.sub("", text)
+        return ParsedReply([], "empty_reply")
+    text, reasoning_cut_off = split_reasoning(text)
+    if reasoning_cut_off:  # whatever it holds is a draft
+        return ParsedReply([], "reasoning_cut_off")
     # Typographic quotes are tried as delimiters only when the reply does not parse as it is:
     # inside a well-formed JSON string “these” are content.
     typo_fixed = text.translate(_DOUBLE_TYPO)
     typo_fixed = _SINGLE_TYPO_CLOSE.sub(r"'\1", _SINGLE_TYPO_OPEN.sub(r"\1'", typo_fixed))
     pairs: list[tuple[str, str]] = []
+    truncated = False
     for variant in dict.fromkeys((text, typo_fixed)):
         fenced = [m.group(1) for m in _FENCE.finditer(variant)]
         body = "\n".join(fenced) if fenced else variant
         pairs, truncated = _structured_pairs(body, 0, len(body))
-        if truncated:
-            return []
-        if not pairs:
-            plain = max(_plain_pairs(body), _numbered_pairs(body), key=len)  # the reading that finds more
-            if cut and plain and _ends_with(body, plain[-1][1]):
-                plain = plain[:-1]  # the reply stops inside its last answer
-            pairs = plain
+        if not pairs and not truncated:  # a cut JSON reply is never read as plain text
+            readings = [_plain_pairs(body), _numbered_pairs(body)]
+            if cut:  # the reply stops inside its last answer
+                readings = [r[:-1] if r and _ends_with(body, r[-1][1]) else r for r in readings]
+            readings.append([(_clean(q), _clean(a)) for q, a in table_pairs(body, cut)])
+            pairs = max(readings, key=lambda reading: len(_kept(reading)))  # the reading that finds more
         if pairs:
             break
+    kept = _kept(pairs)
+    return ParsedReply(kept, "" if kept else "truncated" if cut or truncated else "no_pairs_parsed")
 
+
+def parse_qa_pairs(text: str, cut: bool = False) -> list[tuple[str, str]]:
+    """(question, answer) pairs found in a model's reply; [] when there are none (`parse_reply` says why)."""
+    return parse_reply(text, cut).pairs
+
+
+def _kept(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Pairs without placeholders, echoes of the prompt's example or repeated questions."""
     kept: list[tuple[str, str]] = []
     seen: set[str] = set()
     for question, answer in pairs:
         if _is_placeholder(question) or _is_placeholder(answer) or _is_example_echo(question, answer):
             continue
-        key = normalize_question(question)
+        key = question_key(question)
         if key in seen:
             continue
         seen.add(key)

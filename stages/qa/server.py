@@ -4,8 +4,10 @@ Two prompt styles. `chat` sends the instruction prompt (synth.prompt) to /chat/c
 as `response_format` when synth.structured is on. `completion` sends a text to continue (synth.completion_prompt)
 to /completions, for base models that do not follow instructions (gemma-3-270m, a model without a chat
 template in `transformers serve`): the text ends with "Pergunta:" and the model writes on, stopped by the
-prompt's stop strings and its family's end-of-turn strings. Replies are streamed (stages/llm_client.py) and
-cached per chunk as they arrive (appended and fsynced), so a killed run resumes where it stopped.
+prompt's stop strings and its family's end-of-turn strings. Replies are streamed (stages/qa/client.py) from
+one server or several (synth.base_url; stages/qa/pool.py) and cached per chunk as they arrive (appended and
+fsynced: stages/qa/cache.py), so a killed run resumes where it stopped. The cache key holds no URL: which
+server answered a chunk changes nothing in the outputs.
 """
 
 from __future__ import annotations
@@ -13,45 +15,26 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from tqdm import tqdm
 
-from stages.core.files import append_jsonl, read_jsonl, stable_hash
+from stages.core.files import stable_hash
 from stages.core.params import ParamsError
-from stages.qa.client import ChatClient, RequestFailed, model_stops, resolve_model
-from stages.qa.parse import normalize_question, parse_qa_pairs
+from stages.qa.cache import ReplyCache
+from stages.qa.client import ChatClient, RequestFailed, ServerUnavailable, model_stops, resolve_model
+from stages.qa.parse import parse_qa_pairs
+from stages.qa.pool import Pool, Server
+from stages.qa.settings import SynthParams
 from stages.records.chunks import Chunk
+from stages.text.fold import question_key
 
 log = logging.getLogger(__name__)
 
 MAX_STOPS = 4  # OpenAI's limit on `stop`; several OpenAI-compatible servers keep it
 COMPLETION_STOPS = ("\n\n\n",)  # a base model that has finished its list starts a new section
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    """What the server backend needs from SynthParams (see there for each value's meaning)."""
-
-    base_url: str
-    model: str
-    prompt: str
-    completion_prompt: str
-    prompt_style: str
-    pairs_per_chunk: int
-    structured: bool
-    stream: bool
-    temperature: float
-    max_tokens: int
-    stop: tuple[str, ...]
-    concurrency: int
-    max_retries: int
-    retry_backoff_s: float
-    timeout_s: float
-    budget_s: float
 
 
 @dataclass(frozen=True)
@@ -89,7 +72,7 @@ def response_schema(pairs_per_chunk: int) -> dict[str, Any]:
     return {"name": "pares_pergunta_resposta", "strict": True, "schema": schema}
 
 
-def build_prompts(chunks: list[Chunk], s: ServerSettings) -> Prompts:
+def build_prompts(chunks: list[Chunk], s: SynthParams) -> Prompts:
     """Every chunk's prompt from the template of the chosen style; a template that cannot be used is a
     params error naming it."""
     name = "synth.completion_prompt" if s.prompt_style == "completion" else "synth.prompt"
@@ -104,7 +87,7 @@ def build_prompts(chunks: list[Chunk], s: ServerSettings) -> Prompts:
         raise ParamsError(f"{name} {path!r} cannot be used: {type(e).__name__}: {e}") from None
     last_line = empty.rsplit("\n", 1)[-1].strip()
     prefix = last_line if s.prompt_style == "completion" and last_line.endswith(":") else ""
-    examples = frozenset(normalize_question(x) for pair in parse_qa_pairs(empty) for x in pair)
+    examples = frozenset(question_key(x) for pair in parse_qa_pairs(empty) for x in pair)
     stops = COMPLETION_STOPS
     if s.prompt_style == "completion" and (
         label := re.search(r"^([^\W\d_][\w ]{0,30}:)[ \t]*\{text\}", template, re.M)
@@ -113,7 +96,7 @@ def build_prompts(chunks: list[Chunk], s: ServerSettings) -> Prompts:
     return Prompts(by_chunk, prefix, examples, stops)
 
 
-def cache_key(prompt: str, model: str, s: ServerSettings, stops: tuple[str, ...]) -> str:
+def cache_key(prompt: str, model: str, s: SynthParams, stops: tuple[str, ...]) -> str:
     return stable_hash(
         prompt,
         "lmstudio",
@@ -127,22 +110,8 @@ def cache_key(prompt: str, model: str, s: ServerSettings, stops: tuple[str, ...]
     )
 
 
-def open_cache(path: Path) -> tuple[dict[str, dict[str, Any]], TextIO]:
-    """Cached replies by key, and the file open for appending (a torn last line from a kill is cut off)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cached = {}
-    if path.exists():
-        data = path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            with open(path, "r+b") as f:
-                f.truncate(data.rfind(b"\n") + 1)
-            log.warning("%s: dropped a torn last line (interrupted write)", path)
-        cached = {r["key"]: r for r in read_jsonl(path) if "key" in r}
-    return cached, open(path, "a", encoding="utf-8")
-
-
 def ask_chunk(
-    client: ChatClient, prompt: str, model: str, s: ServerSettings, stops: tuple[str, ...]
+    client: ChatClient, prompt: str, model: str, s: SynthParams, stops: tuple[str, ...]
 ) -> dict[str, Any]:
     """One chunk's request; a record for the cache, or {"error": ...} when it failed for good."""
     try:
@@ -161,7 +130,7 @@ def ask_chunk(
     return {"reply": reply.content, "finish_reason": reply.finish_reason, "retries": reply.retries}
 
 
-def completion_stops(s: ServerSettings, model: str, prompt_stops: tuple[str, ...]) -> tuple[str, ...]:
+def completion_stops(s: SynthParams, model: str, prompt_stops: tuple[str, ...]) -> tuple[str, ...]:
     """The prompt's stop strings, the model family's end-of-turn strings, then synth.stop; at most MAX_STOPS."""
     if s.prompt_style != "completion":
         return tuple(s.stop)
@@ -173,59 +142,98 @@ def completion_stops(s: ServerSettings, model: str, prompt_stops: tuple[str, ...
     return stops[:MAX_STOPS]
 
 
-def server_results(
-    chunks: list[Chunk], s: ServerSettings, cache_path: Path, stats: Counter
-) -> tuple[dict[str, dict], str, Prompts]:
-    """Reply records by chunk id, asking the server only for chunks not in the cache."""
-    prompts = build_prompts(chunks, s)
-    client = ChatClient.from_settings(s.base_url, s)
+def start_servers(s: SynthParams) -> list[Server]:
+    """A client per URL of synth.base_url and the model each will be asked for. A server that cannot be
+    reached is left out with a warning while another one answers; servers that would use different models
+    are an error, since which server answered must not change the pairs."""
+    servers: list[Server] = []
+    errors: list[ServerUnavailable] = []
+    for url in s.base_urls:
+        client = ChatClient.from_settings(url, s)
+        try:
+            servers.append(Server(url, client, resolve_model(client, s.model, who="synth")))
+            continue
+        except ServerUnavailable as e:
+            reachable = len(s.base_urls) == 1 or _lists_models(client)
+            client.close()
+            if reachable:  # the only server, or one that answers without the model asked for: a setup to fix
+                _close(servers)
+                raise
+            errors.append(e)
+            log.warning("synth: %s left out, it does not answer: %s", url, e)
+    if not servers:
+        raise errors[0]
+    models = {server.model for server in servers}
+    if len(models) > 1:
+        _close(servers)
+        listing = ", ".join(f"{server.url}: {server.model}" for server in servers)
+        raise ServerUnavailable(
+            f"synth: the servers would use different models ({listing}); load the same model on each, or "
+            "set synth.model to one they all have"
+        )
+    return servers
+
+
+def _lists_models(client: ChatClient) -> bool:
     try:
-        model = resolve_model(client, s.model, who="synth")
+        client.list_models()
+    except ServerUnavailable:
+        return False
+    return True
+
+
+def _close(servers: list[Server]) -> None:
+    for server in servers:
+        server.client.close()
+
+
+def server_results(
+    chunks: list[Chunk], s: SynthParams, cache: ReplyCache, stats: Counter
+) -> tuple[dict[str, dict], str, Prompts]:
+    """Reply records by chunk id, asking the servers only for chunks not in the cache. Each answer is
+    appended to the cache (fsync) as it arrives, so a killed or stopped run resumes where it was."""
+    prompts = build_prompts(chunks, s)
+    servers = start_servers(s)
+    model = servers[0].model
+    try:
         stops = completion_stops(s, model, prompts.stops)
         keys = {cid: cache_key(prompt, model, s, stops) for cid, prompt in prompts.by_chunk.items()}
-        cached, cache_file = open_cache(cache_path)
+        cached = cache.load(keys.values())
         results = {cid: cached[k] for cid, k in keys.items() if k in cached}
         todo = [(c, prompts.by_chunk[c.id], keys[c.id]) for c in chunks if c.id not in results]
         stats["chunks_cached"] = len(results)
-        log.info("synth: %d cached, asking %s (model %s) for %d", len(results), s.base_url, model, len(todo))
-        with cache_file:
-            ask_all(client, todo, model, s, stops, cache_file, results, stats)
-    finally:
-        stats["requests"] = client.requests
-        stats["structured_fallback"] = int(client.structured_rejected)
-        client.close()
-    return results, model, prompts
+        urls = ", ".join(server.url for server in servers)
+        log.info("synth: %d cached, asking %s (model %s) for %d", len(results), urls, model, len(todo))
+        bar = tqdm(total=len(todo), desc="synth", unit="chunk")
 
+        def ask(client: ChatClient, item: tuple[Chunk, str, str]) -> dict[str, Any]:
+            return ask_chunk(client, item[1], model, s, stops)
 
-def ask_all(
-    client: ChatClient,
-    todo: list[tuple[Chunk, str, str]],
-    model: str,
-    s: ServerSettings,
-    stops: tuple[str, ...],
-    cache_file: TextIO,
-    results: dict[str, dict],
-    stats: Counter,
-) -> None:
-    """`s.concurrency` requests in flight; each answer is appended to the cache (fsync) as it arrives."""
-    pool = ThreadPoolExecutor(max_workers=s.concurrency)
-    bar = tqdm(total=len(todo), desc="synth", unit="chunk")
-    try:
-        futures = {
-            pool.submit(ask_chunk, client, prompt, model, s, stops): (chunk, key)
-            for chunk, prompt, key in todo
-        }
-        for future in as_completed(futures):
-            chunk, key = futures[future]
-            record = {"key": key, "chunk_id": chunk.id, **future.result()}
+        def on_result(item: tuple[Chunk, str, str], answer: dict[str, Any]) -> None:
+            chunk, _, key = item
+            record = {"key": key, "chunk_id": chunk.id, **answer}
             stats["retries"] += record["retries"]
             if "error" in record:
                 stats["failed_now"] += 1
             else:  # only answers are cached: failed chunks are asked again next run
-                append_jsonl(cache_file, record)
+                cache.append(record)
             results[chunk.id] = record
             bar.set_postfix(failed=stats["failed_now"])
             bar.update()
+
+        pool = Pool(servers, s.concurrency, ask, on_result)
+        try:
+            pool.run(todo)
+        finally:
+            bar.close()
+            cache.close()
+            stats["servers_lost"] = sum(bool(server.lost) for server in servers)
+            stats["requeued"] = pool.requeued
+            stats["retries"] += pool.requeued_attempts
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: queued chunks are dropped, not sent
-        bar.close()
+        stats["requests"] = sum(server.client.requests for server in servers)
+        stats["structured_fallback"] = int(any(server.client.structured_rejected for server in servers))
+        if len(servers) > 1:
+            stats["requests_by_server"] = {server.url: server.client.requests for server in servers}
+        _close(servers)
+    return results, model, prompts

@@ -5,18 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from stages.qa.parse import fold, normalize_question
+from stages.text.fold import STOPWORDS, fold, question_key
 
 QUESTION_CHARS = (10, 400)  # a question outside these bounds is a fragment or a rambling reply
 ANSWER_CHARS = (2, 2000)
 INTERROGATIVES = tuple(
     "qual|quais|quem|quando|onde|como|quanto|quantos|quantas|o que|por que|em que|a quem|de que".split("|")
-)
-# Portuguese function words: they match any chunk, so they do not count towards grounding.
-STOPWORDS = set(
-    "que com para por uma uns umas dos das nos nas pelo pela pelos pelas nao sao ser como mais sua seu suas seus "
-    "este esta estes estas isso isto esse essa ele ela eles elas ao aos sobre entre tem sera deve pode qual quais "
-    "the and".split()
 )
 
 
@@ -57,7 +51,7 @@ def validate_pair(
         return "not_a_question"
     if has_bad_glyph(question) or has_bad_glyph(answer):
         return "bad_glyph"
-    if examples and (normalize_question(question) in examples or normalize_question(answer) in examples):
+    if examples and (question_key(question) in examples or question_key(answer) in examples):
         return "example_echo"
     if grounding_score(answer, chunk_text) < min_grounding:
         return "ungrounded"

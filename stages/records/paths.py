@@ -14,7 +14,12 @@ CHUNKS_FILE = Path("data/chunks/chunks.jsonl")  # chunk -> synth: one Chunk per 
 QA_FILE = Path("data/qa/qa.jsonl")  # synth -> dataset: one QAPair per line
 REJECTED_FILE = Path("data/qa/rejected.jsonl")  # synth: every pair or chunk it dropped, with the reason
 JUDGE_CACHE_FILE = Path("data/cache/judge/grades.jsonl")  # evaluate's LLM-judge grades (persist: true)
-SYNTH_CACHE_FILE = Path("data/cache/synth/replies.jsonl")  # synth's own server-reply cache (persist: true)
+SYNTH_CACHE_DIR = Path(
+    "data/cache/synth"
+)  # synth's own server-reply cache, <2 hex>.jsonl shards (persist: true)
+SYNTH_CACHE_FILE = (
+    SYNTH_CACHE_DIR / "replies.jsonl"
+)  # the single-file cache, moved into the shards when found
 DATASET_DIR = Path("data/dataset")
 TRAIN_FILE = DATASET_DIR / "train.jsonl"  # dataset -> train: QAPair lines
 EVAL_FILE = DATASET_DIR / "eval.jsonl"  # dataset -> train, evaluate: QAPair lines

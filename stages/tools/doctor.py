@@ -204,7 +204,8 @@ def check_params(params_file: Path) -> tuple[Check, OcrParams, SynthParams]:
 
 
 def run_checks(params_file: Path, base_url: str | None = None, timeout_s: float | None = None) -> list[Check]:
-    """Every check, in the order the pipeline needs them; `base_url` overrides synth.base_url."""
+    """Every check, in the order the pipeline needs them; `base_url` overrides synth.base_url (one server, or
+    each of a list)."""
     params, ocr, synth = check_params(params_file)
     cmd = pytesseract.pytesseract.tesseract_cmd  # what the ocr stage runs
     return [
@@ -215,7 +216,10 @@ def run_checks(params_file: Path, base_url: str | None = None, timeout_s: float 
         check_lexicon(),
         *(check_word_list(path) for path in lexicon.SYSTEM_WORD_LISTS),
         *check_torch(),
-        check_server(base_url or synth.base_url, synth.model, timeout_s or SERVER_TIMEOUT_S),
+        *(
+            check_server(url, synth.model, timeout_s or SERVER_TIMEOUT_S)
+            for url in ((base_url,) if base_url else synth.base_urls)
+        ),
     ]
 
 
