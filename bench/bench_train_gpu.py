@@ -131,7 +131,7 @@ def bench_mode(mode: str, model_dir: Path, args: argparse.Namespace, device: str
         train=TrainParams(
             quantization="4bit" if mode == "qlora" else "none",
             gradient_checkpointing=not args.no_checkpointing,
-            batch_size=args.batch,
+            global_batch=args.batch,
             max_seq_len=args.seq_len,
         ),
     )

@@ -5,7 +5,7 @@ same sampler), so their batches hold the same pairs and their per-step losses mu
 how a batch is computed:
 - plain: the pairs right-padded to the longest of the batch, the model's own loss (logits at every position);
 - fast (train.packed): the pairs packed into rows of at most train.max_seq_len tokens (no padding, attention
-  kept within each pair), logits only where a label is (stages/answer_loss.py).
+  kept within each pair), logits only where a label is (stages/model/answer_loss.py).
 Each configuration runs in its own process (its peak RSS is its own), round-robin over --repeats so a change
 in machine load hits both alike; the first optimizer step of a run is warm-up and not timed. tokens/s counts
 real (unpadded) prompt + answer tokens.

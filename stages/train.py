@@ -6,7 +6,9 @@ reported in one error before any weights are loaded. The splits are tokenized wi
 train.packed each batch is packed into rows of at most train.max_seq_len tokens and the output layer runs only at
 answer positions (stages/answer_loss.py: same loss, 2.4x the tokens/s on CPU with a 262k-token vocabulary). Loss
 curves, on the `seen` and `unseen` eval sets, go to dvclive/ (DVC metrics + plots).
-Multi-GPU: `accelerate launch -m stages.train` or `torchrun --nproc_per_node N -m stages.train`.
+Several processes or GPUs: `torchrun --nproc_per_node N -m stages.train` or `accelerate launch --config_file
+configs/accelerate/<config>.yaml -m stages.train` (docs/scaling.md). train.global_batch pairs make one optimizer
+step whatever N is; only rank 0 writes the adapter, dvclive/ and the checkpoints' shared files.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from stages.model.finetune import (
     TrainParams,
     encode_passages,
     encode_split,
+    fsdp_launch,
     prepare_model,
     target_module_problems,
     trainer_class,
@@ -65,14 +68,16 @@ log = logging.getLogger(__name__)
 TIMING_SUFFIXES = ("runtime", "_per_second")  # Trainer log keys that measure the machine, not the model
 
 
-def load_config(cuda: bool, path: Path | None = None) -> tuple[TrainConfig, ModelSource]:
-    """model/lora/train params and the model's modules checked together; one ParamsError lists all problems."""
+def load_config(cuda: bool, path: Path | None = None, world_size: int = 1) -> tuple[TrainConfig, ModelSource]:
+    """model/lora/train params, the batch split over `world_size` processes and the model's modules checked
+    together; one ParamsError lists all problems."""
     parsed, problems = load_sections(
         {"model": ModelParams, "lora": LoraParams, "train": TrainParams}, path=path
     )
     model_p, lora_p, train_p = parsed["model"], parsed["lora"], parsed["train"]
     if train_p is not None:
         problems += quantization_problems(train_p.quantization, cuda)
+        problems += train_p.batch_problems(world_size)
     source = None
     if model_p is not None:
         try:
@@ -108,6 +113,13 @@ def model_fingerprint(source: ModelSource) -> str:
     )
 
 
+def last_complete_checkpoint(run_dir: Path) -> str | None:
+    """The newest checkpoint-N of `run_dir` holding trainer_state.json, which the Trainer writes last: a run
+    killed while saving leaves a newer folder without it (and the previous checkpoint still in place)."""
+    done = [p for p in run_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    return str(max(done, key=lambda p: int(p.name.rpartition("-")[2]))) if done else None
+
+
 def checkpoint_dir(cfg: TrainConfig, source: ModelSource) -> Path:
     """Where this exact run (same data, params and base model) keeps its resumable checkpoints."""
     key = stable_hash(cfg, sha256_file(TRAIN_FILE), sha256_file(EVAL_FILE), model_fingerprint(source))
@@ -115,15 +127,15 @@ def checkpoint_dir(cfg: TrainConfig, source: ModelSource) -> Path:
 
 
 def dvclive_callback(world_rank: int, resume: bool = False) -> Any | None:
-    """DVCLive logger for rank 0 only; it never edits dvc.yaml or saves experiments by itself.
+    """DVCLive logger for rank 0 only (None on the other ranks); it never edits dvc.yaml or saves experiments.
 
     None (with a warning) where dvclive cannot be imported, e.g. `torchrun -m stages.train` on a GPU node
     that has the training stack but not DVC: the adapter is still trained, only the curves are missing.
     """
+    if world_rank != 0:
+        return None
     from transformers.integrations import DVCLiveCallback
 
-    if world_rank != 0:
-        return DVCLiveCallback()
     try:
         from dvclive import Live
     except ImportError as e:
@@ -147,26 +159,29 @@ def dvclive_callback(world_rank: int, resume: bool = False) -> Any | None:
 
 def main() -> None:
     import torch
-    from transformers.trainer_utils import get_last_checkpoint
 
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
-    cfg, source = load_config(cuda)
+    rank = int(os.environ.get("RANK", "0"))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    cfg, source = load_config(cuda, world_size=world)
     train_records = [from_dict(SplitPair, r) for r in read_jsonl(require_input(TRAIN_FILE, "dataset"))]
     eval_records = [from_dict(SplitPair, r) for r in read_jsonl(require_input(EVAL_FILE, "dataset"))]
     for path, records in ((TRAIN_FILE, train_records), (EVAL_FILE, eval_records)):
         if not records:
             raise MissingInputError(path, "dataset", what="holds no pairs")
-    rank = int(os.environ.get("RANK", "0"))
-    world = int(os.environ.get("WORLD_SIZE", "1"))
     t = cfg.train
+    micro, accumulation = t.batch_layout(world)
     log.info(
-        "train: %s on %s (x%d), quantization=%s, lora r=%d",
+        "train: %s on %s, quantization=%s, lora r=%d, global batch %d = %d process(es) x %d pairs x %d accumulated",
         cfg.model.base,
         device,
-        world,
         t.quantization,
         cfg.lora.r,
+        t.global_batch,
+        world,
+        micro,
+        accumulation,
     )
 
     tokenizer = load_tokenizer(source)
@@ -196,7 +211,7 @@ def main() -> None:
     if not len(train_rows) or not eval_rows:
         raise ParamsError(f"cannot train: no pair fits in train.max_seq_len={t.max_seq_len}; raise it")
 
-    warmup, total = warmup_and_total_steps(len(train_rows), t, world)
+    warmup, total = warmup_and_total_steps(len(train_rows), t)
     if warmup >= total:
         log.warning(
             "warmup (%d steps) >= total optimizer steps (%d): the learning rate never reaches train.learning_rate; "
@@ -213,13 +228,19 @@ def main() -> None:
         100 * trainable / total_params,
     )
     ckpt_dir = checkpoint_dir(cfg, source)
-    last_checkpoint = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    last_checkpoint = last_complete_checkpoint(ckpt_dir)
     if last_checkpoint:
         log.info("resuming the interrupted run from %s", last_checkpoint)
-    packed = t.packed and supports_answer_only(model)
-    trainer = trainer_class(t.packed, model)(
+    answer_only = t.packed and not fsdp_launch()
+    if t.packed and not answer_only:
+        log.warning(
+            "FSDP: training with the model's own loss over padded batches (the same loss): the packed path "
+            "calls the decoder and output layer outside FSDP's root unit, whose weights stay sharded there"
+        )
+    packed = answer_only and supports_answer_only(model)
+    trainer = trainer_class(answer_only, model)(
         model=model,
-        args=training_arguments(t, device, warmup, output_dir=str(ckpt_dir)),
+        args=training_arguments(t, device, warmup, output_dir=str(ckpt_dir), world_size=world),
         train_dataset=train_rows,
         eval_dataset=eval_rows,
         data_collator=PackCollator(t.max_seq_len, tokenizer.pad_token_id)
@@ -235,6 +256,8 @@ def main() -> None:
     if not any(f"eval_{name}_loss" in logged for name in eval_rows):
         logged.update(trainer.evaluate())
     eval_loss = {name: logged[f"eval_{name}_loss"] for name in eval_rows if f"eval_{name}_loss" in logged}
+    # every rank takes part: FSDP and DeepSpeed ZeRO-3 gather the sharded weights (DDP: the weights as they are)
+    state_dict = trainer.accelerator.get_state_dict(trainer.model_wrapped)
     if trainer.is_world_process_zero():
         ADAPTER_DIR.mkdir(parents=True, exist_ok=True)
         for stale in ADAPTER_DIR.iterdir():  # a manual rerun must not leave files of an older adapter
@@ -242,7 +265,7 @@ def main() -> None:
                 stale.unlink()
         base = base_record(cfg, source)
         model.peft_config["default"].base_model_name_or_path = base["base"]  # ask finds it from here
-        model.save_pretrained(ADAPTER_DIR, safe_serialization=True)
+        model.save_pretrained(ADAPTER_DIR, state_dict=state_dict, safe_serialization=True)
         sort_target_modules(ADAPTER_DIR / "adapter_config.json")
         tokenizer.save_pretrained(ADAPTER_DIR)
         (ADAPTER_DIR / ADAPTER_BASE_FILE).write_text(json.dumps(base, indent=2) + "\n", encoding="utf-8")
@@ -255,16 +278,18 @@ def main() -> None:
             "train_loss": result.training_loss,
             "eval_loss": eval_loss,
             "gguf_sha256": base["gguf_sha256"],
+            "gguf_file": base["gguf_file"],
         }
         (ADAPTER_DIR / "README.md").write_text(model_card(cfg, stats), encoding="utf-8")
         shutil.rmtree(CHECKPOINT_ROOT, ignore_errors=True)  # finished: this run's and any stale checkpoints
-    log.info(
-        "train: %d steps, train loss %.4f, eval loss %s -> %s",
-        total,
-        result.training_loss,
-        ", ".join(f"{name} {loss:.4f}" for name, loss in eval_loss.items()),
-        ADAPTER_DIR,
-    )
+        log.info(
+            "train: %d steps, train loss %.4f, eval loss %s -> %s",
+            total,
+            result.training_loss,
+            ", ".join(f"{name} {loss:.4f}" for name, loss in eval_loss.items()),
+            ADAPTER_DIR,
+        )
+    trainer.accelerator.wait_for_everyone()  # the other ranks end once the adapter is written
 
 
 if __name__ == "__main__":

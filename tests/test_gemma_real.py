@@ -54,7 +54,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
     )
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["model"]["gguf_file"] = SPEC
-    params["train"].update(epochs=1, batch_size=6, logging_steps=1, max_seq_len=384, passages=True)
+    params["train"].update(epochs=1, global_batch=6, logging_steps=1, max_seq_len=384, passages=True)
     params["evaluate"].update(max_new_tokens=16, batch_size=4)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     env = {

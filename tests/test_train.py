@@ -112,7 +112,7 @@ def test_params_validation_lists_every_problem_before_loading(tiny_base_model: P
     raw = {
         "model": {"name_or_path": str(tiny_base_model)},
         "lora": {"r": 0, "alpha": -1, "dropout": 1.0, "target_modules": ["q_proj", "qkv"]},
-        "train": {"batch_size": 0, "quantization": "4bit", "warmup_ratio": 1.5},
+        "train": {"global_batch": 0, "micro_batch": -1, "quantization": "4bit", "warmup_ratio": 1.5},
     }
     with pytest.raises(ParamsError) as e:
         load(raw)
@@ -121,7 +121,8 @@ def test_params_validation_lists_every_problem_before_loading(tiny_base_model: P
         "lora.r",
         "lora.alpha",
         "lora.dropout",
-        "train.batch_size",
+        "train.global_batch",
+        "train.micro_batch",
         "warmup_ratio",
     ):
         assert needle in msg, needle
@@ -137,13 +138,52 @@ def test_params_validation_lists_every_problem_before_loading(tiny_base_model: P
     raw["train"] = {}
     cfg, src = load(raw)
     assert cfg.lora.peft_targets() == "all-linear" and src.path == str(tiny_base_model)
+    # the global batch must split over the processes: checked with the rest, before any weights are loaded
+    raw["train"] = {"global_batch": 8, "micro_batch": 4}
+    params.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"multiple of train.micro_batch \(4\) x 4 processes = 16"):
+        tr.load_config(cuda=False, path=params, world_size=4)
+    cfg, _ = tr.load_config(cuda=False, path=params, world_size=2)
+    assert cfg.train.batch_layout(2) == (4, 1)
+
+
+@pytest.mark.parametrize(
+    ("global_batch", "micro_batch", "world", "layout"),
+    [
+        (8, 0, 1, (8, 1)),  # the default run: one batch of 8, as before global_batch existed
+        (8, 0, 2, (4, 1)),
+        (8, 2, 1, (2, 4)),
+        (8, 2, 2, (2, 2)),
+        (32, 4, 4, (4, 2)),
+    ],
+)
+def test_global_batch_splits_into_processes_micro_batches_and_accumulation(
+    global_batch: int, micro_batch: int, world: int, layout: tuple[int, int]
+) -> None:
+    t = TrainParams(global_batch=global_batch, micro_batch=micro_batch)
+    assert t.problems() == [] and t.batch_problems(world) == []
+    micro, accumulation = t.batch_layout(world)
+    assert (micro, accumulation) == layout and micro * world * accumulation == global_batch
+    args = training_arguments(t, "cpu", 0, "unused", world_size=world)
+    assert (args.per_device_train_batch_size, args.gradient_accumulation_steps) == layout
+
+
+def test_a_global_batch_that_does_not_split_is_one_clear_error() -> None:
+    (problem,) = TrainParams(global_batch=8).batch_problems(3)
+    assert "train.global_batch (8) must be a multiple of the number of processes (3), e.g. 9" == problem
+    (problem,) = TrainParams(global_batch=12, micro_batch=4).batch_problems(2)
+    assert "micro_batch (4) x 2 processes = 8" in problem and "train.micro_batch: 3 fits" in problem
+    assert TrainParams(global_batch=12, micro_batch=5).problems() == [
+        "train.global_batch (12) must be a multiple of train.micro_batch"
+    ]
 
 
 def test_original_warmup_never_finishes() -> None:
     # ~1,000 pairs x 3 epochs / batch 8 = 375 optimizer steps; the original warmup_steps 500 exceeds that
-    warmup, total = warmup_and_total_steps(1000, TrainParams(warmup_steps=500), world_size=1)
+    warmup, total = warmup_and_total_steps(1000, TrainParams(warmup_steps=500))
     assert (warmup, total) == (500, 375)
-    assert warmup_and_total_steps(1000, TrainParams(), world_size=2) == (6, 189)
+    assert warmup_and_total_steps(1000, TrainParams()) == (12, 375)  # any number of processes: the same steps
+    assert warmup_and_total_steps(1001, TrainParams(global_batch=16, micro_batch=2)) == (6, 189)
 
 
 def _trainer(source, tokenizer, rows, tmp_path, **train):
@@ -169,7 +209,7 @@ def test_loss_drops_on_a_fixed_batch(source, tokenizer, tmp_path: Path, packed: 
     rows, skipped = encode_split(tokenizer, records, 256)
     assert skipped == 0 and len(rows) == 8
     _, trainer = _trainer(
-        source, tokenizer, rows, tmp_path, epochs=12, batch_size=8, learning_rate=0.01, packed=packed
+        source, tokenizer, rows, tmp_path, epochs=12, global_batch=8, learning_rate=0.01, packed=packed
     )
     before = trainer.evaluate()["eval_loss"]
     trainer.train()
@@ -185,7 +225,7 @@ def test_adapter_saves_and_reloads_to_same_logits(source, tokenizer, tmp_path: P
     rows, _ = encode_split(
         tokenizer, [from_dict(SplitPair, r) for r in make_qa_records(sample_texts())[:8]], 256
     )
-    model, trainer = _trainer(source, tokenizer, rows, tmp_path, epochs=3, batch_size=8, learning_rate=0.01)
+    model, trainer = _trainer(source, tokenizer, rows, tmp_path, epochs=3, global_batch=8, learning_rate=0.01)
     trainer.train()
     model.save_pretrained(tmp_path / "adapter", safe_serialization=True)
     assert (tmp_path / "adapter/adapter_model.safetensors").exists()

@@ -34,8 +34,12 @@ def _make_repo(repo: Path, repo_root: Path) -> None:
         for d in s["deps"]
         if isinstance(d, str) and d.startswith("stages/")
     }
-    for rel in ["stages/__init__.py", *sorted(modules)]:  # what dvc.yaml declares is all these stages need
+    # what dvc.yaml declares is all these stages need, with their packages' (empty) __init__.py
+    for rel in sorted(modules):
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(repo_root / rel, repo / rel)
+        for package in Path(rel).parents[:-1]:
+            shutil.copy(repo_root / package / "__init__.py", repo / package / "__init__.py")
     (repo / "dvc.yaml").write_text(yaml.safe_dump(dvc_yaml, sort_keys=False), encoding="utf-8")
     params = yaml.safe_load((repo_root / "params.yaml").read_text(encoding="utf-8"))
     params = {k: params[k] for k in ("dataset", "model", "base", "lora", "train", "evaluate")}

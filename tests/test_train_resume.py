@@ -22,7 +22,7 @@ def make_workdir(root: Path, base_model: Path) -> Path:
     root.mkdir()
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["model"]["name_or_path"] = str(base_model)
-    params["train"].update(epochs=6, batch_size=4, logging_steps=2)
+    params["train"].update(epochs=6, global_batch=4, logging_steps=2)
     (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     records = make_qa_records(sample_texts())
     write_jsonl(root / "data/dataset/train.jsonl", records[:-8])

@@ -20,7 +20,18 @@ from stages.records.paths import (
 def base_record(cfg: TrainConfig, source: ModelSource) -> dict[str, Any]:
     """What the adapter was trained on: the base as params.yaml names it, and a GGUF base's content hash."""
     gguf = read_source(Path(source.path)) if is_gguf_spec(cfg.model.base) else None
-    return {"base": cfg.model.base, "gguf_sha256": gguf.sha256 if gguf else None}
+    return {
+        "base": cfg.model.base,
+        "gguf_sha256": gguf.sha256 if gguf else None,
+        "gguf_file": Path(gguf.file).name if gguf else None,
+    }
+
+
+def card_base_model(base: str, gguf_file: str | None) -> str | None:
+    """The card's `base_model`: the GGUF file's name, or a Hub id; None for a local folder (no Hub id to name)."""
+    if gguf_file:
+        return gguf_file
+    return None if Path(base).exists() or base.startswith((".", "/")) else base
 
 
 def sort_target_modules(config_file: Path) -> None:
@@ -47,14 +58,15 @@ def library_versions() -> dict[str, str]:
 
 def model_card(cfg: TrainConfig, stats: dict[str, Any]) -> str:
     """Short README.md for models/adapter/."""
+    base_model = card_base_model(cfg.model.base, stats.get("gguf_file"))
     lines = [
         "---",
         "library_name: peft",
-        f"base_model: {cfg.model.base}",
+        *([f"base_model: {base_model}"] if base_model else []),
         "language: [pt]",
-        "tags: [lora, legislation, portuguese]",
+        "tags: [lora, legislation, portuguese, brazil]",
         "---",
-        "# LoRA adapter: Portuguese legislation Q&A",
+        "# LoRA adapter: Brazilian legislation Q&A",
         "",
         f"- Base model: `{cfg.model.base}`"
         + (" (the pipeline's built-in tiny Llama)" if cfg.model.base == "models/base" else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +55,11 @@ class LoraParams:
 class TrainParams(TrainSharedParams):  # + max_seq_len and quantization, shared with evaluate
     epochs: float = 3
     learning_rate: float = 2e-4
-    batch_size: int = 8  # per device
-    grad_accum: int = 1
+    # pairs per optimizer step over all processes: the number of processes (GPUs) changes no result, only how
+    # the batch is split; gradient accumulation steps = global_batch / (micro_batch x processes)
+    global_batch: int = 8
+    # pairs per process per forward pass: memory and speed only; 0 = global_batch / processes
+    micro_batch: int = 0
     warmup_ratio: float = 0.03  # fraction of the total optimizer steps
     warmup_steps: int = 0  # absolute count; > 0 overrides warmup_ratio (the original work used 500)
     weight_decay: float = 0.01
@@ -75,9 +79,15 @@ class TrainParams(TrainSharedParams):  # + max_seq_len and quantization, shared 
         out = super().problems()
         if self.save_steps < 0:
             out.append(f"train.save_steps must be >= 0, got {self.save_steps}")
-        for name in ("batch_size", "grad_accum", "logging_steps"):
+        for name in ("global_batch", "logging_steps"):
             if getattr(self, name) <= 0:
                 out.append(f"train.{name} must be > 0, got {getattr(self, name)}")
+        if self.micro_batch < 0:
+            out.append(
+                f"train.micro_batch must be >= 0 (0 = global_batch / processes), got {self.micro_batch}"
+            )
+        elif self.micro_batch and self.global_batch > 0 and self.global_batch % self.micro_batch:
+            out.append(f"train.global_batch ({self.global_batch}) must be a multiple of train.micro_batch")
         if self.epochs <= 0:
             out.append(f"train.epochs must be > 0, got {self.epochs}")
         if self.learning_rate <= 0:
@@ -93,6 +103,32 @@ class TrainParams(TrainSharedParams):  # + max_seq_len and quantization, shared 
                 f"train.gradient_checkpointing must be auto, true or false, got {self.gradient_checkpointing!r}"
             )
         return out
+
+    def batch_problems(self, world_size: int) -> list[str]:
+        """Problems splitting global_batch into `world_size` processes x micro_batch pairs x accumulation steps."""
+        g, m = self.global_batch, self.micro_batch
+        if g <= 0 or m < 0:
+            return []  # already reported by problems()
+        if g % world_size:
+            return [
+                f"train.global_batch ({g}) must be a multiple of the number of processes ({world_size}), "
+                f"e.g. {world_size * -(-g // world_size)}"
+            ]
+        per_process = g // world_size
+        if m and per_process % m:
+            fits = max(d for d in range(1, m + 1) if per_process % d == 0)
+            return [
+                f"train.global_batch ({g}) must be a multiple of train.micro_batch ({m}) x {world_size} processes "
+                f"= {m * world_size} (gradient accumulation steps = global_batch / (micro_batch x processes)); "
+                f"train.micro_batch: {fits} fits"
+            ]
+        return []
+
+    def batch_layout(self, world_size: int) -> tuple[int, int]:
+        """(pairs per process per forward pass, gradient accumulation steps) on `world_size` processes."""
+        per_process = self.global_batch // world_size
+        micro = self.micro_batch or per_process
+        return micro, per_process // micro
 
 
 @dataclass(frozen=True)
@@ -113,9 +149,10 @@ def target_module_problems(targets: tuple[str, ...], available: set[str]) -> lis
     ]
 
 
-def warmup_and_total_steps(n_examples: int, t: TrainParams, world_size: int) -> tuple[int, int]:
-    """(warmup steps, total optimizer steps) as the Trainer will count them."""
-    per_epoch = math.ceil(math.ceil(n_examples / (t.batch_size * world_size)) / t.grad_accum)
+def warmup_and_total_steps(n_examples: int, t: TrainParams) -> tuple[int, int]:
+    """(warmup steps, total optimizer steps) as the Trainer will count them, on any number of processes."""
+    # the Trainer's ceil(ceil(ceil(n / micro) / processes) / accumulation) is this one ceiling
+    per_epoch = math.ceil(n_examples / t.global_batch)
     total = max(1, math.ceil(per_epoch * t.epochs))
     warmup = t.warmup_steps if t.warmup_steps > 0 else math.ceil(total * t.warmup_ratio)
     return warmup, total
@@ -188,19 +225,25 @@ def prepare_model(source: ModelSource, cfg: TrainConfig, device: str) -> Any:
     return attach_lora(model, cfg.lora, t.seed)
 
 
-def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str) -> Any:
-    """TrainingArguments for transformers 5 (warmup_steps takes the count; report_to set explicitly)."""
+def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str, world_size: int = 1) -> Any:
+    """TrainingArguments for transformers 5 (warmup_steps takes the count; report_to set explicitly).
+
+    The batch is split by `TrainParams.batch_layout`; the Trainer's sampler (accelerate's, seeded with
+    data_seed) draws one permutation per epoch on every process and deals its micro batches round-robin, so
+    optimizer step k sees the same global_batch pairs on 1 process with accumulation as on N processes.
+    """
     import torch
     from transformers import TrainingArguments
 
     bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
+    micro, accumulation = t.batch_layout(world_size)
     return TrainingArguments(
         output_dir=output_dir,
         num_train_epochs=t.epochs,
         learning_rate=t.learning_rate,
-        per_device_train_batch_size=t.batch_size,
-        per_device_eval_batch_size=t.batch_size,
-        gradient_accumulation_steps=t.grad_accum,
+        per_device_train_batch_size=micro,
+        per_device_eval_batch_size=micro,
+        gradient_accumulation_steps=accumulation,
         warmup_steps=warmup,
         weight_decay=t.weight_decay,
         lr_scheduler_type="linear",
@@ -223,6 +266,11 @@ def training_arguments(t: TrainParams, device: str, warmup: int, output_dir: str
     )
 
 
+def fsdp_launch() -> bool:
+    """True in a process started by `accelerate launch` with an FSDP config (configs/accelerate/fsdp_lora.yaml)."""
+    return os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true"
+
+
 def trainer_class(packed: bool, model: Any) -> Any:
     """The Trainer, or (train.packed) one whose loss computes logits only at answer positions."""
     from transformers import Trainer
@@ -242,6 +290,11 @@ def trainer_class(packed: bool, model: Any) -> Any:
             num_items_in_batch: Any = None,
         ) -> Any:
             loss = answer_only_loss(model, inputs, num_items_in_batch)
+            processes = self.accelerator.num_processes
+            if num_items_in_batch is not None and self.args.average_tokens_across_devices and processes > 1:
+                # num_items_in_batch counts the labels of every process and DDP averages the gradients over the
+                # processes: x processes makes the step the gradient of the global batch's mean (Trainer does so)
+                loss = loss * processes
             return (loss, {"loss": loss}) if return_outputs else loss
 
     return AnswerOnlyTrainer
