@@ -7,7 +7,7 @@ CPU in minutes. It is a small domain LM, not a useful assistant: set model.name_
 small marker file, so a Hub model never waits on (or reruns because of) the built-in one.
 
 With model.gguf_file set, the stage converts that GGUF into a trainable copy once (cached by the file's
-sha256, see stages/gguf_io.py) and writes a marker naming the file and its hash: a different file, or the
+sha256, see stages/model/gguf_io.py) and writes a marker naming the file and its hash: a different file, or the
 same path with new contents after `dvc repro -f base`, changes models/base and so reruns train.
 """
 

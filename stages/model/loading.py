@@ -2,7 +2,7 @@
 
 - `locate_model` turns `model.name_or_path` (or `model.gguf_file`) into something `from_pretrained` can open
   *now*: a local directory, a Hub id already in the local cache, a Hub id that can be downloaded because the
-  Hub answers, or a GGUF file converted once into a cached trainable copy (stages/gguf_io.py). Anything else
+  Hub answers, or a GGUF file converted once into a cached trainable copy (stages/model/gguf_io.py). Anything else
   fails at once with a message saying what to do (these machines have no network, and transformers would
   otherwise retry for ~30 s before giving up).
 - Prompts use the tokenizer's chat template when it has one, else a fixed Portuguese template. Labels
