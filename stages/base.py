@@ -22,6 +22,7 @@ from stages.core.params import load_sections, raise_problems
 from stages.core.run import require_input, run_main
 from stages.model.gguf_io import GgufError, ensure_converted
 from stages.model.loading import ModelParams
+from stages.model.presets import preset_overlays
 from stages.model.tiny_llama import BaseParams, build_base
 from stages.records.paths import BASE_MODEL_DIR, metrics_file
 
@@ -58,7 +59,7 @@ def convert_gguf_base(spec: str) -> None:
 
 
 def main() -> None:
-    parsed, problems = load_sections({"model": ModelParams, "base": BaseParams})
+    parsed, problems = load_sections({"model": ModelParams, "base": BaseParams}, overlays=preset_overlays())
     raise_problems("cannot build the base model", problems)
     model_p, p = parsed["model"], parsed["base"]
     if model_p.gguf_file.strip():

@@ -48,6 +48,7 @@ from stages.model.loading import (
     locate_model,
     quantization_problems,
 )
+from stages.model.presets import preset_overlays
 from stages.model.prompt_format import passage_text
 from stages.records.base import from_dict
 from stages.records.chunks import Chunk
@@ -72,7 +73,9 @@ def load_config(cuda: bool, path: Path | None = None, world_size: int = 1) -> tu
     """model/lora/train params, the batch split over `world_size` processes and the model's modules checked
     together; one ParamsError lists all problems."""
     parsed, problems = load_sections(
-        {"model": ModelParams, "lora": LoraParams, "train": TrainParams}, path=path
+        {"model": ModelParams, "lora": LoraParams, "train": TrainParams},
+        path=path,
+        overlays=preset_overlays(path),
     )
     model_p, lora_p, train_p = parsed["model"], parsed["lora"], parsed["train"]
     if train_p is not None:

