@@ -1,11 +1,16 @@
 """Ask the fine-tuned model one question, or merge the adapter into a full model: a folder, or a GGUF file.
 
 legis-lora ask "O que regula o artigo 3.º?"       # or: python -m stages.ask "…" (also legis-ask "…")
+legis-lora ask --retrieve "Qual o prazo …?"      # + the best BM25 chunk of data/chunks in the prompt; names its act
 legis-lora export models/merged                  # then: transformers serve models/merged
 legis-lora export models/legis.gguf              # F16 GGUF for LM Studio / llama.cpp (--gguf-type q8_0: half)
 legis-lora doctor                                # tesseract, poppler, word lists, torch/CUDA, LM Studio server
 
 `python -m stages.ask --merge-to PATH` (with or without a question) still merges, as `export PATH` does.
+
+With --retrieve the question is asked as evaluate's `adapter_retrieval` system asks it (the same retriever and
+prompt), and the answer is printed with the act of the chunk it was given. An answer that says the rules do not
+answer (stages/scoring/refusal.py) is printed as the one refusal sentence, prompt_format.REFUSAL.
 
 A GGUF export is loaded back with transformers and its logits compared with the merged model's on a few
 prompts (limits in stages/model/gguf_io.py LOGIT_TOLERANCE); a file outside them is reported and the exit code is 1.
@@ -19,8 +24,9 @@ import logging
 import sys
 from pathlib import Path
 
+from stages.core.files import read_jsonl
 from stages.core.params import PARAMS_FILE
-from stages.core.run import EXIT_NO_INPUT, MissingInputError, setup_logging
+from stages.core.run import EXIT_NO_INPUT, MissingInputError, require_input, setup_logging
 from stages.model.adapted import base_source, load_adapted, merge_to, merge_to_gguf
 from stages.model.gguf_io import (
     OUT_TYPES,
@@ -30,7 +36,13 @@ from stages.model.loading import (
     ModelUnavailableError,
     generate_answers,
 )
-from stages.records.paths import ADAPTER_DIR
+from stages.model.prompt_format import REFUSAL, retrieval_prompt
+from stages.records.base import from_dict
+from stages.records.chunks import Chunk
+from stages.records.paths import ADAPTER_DIR, CHUNKS_FILE
+from stages.scoring.citations import chunk_act_name, document_acts
+from stages.scoring.refusal import is_refusal
+from stages.scoring.retrieval import best_chunks
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +50,22 @@ log = logging.getLogger(__name__)
 # `legis-lora export` with no path: a 16-bit model for `transformers serve`
 MERGED_DIR = Path("models/merged")
 COMMANDS = ("ask", "export", "doctor")
+
+
+def retrieved_prompt(question: str, chunks_file: Path) -> tuple[str, str]:
+    """(prompt, source): the question after its best BM25 chunk, as evaluate's adapter_retrieval asks it, and
+    that chunk's act and document ("Portaria nº 245/2024 (portaria_biblioteca)")."""
+    chunks = [from_dict(Chunk, c) for c in read_jsonl(require_input(chunks_file, "chunk"))]
+    chunk = best_chunks(chunks, [question])[0]
+    acts = document_acts([c for c in chunks if c.doc == chunk.doc])
+    return retrieval_prompt(question, chunk), f"{chunk_act_name(chunk, acts)} ({chunk.doc})"
+
+
+def shown_answer(answer: str, source: str | None) -> str:
+    """What `ask` prints: the refusal sentence for a refusal; else the answer, then the act it comes from."""
+    if is_refusal(answer):
+        return REFUSAL
+    return answer if source is None else f"{answer}\n\nFonte: {source}"
 
 
 def run(
@@ -48,26 +76,34 @@ def run(
     gguf_type: str = "f16",
     verify: bool = True,
     max_new_tokens: int = 128,
+    chunks_file: Path | None = None,
 ) -> None:
-    """Answer `question` with base + adapter, then merge them into `out` (a directory, or a .gguf file); either
-    may be None. Exits 66 without an adapter, 2 when the base cannot be loaded or written as GGUF, 1 when the
-    GGUF does not reproduce the merged model."""
+    """Answer `question` with base + adapter (with the best chunk of `chunks_file` in the prompt, when given),
+    then merge them into `out` (a directory, or a .gguf file); either may be None. Exits 66 without an adapter
+    or the chunks, 2 when the base cannot be loaded or written as GGUF, 1 when the GGUF does not reproduce the
+    merged model."""
     to_gguf = out is not None and out.suffix.lower() == ".gguf"
+    prompt, source = question, None
     try:
-        source = base_source(adapter_dir, base)
-        model, tokenizer = load_adapted(adapter_dir, source, merge=out is not None, full_precision=to_gguf)
+        if question and chunks_file is not None:
+            prompt, source = retrieved_prompt(question, chunks_file)
+        source_model = base_source(adapter_dir, base)
+        model, tokenizer = load_adapted(
+            adapter_dir, source_model, merge=out is not None, full_precision=to_gguf
+        )
     except MissingInputError as e:
         log.error("%s", e)
         raise SystemExit(EXIT_NO_INPUT) from None
     except ModelUnavailableError as e:
         log.error("%s", e)
         raise SystemExit(2) from None
-    if question:
+    if prompt:
         model.eval()
-        print(generate_answers(model, tokenizer, [question], max_new_tokens, batch_size=1)[0])
+        answer = generate_answers(model, tokenizer, [prompt], max_new_tokens, batch_size=1)[0]
+        print(shown_answer(answer, source))
     if out is not None and to_gguf:
         try:
-            info = merge_to_gguf(model, tokenizer, source, out, gguf_type, verify=verify)
+            info = merge_to_gguf(model, tokenizer, source_model, out, gguf_type, verify=verify)
         except GgufError as e:
             log.error("%s", e)
             raise SystemExit(2) from None
@@ -118,12 +154,22 @@ def add_ask_options(parser: argparse.ArgumentParser) -> None:
     )
     add_gguf_options(parser)
     parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument(
+        "--retrieve",
+        action="store_true",
+        help="put the best-matching chunk (BM25) in the prompt and name the act the answer comes from",
+    )
+    parser.add_argument(
+        "--chunks", type=Path, default=CHUNKS_FILE, help="chunks --retrieve searches (default %(default)s)"
+    )
 
 
 def run_ask(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """A question and/or --merge-to (a usage error when neither is given)."""
     if not args.question and not args.merge_to:
         parser.error("give a question, --merge-to DIR, or both")
+    if args.retrieve and not args.question:
+        parser.error("--retrieve needs a question")
     run(
         args.question,
         args.adapter,
@@ -132,6 +178,7 @@ def run_ask(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         args.gguf_type,
         verify=not args.no_verify,
         max_new_tokens=args.max_new_tokens,
+        chunks_file=args.chunks if args.retrieve else None,
     )
 
 

@@ -1,18 +1,18 @@
-"""Stage `evaluate`: did the adapter learn the regulations? -> metrics/eval.json, predictions, a DVC plot.
+"""Stage `evaluate`: did the adapter learn the rules? -> metrics/eval.json, predictions, a DVC plot.
 
-Two eval sets (written by `dataset`): `seen`, held-out phrasings of facts whose chunk was trained, and
-`unseen`, pairs from chunks no training pair comes from. Per set, three systems answer greedily:
-- `base`: the base model, closed-book;
-- `open_book`: the base model with the best BM25 match among data/chunks in its prompt (stages/retrieval.py;
-  the index holds every chunk, eval chunks included: retrieval reads the documents, fine-tuning learns from
-  the training pairs);
-- `adapter`: base + LoRA adapter, closed-book.
-Each answer is scored with token F1, ROUGE-L, exact match and key-fact recall (stages/metrics_text.py), and
-each reference answer's loss under the system (same masking as training). Every mean has a 95% bootstrap
-interval over pairs, and adapter - base and adapter - open_book differences a paired one: an interval that
-excludes 0 is a difference this many pairs can show. Optionally (evaluate.judge) the OpenAI-compatible
-server synth uses grades each answer against the reference and the source chunk (stages/judge.py):
-judge_score (correct 1, partial 0.5, wrong 0) gets intervals like the rest.
+Every eval set data/dataset/eval.jsonl holds (`seen`, `unseen`, `paraphrase`, `unanswerable`: records/pairs.py
+EVAL_SETS) is answered greedily by each system of evaluate.modes:
+- `base`: the base model, closed book;
+- `open_book`: the base model with the best BM25 chunk of data/chunks in its prompt (stages/scoring/retrieval.py;
+  the index holds every chunk: retrieval reads the documents, fine-tuning learns from the training pairs);
+- `adapter`: base + LoRA adapter, closed book;
+- `adapter_retrieval`: base + adapter with the same retrieved chunk in its prompt (what `ask --retrieve` does).
+Each answer gets token F1, ROUGE-L, exact match, key-fact recall and precision (stages/scoring/metrics.py),
+wrong-act and act-naming rates (citations.py), abstention on `unanswerable` and false refusal elsewhere
+(refusal.py), and the loss of its reference answer under the system (same masking as training). Every mean has a
+95% bootstrap interval over pairs, and adapter - base, adapter - open_book and adapter_retrieval - open_book a
+paired one. Optionally (evaluate.judge) an LLM server grades each answer (stages/scoring/judge.py).
+docs/evaluation.md says what each number means.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ from stages.model.loading import (
     pick_dtype,
     quantization_problems,
 )
-from stages.model.prompt_format import passage_text, with_context
-from stages.qa.client import ServerUnavailable
+from stages.model.presets import preset_overlays
+from stages.model.prompt_format import passage_text, retrieval_prompt
+from stages.qa.client import ClientSettings, ServerUnavailable
 from stages.records.base import from_dict
 from stages.records.chunks import Chunk
-from stages.records.pairs import SplitPair, by_eval_set
+from stages.records.pairs import UNANSWERABLE, SplitPair, by_eval_set
 from stages.records.paths import (
     ADAPTER_DIR,
     CHUNKS_FILE,
@@ -55,15 +56,34 @@ from stages.records.paths import (
     PREDICTIONS_REPORT,
     metrics_file,
 )
-from stages.scoring.judge import GRADES, Judge, JudgeServerParams
+from stages.scoring.citations import (
+    Citation,
+    chunk_act_name,
+    citations,
+    document_acts,
+    names_act,
+    source_citations,
+    wrong_act,
+)
+from stages.scoring.judge import GRADES, Judge
 from stages.scoring.metrics import (
     exact_match,
+    key_fact_precision,
     key_fact_recall,
     rouge_l,
     token_f1,
 )
-from stages.scoring.report import SYSTEMS, plot_rows, predictions_report, set_metrics
-from stages.scoring.retrieval import BM25
+from stages.scoring.refusal import is_refusal
+from stages.scoring.report import (
+    ADAPTER_SYSTEMS,
+    RETRIEVAL_SYSTEMS,
+    SYSTEMS,
+    plot_rows,
+    predictions_report,
+    set_metrics,
+)
+from stages.scoring.retrieval import best_chunks
+from stages.text.legis.acts import ActName
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +98,9 @@ class EvaluateParams:
     limit: int = (
         0  # evaluate only the first N pairs of each set (0 = all), for quick looks at a large eval set
     )
-    open_book: bool = True  # also answer with the base model + the best-matching chunk (retrieval baseline)
+    # the systems that answer (report.SYSTEMS): base, open_book (base + the best BM25 chunk in the prompt),
+    # adapter, adapter_retrieval (adapter + the same chunk)
+    modes: tuple[str, ...] = SYSTEMS
     judge: bool = False  # grade answers correct/partial/wrong with an LLM server (LM Studio)
     judge_base_url: str = "http://localhost:1234/v1"  # the judge's OpenAI-compatible server
     judge_model: str = ""  # "" = the model the server reports as loaded
@@ -91,6 +113,11 @@ class EvaluateParams:
         ]
         if self.limit < 0:
             out.append(f"evaluate.limit must be >= 0, got {self.limit}")
+        unknown = [m for m in self.modes if m not in SYSTEMS]
+        if unknown or not self.modes or len(set(self.modes)) != len(self.modes):
+            out.append(
+                f"evaluate.modes must be distinct systems among {', '.join(SYSTEMS)}, got {list(self.modes)}"
+            )
         if self.judge and not re.match(r"https?://", self.judge_base_url):
             out.append(
                 f"evaluate.judge_base_url must start with http:// or https://, got {self.judge_base_url!r}"
@@ -98,14 +125,30 @@ class EvaluateParams:
         return out
 
 
-def answer_scores(record: SplitPair, answer: str) -> dict[str, float | None]:
-    """The answer metrics of one answer (key_fact_recall None when the reference states no key fact)."""
+def answer_scores(record: SplitPair, answer: str, acts: list[Citation]) -> dict[str, float | None]:
+    """The answer metrics of one answer; `acts` are the acts its pair may name (None where a metric is not
+    defined: recall when the reference states no key fact, precision when the answer states none, wrong_act when
+    the pair's act is unknown). A refusal is an abstention on `unanswerable`, a false refusal on other sets."""
+    refused = float(is_refusal(answer))
     return {
         "f1": token_f1(answer, record.answer),
         "rouge_l": rouge_l(answer, record.answer),
         "exact_match": exact_match(answer, record.answer),
         "key_fact_recall": key_fact_recall(answer, record.answer, record.question),
+        "key_fact_precision": key_fact_precision(answer, record.answer, record.question),
+        "wrong_act": wrong_act(answer, acts),
+        "names_act": names_act(answer),
+        **({"abstention": refused} if record.eval_set == UNANSWERABLE else {"false_refusal": refused}),
     }
+
+
+def pair_acts(
+    records: list[SplitPair], chunks: list[Chunk], acts: dict[str, list[ActName]]
+) -> list[list[Citation]]:
+    """For each pair, the acts an answer may name (citations.py): its document's acts up to its chunk (`acts`),
+    those its chunk cites, and those its question and reference answer cite."""
+    by_chunk = source_citations(chunks, acts)
+    return [by_chunk.get(r.chunk_id, []) + citations(r.question) + citations(r.answer) for r in records]
 
 
 def reference_losses(
@@ -137,9 +180,10 @@ def load_setup(
             "evaluate": EvaluateParams,
             "model": ModelParams,
             "train": TrainSharedParams,
-            "synth": JudgeServerParams,
+            "synth": ClientSettings,
         },
         partial=("train", "synth"),
+        overlays=preset_overlays(),
     )
     if parsed["train"] is not None:
         problems += quantization_problems(parsed["train"].quantization, cuda)
@@ -152,9 +196,8 @@ def load_setup(
     raise_problems("cannot evaluate", problems)
     require_input(EVAL_FILE, "dataset")
     require_input(ADAPTER_DIR / "adapter_config.json", "train")
+    require_input(CHUNKS_FILE, "chunk")
     p = parsed["evaluate"]
-    if p.open_book or p.judge:
-        require_input(CHUNKS_FILE, "chunk")
     judge = None
     if p.judge:
         try:
@@ -165,16 +208,14 @@ def load_setup(
     return p, parsed["train"], parsed["model"], source, judge
 
 
-def retrieve(records: list[SplitPair]) -> tuple[list[str], list[str], list[bool]]:
-    """For each pair: the best BM25 chunk's text (with its act's title), its id, and whether it is the pair's own."""
-    chunks = [from_dict(Chunk, c) for c in read_jsonl(CHUNKS_FILE)]
-    index = BM25([passage_text(c) for c in chunks])
-    best = [chunks[index.best(r.question)] for r in records]
-    return (
-        [passage_text(c) for c in best],
-        [c.id for c in best],
-        [c.id == r.chunk_id for c, r in zip(best, records, strict=True)],
-    )
+def retrieve(records: list[SplitPair], chunks: list[Chunk]) -> tuple[list[Chunk], list[bool | None]]:
+    """For each pair: the best BM25 chunk, and whether it is the pair's own (None for an unanswerable question: the
+    chunk it is filed under does not answer it)."""
+    best = best_chunks(chunks, [r.question for r in records])
+    return best, [
+        None if r.eval_set == UNANSWERABLE or not r.chunk_id else c.id == r.chunk_id
+        for c, r in zip(best, records, strict=True)
+    ]
 
 
 def answer_all(
@@ -182,13 +223,14 @@ def answer_all(
     tokenizer: Any,
     prompts: dict[str, list[str]],
     records: list[SplitPair],
+    acts: list[list[Citation]],
     p: EvaluateParams,
     t: TrainSharedParams,
     quantized: bool,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[str]], dict[str, float]]:
     """Every system's answers and per-pair scores (answer metrics + the reference's loss), and seconds taken.
-    The adapter comes last: it is merged into the base weights (same function, base-model speed), except
-    over 4-bit weights, which stay unmerged."""
+    The adapter's systems come last: the adapter is merged into the base weights once (same function,
+    base-model speed), except over 4-bit weights, which stay unmerged."""
     import time
 
     from peft import PeftModel
@@ -196,30 +238,32 @@ def answer_all(
     scores: dict[str, list[dict[str, Any]]] = {}
     answers: dict[str, list[str]] = {}
     seconds: dict[str, float] = {}
+    adapted = False
     for system in [s for s in SYSTEMS if s in prompts]:
-        if system == "adapter":
+        if system in ADAPTER_SYSTEMS and not adapted:
             model = PeftModel.from_pretrained(model, str(ADAPTER_DIR))
             model = (model if quantized else model.merge_and_unload()).eval()
+            adapted = True
         started = time.perf_counter()
         answers[system] = generate_answers(
             model, tokenizer, prompts[system], p.max_new_tokens, p.batch_size, system
         )
-        # closed book: pairs as long as training allowed; open book: the prompt holds a chunk, no limit
-        max_len = NO_LIMIT if system == "open_book" else t.max_seq_len
+        # closed book: pairs as long as training allowed; with a retrieved chunk in the prompt, no limit
+        max_len = NO_LIMIT if system in RETRIEVAL_SYSTEMS else t.max_seq_len
         losses = reference_losses(model, tokenizer, prompts[system], records, max_len, p.batch_size)
         scores[system] = [
-            {**answer_scores(r, a), "loss_sum": loss[0], "loss_tokens": loss[1]}
-            for r, a, loss in zip(records, answers[system], losses, strict=True)
+            {**answer_scores(r, a, allowed), "loss_sum": loss[0], "loss_tokens": loss[1]}
+            for r, a, allowed, loss in zip(records, answers[system], acts, losses, strict=True)
         ]
         seconds[f"{system}_s"] = round(time.perf_counter() - started, 1)
     return scores, answers, seconds
 
 
 def add_judge_grades(
-    judge: Judge, records: list[SplitPair], answers: dict[str, list[str]], scores: dict
+    judge: Judge, records: list[SplitPair], answers: dict[str, list[str]], scores: dict, chunks: list[Chunk]
 ) -> None:
     """judge_grade / judge_score on every scored answer (None where the server gave no readable grade)."""
-    chunk_texts = {c["id"]: passage_text(from_dict(Chunk, c)) for c in read_jsonl(CHUNKS_FILE)}
+    chunk_texts = {c.id: passage_text(c) for c in chunks}
     for system in answers:
         items = [
             {
@@ -238,10 +282,15 @@ def prediction_rows(
     records: list[SplitPair],
     answers: dict[str, list[str]],
     scores: dict,
-    retrieved: list[str],
-    hits: list[bool],
+    retrieved: list[Chunk],
+    hits: list[bool | None],
+    act_names: dict[str, list[ActName]],
 ) -> list[dict[str, Any]]:
     """data/eval/predictions.jsonl: each pair's reference beside every system's answer and its scores."""
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
     rows = []
     for i, r in enumerate(records):
         row: dict[str, Any] = {
@@ -254,14 +303,28 @@ def prediction_rows(
             score = scores[system][i]
             row[system] = answers[system][i]
             row[f"{system}_f1"] = round(score["f1"], 4)
-            recall = score["key_fact_recall"]
-            row[f"{system}_key_fact_recall"] = None if recall is None else round(recall, 4)
+            row[f"{system}_key_fact_recall"] = rounded(score["key_fact_recall"])
+            row[f"{system}_key_fact_precision"] = rounded(score["key_fact_precision"])
+            row[f"{system}_wrong_act"] = score["wrong_act"] == 1.0
+            row[f"{system}_refusal"] = bool(score.get("abstention") or score.get("false_refusal"))
             if "judge_grade" in score:
                 row[f"{system}_judge"] = score["judge_grade"]
         if retrieved:
-            row["retrieved_chunk"], row["retrieval_hit"] = retrieved[i], hits[i]
+            row["retrieved_chunk"], row["retrieval_hit"] = retrieved[i].id, hits[i]
+            row["retrieved_act"] = chunk_act_name(retrieved[i], act_names)
         rows.append(row)
     return rows
+
+
+def system_prompts(
+    modes: tuple[str, ...], questions: list[str], retrieved: list[Chunk]
+) -> dict[str, list[str]]:
+    """Each system's prompts: the question, or the question after its retrieved chunk (`retrieved` is empty
+    when no system of `modes` retrieves)."""
+    with_chunk = (
+        [retrieval_prompt(q, c) for q, c in zip(questions, retrieved, strict=True)] if retrieved else []
+    )
+    return {mode: with_chunk if mode in RETRIEVAL_SYSTEMS else questions for mode in modes}
 
 
 def main() -> None:
@@ -274,23 +337,29 @@ def main() -> None:
     if p.limit:
         sets = {name: rows[: p.limit] for name, rows in sets.items()}
     records = [r for rows in sets.values() for r in rows]
+    chunks = [from_dict(Chunk, c) for c in read_jsonl(CHUNKS_FILE)]
     log.info(
-        "evaluate: %s pairs, base %s", " + ".join(f"{len(v)} {k}" for k, v in sets.items()), model_p.base
+        "evaluate: %s pairs, systems %s, base %s",
+        " + ".join(f"{len(v)} {k}" for k, v in sets.items()),
+        ", ".join(p.modes),
+        model_p.base,
     )
     tokenizer = load_tokenizer(ModelSource(str(ADAPTER_DIR), local_files_only=True))
     model = load_causal_lm(source, pick_dtype("cuda" if cuda else "cpu"), t.quantization).eval()
     if cuda and t.quantization != "4bit":
         model.to("cuda")
-    questions = [r.question for r in records]
-    prompts = {"base": questions, "adapter": questions}
-    retrieved: list[str] = []
-    hits: list[bool] = []
-    if p.open_book:
-        contexts, retrieved, hits = retrieve(records)
-        prompts["open_book"] = [with_context(q, c) for q, c in zip(questions, contexts, strict=True)]
-    scores, answers, seconds = answer_all(model, tokenizer, prompts, records, p, t, t.quantization == "4bit")
+    retrieved: list[Chunk] = []
+    hits: list[bool | None] = []
+    if any(mode in RETRIEVAL_SYSTEMS for mode in p.modes):
+        retrieved, hits = retrieve(records, chunks)
+    prompts = system_prompts(p.modes, [r.question for r in records], retrieved)
+    act_names = document_acts(chunks)
+    acts = pair_acts(records, chunks, act_names)
+    scores, answers, seconds = answer_all(
+        model, tokenizer, prompts, records, acts, p, t, t.quantization == "4bit"
+    )
     if judge is not None:
-        add_judge_grades(judge, records, answers, scores)
+        add_judge_grades(judge, records, answers, scores, chunks)
         judge.close()
 
     metrics: dict[str, Any] = {"sets": {}}
@@ -301,20 +370,23 @@ def main() -> None:
         metrics["sets"][name] = set_metrics(rows, {s: v[span] for s, v in scores.items()}, hits[span])
     write_json(metrics_file("eval"), metrics)
     atomic_write_text(EVAL_SCORES_FILE, plot_rows(metrics))
-    predictions = prediction_rows(records, answers, scores, retrieved, hits)
+    predictions = prediction_rows(records, answers, scores, retrieved, hits, act_names)
     write_jsonl(PREDICTIONS_FILE, predictions)
     atomic_write_text(PREDICTIONS_REPORT, predictions_report(predictions))
     write_timings("evaluate", seconds)
     for name, entry in metrics["sets"].items():
+        refusal = "abstention" if name == UNANSWERABLE else "false_refusal"
         log.info(
-            "evaluate %s (%d pairs): F1 base %s / open book %s / adapter %s; key-fact recall base %s / adapter %s",
+            "evaluate %s (%d pairs), key-fact recall / precision / wrong act / %s: %s",
             name,
             entry["pairs"],
-            entry["base"]["f1"],
-            entry.get("open_book", {}).get("f1", "-"),
-            entry["adapter"]["f1"],
-            entry["base"]["key_fact_recall"],
-            entry["adapter"]["key_fact_recall"],
+            refusal,
+            "; ".join(
+                f"{system} {entry[system]['key_fact_recall']} / {entry[system]['key_fact_precision']} / "
+                f"{entry[system]['wrong_act']} / {entry[system][refusal]}"
+                for system in SYSTEMS
+                if system in entry
+            ),
         )
 
 

@@ -1,9 +1,11 @@
-"""ask: one answer from base + adapter; --merge-to writes a plain 16-bit model equal to base + adapter."""
+"""ask: one answer from base + adapter, with --retrieve the best chunk in the prompt and its act named; --merge-to
+writes a plain 16-bit model equal to base + adapter."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -116,3 +118,73 @@ def test_legis_lora_usage_errors(adapter_dir: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit) as e:
         ask.cli(["export", "--adapter", str(adapter_dir / "none")])
     assert e.value.code == 66
+
+
+QUESTION = "Qual a multa por atraso na devolução de material de reserva?"
+
+
+@pytest.fixture()
+def chunks_file(tmp_path: Path) -> Path:
+    """data/chunks/chunks.jsonl of the sample corpus (one chunk per article)."""
+    from conftest import make_chunk_records, sample_texts
+
+    from stages.core.files import write_jsonl
+
+    out = tmp_path / "chunks.jsonl"
+    write_jsonl(out, make_chunk_records(sample_texts()))
+    return out
+
+
+def test_retrieve_asks_as_evaluate_does_and_names_the_act(
+    adapter_dir: Path, chunks_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stages import evaluate
+    from stages.core.files import read_jsonl
+    from stages.records.base import from_dict
+    from stages.records.chunks import Chunk
+
+    prompts: list[str] = []
+    real = ask.generate_answers
+
+    def recording(model: Any, tokenizer: Any, questions: list[str], *args: Any, **kwargs: Any) -> list[str]:
+        prompts.extend(questions)
+        return real(model, tokenizer, questions, *args, **kwargs)
+
+    monkeypatch.setattr(ask, "generate_answers", recording)
+    argv = ["ask", "--retrieve", QUESTION, "--chunks", str(chunks_file), "--adapter", str(adapter_dir)]
+    assert ask.cli([*argv, "--max-new-tokens", "8"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("Fonte: Portaria nº 245/2024 (portaria_biblioteca)")  # the act of Art. 5º
+    chunk = next(from_dict(Chunk, c) for c in read_jsonl(chunks_file) if c["id"] == "portaria_biblioteca#4")
+    assert chunk.text in prompts[0]  # the penalties article is in the prompt ...
+    # ... exactly as evaluate's adapter_retrieval system asks the same question
+    assert (
+        prompts == evaluate.system_prompts(("adapter_retrieval",), [QUESTION], [chunk])["adapter_retrieval"]
+    )
+
+
+def test_a_refusal_is_shown_as_the_refusal_sentence(
+    adapter_dir: Path, chunks_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stages.model.prompt_format import REFUSAL
+
+    monkeypatch.setattr(ask, "generate_answers", lambda *a, **k: ["Não encontrei isso nas normas."])
+    ask.main([QUESTION, "--retrieve", "--chunks", str(chunks_file), "--adapter", str(adapter_dir)])
+    assert capsys.readouterr().out.strip() == REFUSAL  # no act named: the rules did not answer
+    assert ask.shown_answer("A multa é de R$ 2,50.", "Portaria nº 245/2024 (portaria_biblioteca)") == (
+        "A multa é de R$ 2,50.\n\nFonte: Portaria nº 245/2024 (portaria_biblioteca)"
+    )
+    assert ask.shown_answer("A multa é de R$ 2,50.", None) == "A multa é de R$ 2,50."
+
+
+def test_retrieve_needs_a_question_and_the_chunks(
+    adapter_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as e:
+        ask.cli(["ask", "--retrieve", "--merge-to", str(tmp_path / "m"), "--adapter", str(adapter_dir)])
+    assert e.value.code == 2 and "--retrieve needs a question" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        ask.main(
+            [QUESTION, "--retrieve", "--chunks", str(tmp_path / "none.jsonl"), "--adapter", str(adapter_dir)]
+        )
+    assert e.value.code == 66  # EXIT_NO_INPUT: "run `dvc repro chunk` first"

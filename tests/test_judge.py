@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fake_openai_server import FakeOpenAIServer
 
-from stages.qa.client import ServerUnavailable
-from stages.scoring.judge import Judge, JudgeServerParams, judge_summary, parse_grade
+from stages.qa.client import ClientSettings, ServerUnavailable
+from stages.scoring.judge import Judge, judge_summary, parse_grade
 
 
 def _grader(prompt: str) -> str:
@@ -47,7 +47,7 @@ def test_parse_grade() -> None:
 def test_grades_are_read_cached_and_counted(tmp_path: Path) -> None:
     cache = tmp_path / "grades.jsonl"
     with FakeOpenAIServer(reply=_grader) as server:
-        params = JudgeServerParams(max_retries=1, retry_backoff_s=0.0, concurrency=2)
+        params = ClientSettings(max_retries=1, retry_backoff_s=0.0, concurrency=2)
         judge = Judge(params, server.url, cache_file=cache)
         grades = judge.grade(_items())
         judge.close()
@@ -68,7 +68,7 @@ def test_a_failed_request_is_ungraded_and_not_cached(tmp_path: Path) -> None:
     cache = tmp_path / "grades.jsonl"
     with FakeOpenAIServer(reply=_grader, faults=["500", "500"]) as server:
         judge = Judge(
-            JudgeServerParams(max_retries=1, retry_backoff_s=0.0, concurrency=1), server.url, cache_file=cache
+            ClientSettings(max_retries=1, retry_backoff_s=0.0, concurrency=1), server.url, cache_file=cache
         )
         grades = judge.grade(_items()[:2])
         judge.close()
@@ -79,9 +79,9 @@ def test_a_failed_request_is_ungraded_and_not_cached(tmp_path: Path) -> None:
 
 def test_no_server_is_reported_at_once() -> None:
     with pytest.raises(ServerUnavailable, match="evaluate.judge: .*set evaluate.judge: false"):
-        Judge(JudgeServerParams(timeout_s=1.0), "http://127.0.0.1:9/v1")
+        Judge(ClientSettings(timeout_s=1.0), "http://127.0.0.1:9/v1")
     with (
         FakeOpenAIServer(models=("m1",)) as server,
         pytest.raises(ServerUnavailable, match=r"evaluate.judge_model='other' is not on the server .*\(m1\)"),
     ):
-        Judge(JudgeServerParams(), server.url, model="other")
+        Judge(ClientSettings(), server.url, model="other")

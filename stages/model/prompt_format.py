@@ -12,9 +12,13 @@ from typing import Any
 
 from stages.records.chunks import Chunk
 
+# The one sentence a model answers when the rules do not say (training targets of unanswerable questions,
+# evaluate's abstention rate, `ask`); stages/scoring/refusal.py also reads other phrasings of it as refusals.
+REFUSAL = "As normas disponíveis não tratam dessa questão."
 SYSTEM_PROMPT = (
-    "Você é um assistente que responde a perguntas sobre legislação portuguesa "
-    "de forma breve e fiel ao texto da lei."
+    "Você é um assistente que responde a perguntas sobre legislação brasileira "
+    "de forma breve e fiel ao texto da norma. Diga de qual norma vem a resposta. "
+    f"Se as normas não disserem, responda apenas: {REFUSAL}"
 )
 # Used when the tokenizer has no chat template (e.g. a base, non-instruct Llama 2).
 FALLBACK_TEMPLATE = "### Instrução:\n{system}\n\n### Pergunta:\n{question}\n\n### Resposta:\n"
@@ -45,6 +49,11 @@ def passage_text(chunk: Chunk) -> str:
 
 def with_context(question: str, context: str) -> str:
     return CONTEXT_TEMPLATE.format(context=context.strip(), question=question.strip())
+
+
+def retrieval_prompt(question: str, chunk: Chunk) -> str:
+    """The question with a retrieved chunk before it: evaluate's open_book and adapter_retrieval, `ask --retrieve`."""
+    return with_context(question, passage_text(chunk))
 
 
 def chat_messages(question: str, answer: str | None = None) -> list[dict[str, str]]:

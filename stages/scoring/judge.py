@@ -3,7 +3,7 @@ grades each answer against the reference and the source chunk as correct / parti
 
 The server and model are evaluate.judge_base_url / evaluate.judge_model; timeouts, retries and concurrency are
 synth's client settings (a read-only view of [synth], none of which changes a grade); requests go through synth's
-client (stages/llm_client.py: pooled session, retries with backoff, response_format dropped if
+client (stages/qa/client.py: pooled session, retries with backoff, response_format dropped if
 refused). Grades are cached in data/cache/judge/grades.jsonl keyed by prompt + model, so a rerun (or a killed
 run) asks only for what it has not graded. A grade that cannot be read is counted as `ungraded`, never guessed.
 """
@@ -15,12 +15,11 @@ import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stages.core.files import append_jsonl, read_jsonl, stable_hash
-from stages.qa.client import ChatClient, RequestFailed, ServerUnavailable, resolve_model
+from stages.qa.client import ChatClient, ClientSettings, RequestFailed, ServerUnavailable, resolve_model
 from stages.records.paths import JUDGE_CACHE_FILE
 
 log = logging.getLogger(__name__)
@@ -53,20 +52,6 @@ SCHEMA = {
 _GRADE_RE = re.compile(r"\b(correta|parcial|errada)\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class JudgeServerParams:
-    """The [synth] keys the judge reads: how to talk to the server (the same client settings as synthesis). Which
-    server and model grade are evaluate's own params, so that changing synth's model does not rerun evaluate."""
-
-    structured: bool = True
-    concurrency: int = 4
-    max_retries: int = 4
-    retry_backoff_s: float = 1.0
-    stream: bool = True
-    timeout_s: float = 120.0  # seconds without a byte from the server
-    budget_s: float = 1800.0  # seconds one reply may take in all
-
-
 def parse_grade(reply: str) -> str | None:
     """'correta' / 'parcial' / 'errada' from a JSON reply (or, failing that, the first grade word); else None."""
     text = reply.strip().removeprefix("```json").removeprefix("```").removesuffix("```")
@@ -84,7 +69,7 @@ class Judge:
     """Grades answers through one ChatClient, concurrently, with a persistent cache."""
 
     def __init__(
-        self, server: JudgeServerParams, base_url: str, model: str = "", cache_file: Path = JUDGE_CACHE_FILE
+        self, server: ClientSettings, base_url: str, model: str = "", cache_file: Path = JUDGE_CACHE_FILE
     ) -> None:
         self.client = ChatClient.from_settings(base_url, server)
         self.concurrency = server.concurrency

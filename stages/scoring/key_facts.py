@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
+
+from stages.text.fold import fold
 
 # ---------------------------------------------------------------------------------------------
 # Quantities and references in running text (evaluation's key facts). These patterns read text that is
@@ -46,10 +47,9 @@ WORD_QUANTITY_RE = re.compile(rf"\b({WORD_NUMBER})\s+(?=(?:\([^)]*\)\s+)?{QUANTI
 
 
 def fold_text(text: str) -> str:
-    """Lower case, accents off, ordinal signs as letters: 'Parágrafo Único do Art. 5º' -> 'paragrafo unico do art. 5o'."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.replace("º", "o").replace("°", "o").replace("ª", "a")
+    """The one fold, with a degree sign written as an ordinal read as one: 'Parágrafo Único do Art. 5°' ->
+    'paragrafo unico do art. 5o'."""
+    return fold(text).replace("°", "o")
 
 
 def words_to_number(words: str) -> int | None:

@@ -1,13 +1,14 @@
 """Answer metrics: exact match, token F1 and ROUGE-L (LCS F-measure), SQuAD-style, for Portuguese; key-fact
-recall; bootstrap confidence intervals for their means and for paired differences.
+recall and precision; bootstrap confidence intervals for their means and for paired differences.
 
 Normalization: lower case, punctuation removed, Portuguese articles dropped, whitespace collapsed.
 Accents are kept: in Portuguese they change meaning (e.g. "é" / "e", "pôr" / "por").
 
 Key-fact recall asks whether the answer carries what matters in a rule: of the numbers, dates, deadlines,
-percentages, amounts and article/§ references in the reference answer (stages/legis.py key_facts) that the
+percentages, amounts and article/§ references in the reference answer (stages/text/legis/ key_facts) that the
 question does not already state, the share found in the answer. Word overlap (F1, ROUGE-L) rewards an answer
-that copies the right article's wording with the wrong deadline; this does not.
+that copies the right article's wording with the wrong deadline; this does not. Key-fact precision is its
+other half: of the facts the answer states, the share the reference holds (a made-up deadline lowers it).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from collections.abc import Sequence
 
 from rapidfuzz.distance import Levenshtein
 
+from stages.scoring.citations import strip_citations
 from stages.scoring.key_facts import key_facts
-from stages.text.tokens import normalize_ws
+from stages.text.fold import squash_ws
 
 ARTICLES = frozenset({"o", "a", "os", "as", "um", "uma", "uns", "umas"})
 _PUNCT = re.compile(r"[^\w\s]")
@@ -92,6 +94,17 @@ def key_fact_recall(prediction: str, reference: str, question: str = "") -> floa
     return len(wanted & key_facts(prediction)) / len(wanted)
 
 
+def key_fact_precision(prediction: str, reference: str, question: str = "") -> float | None:
+    """Share of the key facts the prediction states, less those the question states, that are among the
+    reference's: a number, date, amount or reference the reference does not give is a wrong fact. Act citations
+    ("Resolução nº 23/2017") are not facts here (citations.wrong_act scores them). None when the prediction
+    states none (a refusal, an answer in words only): such answers do not count towards the mean."""
+    stated = key_facts(strip_citations(prediction)) - key_facts(strip_citations(question))
+    if not stated:
+        return None
+    return len(stated & key_facts(reference)) / len(stated)
+
+
 def _resamples(n: int, n_boot: int, seed: int):  # noqa: ANN202 - numpy array
     import numpy as np
 
@@ -144,6 +157,6 @@ def paired_delta_ci(
 
 def cer(hypothesis: str, reference: str) -> float:
     """Character error rate: Levenshtein(ws-normalized hyp, ws-normalized ref) / len(ref)."""
-    ref = normalize_ws(reference)
-    hyp = normalize_ws(hypothesis)
+    ref = squash_ws(reference)
+    hyp = squash_ws(hypothesis)
     return Levenshtein.distance(hyp, ref) / max(1, len(ref))

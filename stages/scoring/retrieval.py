@@ -1,4 +1,5 @@
-"""The open-book baseline's retriever: Okapi BM25 over data/chunks, the passage given to the base model.
+"""The retriever of evaluate's open_book and adapter_retrieval systems and of `ask --retrieve`: Okapi BM25 over
+data/chunks, the best chunk put in the prompt (prompt_format.retrieval_prompt).
 
 Terms are case- and accent-folded words without Portuguese stopwords, plus one term per article/§ reference
 ("Art. 5º" -> "art:5", rarer and so weightier than "art" and "5"). A chunk is indexed with its document's
@@ -13,12 +14,11 @@ import math
 import re
 from collections import Counter
 
+from stages.model.prompt_format import passage_text
+from stages.records.chunks import Chunk
 from stages.scoring.key_facts import fold_text, key_facts
+from stages.text.fold import STOPWORDS
 
-STOPWORDS = frozenset(
-    "a o as os um uma de da do das dos e em no na nos nas por para com que se ao aos ou qual quais "
-    "sao sobre pelo pela pelos pelas este esta isso".split()
-)
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -53,3 +53,9 @@ class BM25:
         """Index of the best-scoring document (the first on ties)."""
         scores = self.scores(query)
         return max(range(len(scores)), key=lambda i: (scores[i], -i))
+
+
+def best_chunks(chunks: list[Chunk], questions: list[str]) -> list[Chunk]:
+    """The best BM25 chunk for each question, every chunk indexed as the model reads it (title block + text)."""
+    index = BM25([passage_text(c) for c in chunks])
+    return [chunks[index.best(q)] for q in questions]
