@@ -1,15 +1,22 @@
-"""Benchmark the `rules` backend's questions on real documents, against the previous generator in the same run.
+"""Benchmark the `rules` backend's questions on real documents (optionally against another revision's).
 
-    python bench/bench_questions.py                                          # print the tables
-    python bench/bench_questions.py --write docs/benchmarks/questions.md     # ... and record them
+    python bench/bench_questions.py --baseline-ref ''                          # print the tables
+    python bench/bench_questions.py --baseline-ref '' --write docs/benchmarks/questions.md   # ... and record them
 
 For each corpus (--corpus, repeatable; default: the shipped sample data/sample/pdf) the pipeline's own
-stages run in a work directory (.bench/questions/<corpus>, kept between runs so OCR comes from its cache):
-ocr -> clean -> chunk -> synth (rules). The baseline is the rules backend of `--baseline-ref` (the first
-generator, qa_rules-v1), run by `git worktree` on the same chunks. Re-run after any change to ocr/clean/chunk/legis:
-the chunks are rebuilt and both generators measured again.
+stages run in a work directory (--workdir, default .bench/questions/<corpus>, kept between runs so OCR comes
+from its cache): ocr -> clean -> chunk -> synth (rules). With `--baseline-ref` the rules backend of that git
+revision also runs, by `git worktree`, on the same chunks. Re-run after any change to ocr/clean/chunk/legis:
+the chunks are rebuilt and the generators measured again.
 
 Targets, each measured on the accepted pairs of data/qa/qa.jsonl:
+- questions that name an article/§/inciso/alínea by its number (a student asks by content): <= 25%;
+- phrasings per fact (pairs sharing a fact_id): >= 8 (min, median and the share of facts with 8+ reported);
+- answerable facts asked at least twice without an article/§/inciso number: 100%;
+- unanswerable pairs (kind "unanswerable", answered by the refusal): 10-20%;
+- heldout phrasings (family "heldout", for the `paraphrase` eval set), and the facts with 2+ phrasings that
+  have one: 100%;
+- malformed questions rejected, by reason (metrics/synth.json), and malformed questions accepted: 0;
 - questions that cite an article/§/inciso without naming an act: 0;
 - duplicate questions (letters and digits, accents folded): 0;
 - >= 10 question kinds, none above 35% of pairs (also shown: the where-based kinds artigo+paragrafo+inciso
@@ -20,7 +27,8 @@ Targets, each measured on the accepted pairs of data/qa/qa.jsonl:
   is not an article/§/inciso head), or with contact/page-footer text (telefone, a phone number, e-mail, www,
   "Página N de M", ISSN, "Documento assinado eletronicamente", DOU markers): 0;
 - chunks with no pair, by reason (metrics/synth.json), reported;
-- rules pairs grounded in their chunk (grounding score 1.0): 100%.
+- rules pairs grounded in their chunk (grounding score 1.0 of the text an answer quotes, its act's citation
+  aside): 100%.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,7 +51,8 @@ from typing import Any
 import yaml
 
 from stages.qa.rules.document import WHERE_KINDS
-from stages.qa.validate import grounding_score, has_bad_glyph
+from stages.qa.rules.phrasings import CITES_PROVISION, quote_of
+from stages.qa.validate import grounding_score, has_bad_glyph, malformed_question
 from stages.text.fold import question_key
 from stages.text.legis.acts import ANNOTATION_RE
 
@@ -50,11 +60,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 BASELINE_REF = "7b7e052"  # the first rules backend, qa_rules-v1
+# The act by number, title or topic ("a resolução sobre …"), or the question asks which act ("Que norma …")
 ACT_NAME = re.compile(
     r"\b(?:Lei|Decreto|Decreto-Lei|Portaria|Resolução|Instrução Normativa|Decisão|Deliberação|Regimento|Estatuto"
-    r"|Regulamento|Código|Normas|Edital|Medida Provisória|Provimento|Ato)\b"
+    r"|Regulamento|Código|Normas?|Edital|Medida Provisória|Provimento|Ato)\b",
+    re.IGNORECASE,
 )
-CITES_PROVISION = re.compile(r"\b(?:Art\.|art\.|[Aa]rtigo|§|parágrafo único|inciso|alínea|n\.º)\s*\S")
 FOOTER = re.compile(
     r"\b[Tt]elefones?:?\s*\(?\d|\(\d{2}\)\s*\d{4,5}-\d{4}|\be-mail:|\bwww\.|https?://|\bP[áa]gina \d+ de \d+|\bISSN\b|<!ID"
     r"|Documento assinado eletronicamente|Este texto não substitui"
@@ -128,9 +139,16 @@ def measure(out: Path, work: Path) -> dict[str, Any]:
         p.get("kind") or " ".join(p["question"].split()[:3]) for p in pairs
     )  # v1: no kind, its shape
     facts = Counter(p["fact_id"] for p in pairs if p.get("fact_id"))
+    citing = [bool(CITES_PROVISION.search(p["question"])) for p in pairs]
+    uncited = Counter(p["fact_id"] for p, c in zip(pairs, citing, strict=True) if p.get("fact_id") and not c)
+    answerable = {p["fact_id"] for p in pairs if p.get("fact_id") and p.get("kind") != "unanswerable"}
+    heldout = Counter(p["fact_id"] for p in pairs if p.get("family") == "heldout")
+    several = [f for f, n in facts.items() if n >= 2]
+    counts = sorted(facts.values())
     annotated = [p for p in pairs if ANNOTATION_RE.search(p["answer"])]
     letterhead = [p for p in pairs if any(line in p["answer"] for line in letterheads.get(p["doc"], ()))]
     footer = [p for p in pairs if FOOTER.search(p["answer"])]
+    quoting = [p for p in pairs if p.get("kind") != "unanswerable"]
     no_pair = metrics.get(
         "chunks_without_pairs", {"no_pairs_parsed": metrics["rejected"].get("no_pairs_parsed", 0)}
     )
@@ -147,6 +165,22 @@ def measure(out: Path, work: Path) -> dict[str, Any]:
         "where_share": round(sum(kinds[k] for k in WHERE_KINDS) / len(pairs), 4) if pairs and facts else None,
         "facts": len(facts),
         "facts_2_phrasings": round(sum(n >= 2 for n in facts.values()) / len(facts), 4) if facts else 0.0,
+        "citing_share": round(sum(citing) / len(pairs), 4) if pairs else 0.0,
+        "facts_8_phrasings": round(sum(n >= 8 for n in counts) / len(counts), 4) if counts else 0.0,
+        "phrasings_min": counts[0] if counts else 0,
+        "phrasings_median": statistics.median(counts) if counts else 0,
+        "facts_2_uncited": round(sum(uncited[f] >= 2 for f in answerable) / len(answerable), 4)
+        if answerable
+        else 0.0,
+        "unanswerable_share": round(sum(p.get("kind") == "unanswerable" for p in pairs) / len(pairs), 4)
+        if pairs
+        else 0.0,
+        "heldout_phrasings": sum(heldout.values()),
+        "facts_with_heldout": round(sum(heldout[f] > 0 for f in several) / len(several), 4)
+        if several
+        else 0.0,
+        "malformed_accepted": sum(malformed_question(p["question"]) is not None for p in pairs),
+        "malformed_rejected": metrics.get("malformed_rejected", {}),
         "annotation_answers": len(annotated),
         "letterhead_answers": len(letterhead),
         "footer_answers": len(footer),
@@ -156,13 +190,14 @@ def measure(out: Path, work: Path) -> dict[str, Any]:
         "no_pair_reasons": dict(sorted(no_pair.items(), key=lambda kv: -kv[1])),
         "repeated_text_chunks": repeated_text_chunks(list(chunks.values())),
         "grounded": round(
-            sum(grounding_score(p["answer"], chunks[p["chunk_id"]]["text"]) == 1.0 for p in pairs)
-            / len(pairs),
+            sum(grounding_score(quote_of(p["answer"]), chunks[p["chunk_id"]]["text"]) == 1.0 for p in quoting)
+            / len(quoting),
             4,
         )
-        if pairs
+        if quoting
         else 0.0,
         "kind_counts": dict(kinds.most_common()),
+        "questions": [p["question"] for p in pairs[:: max(1, len(pairs) // 12)]][:12],
         "examples": {
             "annotation": [p["answer"][:160] for p in annotated[:3]],
             "letterhead": [p["answer"][:160] for p in letterhead[:3]],
@@ -193,6 +228,15 @@ def baseline_code(ref: str, into: Path) -> Path | None:
 
 def markdown(results: dict[str, dict[str, dict[str, Any]]], args: argparse.Namespace) -> str:
     rows = [
+        ("questions naming an article/§/inciso by its number", "citing_share", "≤ 25%"),
+        ("phrasings per fact: min / median", "phrasings", "≥ 8"),
+        ("facts with ≥ 8 phrasings", "facts_8_phrasings", "100%"),
+        ("answerable facts asked ≥ 2 times without a number", "facts_2_uncited", "100%"),
+        ("unanswerable pairs (answered by the refusal)", "unanswerable_share", "10–20%"),
+        ("heldout phrasings (family `heldout`)", "heldout_phrasings", "—"),
+        ("facts with ≥ 2 phrasings that have a heldout one", "facts_with_heldout", "100%"),
+        ("malformed questions rejected, by reason", "malformed_rejected", "reported"),
+        ("malformed questions accepted", "malformed_accepted", "0"),
         ("questions citing an article/§ without naming the act", "cites_without_act", "0"),
         ("duplicate questions", "duplicate_questions", "0"),
         ("question kinds", "kinds", "≥ 10"),
@@ -204,40 +248,66 @@ def markdown(results: dict[str, dict[str, dict[str, Any]]], args: argparse.Names
         ("accepted answers with contact/page-footer text", "footer_answers", "0"),
         ("accepted pairs with U+FFFD / private-use glyphs", "bad_glyph_pairs", "0"),
         ("chunks with no pair", "no_pair_share", "reported"),
-        ("pairs grounded in their chunk (score 1.0)", "grounded", "100%"),
+        ("answers grounded in their chunk (score 1.0, citation aside)", "grounded", "100%"),
+        ("facts", "facts", "—"),
         ("pairs", "pairs", "—"),
     ]
+    shares = (
+        "top_kind_share",
+        "where_share",
+        "facts_2_phrasings",
+        "no_pair_share",
+        "grounded",
+        "citing_share",
+        "facts_2_uncited",
+        "unanswerable_share",
+        "facts_with_heldout",
+        "facts_8_phrasings",
+    )
 
-    def fmt(key: str, value: Any) -> str:
-        if value is None:
+    def fmt(key: str, run: dict[str, Any] | None) -> str:
+        if run is None or (key != "phrasings" and run.get(key) is None):
             return "—"
-        if key in ("top_kind_share", "where_share", "facts_2_phrasings", "no_pair_share", "grounded"):
-            return f"{value:.1%}"
-        return str(value)
+        if key == "phrasings":
+            return f"{run.get('phrasings_min', '—')} / {run.get('phrasings_median', '—')}"
+        value = run[key]
+        if key == "malformed_rejected":
+            return ", ".join(f"{k.removeprefix('malformed_')} {v}" for k, v in value.items()) or "0"
+        return f"{value:.1%}" if key in shares else str(value)
 
+    baseline = any("baseline" in runs for runs in results.values())
+    command = "python bench/bench_questions.py " + " ".join(
+        [f"--corpus {c}" for c in args.corpus or []]
+        + ([f"--workdir {args.workdir}"] if args.workdir != ROOT / ".bench" / "questions" else [])
+        + [f"--baseline-ref '{args.baseline_ref}'", f"--write {args.write}"]
+    )
     out = [
         "# questions: the rules backend on real documents",
         "",
-        "Command (repository root; 2 CPU cores; OCR comes from the work directory's cache after the first run):",
+        "Command (repository root; OCR comes from the work directory's cache after the first run):",
         "",
-        f"    python bench/bench_questions.py --write {args.write}",
+        f"    {command}",
         "",
-        f"Baseline: the rules backend at `{args.baseline_ref}` (qa_rules-v1), run in the same invocation on the "
-        "same chunks. `bench/bench_questions.py`'s docstring says how each figure is counted.",
+        "A corpus outside the repository (the UFAM folder, 29 real PDFs) is named by its path on the machine that "
+        "ran it.",
+        "",
+        "`bench/bench_questions.py`'s docstring says how each figure is counted. A question names an article by "
+        "its number when it holds “Art. N”, “§ N”, “parágrafo único”, “inciso”, “alínea”; the act's own "
+        "number (“Resolução nº 23/2017”) does not count.",
         "",
     ]
     for corpus, runs in results.items():
         new, old = runs["new"], runs.get("baseline")
+        head = "| target | wanted | baseline | now |" if baseline else "| target | wanted | now |"
         out += [
             f"## {corpus}: {new['chunks']} chunks",
             "",
-            "| target | wanted | baseline | now |",
-            "|---|---|---:|---:|",
+            head,
+            "|---|---|---:|---:|" if baseline else "|---|---|---:|",
         ]
         for label, key, wanted in rows:
-            out.append(
-                f"| {label} | {wanted} | {fmt(key, old[key]) if old else '—'} | **{fmt(key, new[key])}** |"
-            )
+            cells = [label, wanted] + ([fmt(key, old)] if baseline else []) + [f"**{fmt(key, new)}**"]
+            out.append("| " + " | ".join(cells) + " |")
         out += [
             "",
             f"Largest kind: `{new['top_kind'][0]}` ({new['top_kind'][1]} pairs). Kinds: "
@@ -248,14 +318,11 @@ def markdown(results: dict[str, dict[str, dict[str, Any]]], args: argparse.Names
             + (", ".join(f"{k} {v}" for k, v in new["no_pair_reasons"].items()) or "none")
             + f". {new['repeated_text_chunks']} chunks repeat, word for word, a chunk of another document (the same "
             "act under two file names): their questions were asked already and are rejected as duplicates.",
+            "",
+            "Questions, every n-th accepted pair:",
+            "",
+            *[f"- {q}" for q in new["questions"]],
         ]
-        if old:
-            out += [
-                "",
-                "Baseline question shapes (first three words): "
-                + ", ".join(f"“{k}” {v}" for k, v in list(old["kind_counts"].items())[:6])
-                + ".",
-            ]
         out.append("")
     out.append(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.")
     return "\n".join(out) + "\n"

@@ -1,17 +1,18 @@
 """Stage synth: chunks -> synthetic question/answer pairs (data/qa/qa.jsonl, data/qa/rejected.jsonl).
 
-Backends: `rules` (offline, deterministic: stages/qa/rules/, facts with two or more phrasings each) or
-`lmstudio` (any OpenAI-compatible server, or several: LM Studio, llama.cpp's server, Ollama, vLLM,
-`transformers serve`; stages/qa/server.py). Every pair is validated (non-empty, length, is a question, no
-unreadable glyph, not an echo of the prompt's example, grounded in its chunk, not a duplicate of any earlier
-question); whatever is dropped goes to rejected.jsonl with its reason, and metrics/synth.json counts the chunks
-that gave no pair, by why.
+Backends: `rules` (offline, deterministic: stages/qa/rules/, each fact in about ten phrasings and a heldout
+one, plus questions the corpus does not answer) or `lmstudio` (any OpenAI-compatible server, or several: LM
+Studio, llama.cpp's server, Ollama, vLLM, `transformers serve`; stages/qa/server.py). Every pair is validated
+(non-empty, length, is a question, a well-formed sentence for the rules, no unreadable glyph, not an echo of
+the prompt's example, grounded in its chunk, not a duplicate of any earlier question); whatever is dropped goes
+to rejected.jsonl with its reason, and metrics/synth.json counts the chunks that gave no pair, by why.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -24,7 +25,16 @@ from stages.core.run import MissingInputError, require_input, run_main
 from stages.qa.cache import ReplyCache
 from stages.qa.client import ServerUnavailable
 from stages.qa.parse import parse_reply
+from stages.qa.rules.asking import UNANSWERABLE_KIND
 from stages.qa.rules.document import document_facts
+from stages.qa.rules.phrasings import CITES_PROVISION, HELDOUT, ask_facts, corpus_refs
+from stages.qa.rules.unanswerable import (
+    UNANSWERABLE_SHARE,
+    act_scopes,
+    other_institutions,
+    stems_of,
+    unanswerable_facts,
+)
 from stages.qa.server import server_results
 from stages.qa.settings import SynthParams
 from stages.qa.validate import grounding_score, validate_pair
@@ -44,9 +54,7 @@ from stages.text.fold import question_key
 log = logging.getLogger("stages.synth")
 
 
-RULES_MODEL = (
-    "qa_rules-v2"  # bump when stages/qa_rules.py (or pt_clause, legis' act names) changes its output
-)
+RULES_MODEL = "qa_rules-v3"  # bump when stages/qa/rules/ (or legis' act names) changes its output
 
 
 # ---------------------------------------------------------------- candidates per chunk
@@ -57,23 +65,48 @@ class Candidate:
     question: str
     answer: str
     fact_id: str = ""  # the phrasings of one rules fact share it; "" = its own fact
-    kind: str = ""  # the rules' question kind (qa_rules); "" for model-written pairs
+    kind: str = ""  # the rules' question kind (stages/qa/rules/); "" for model-written pairs
+    family: str = ""  # the rules' phrasing family ("heldout": not for training); "" for model-written pairs
+    quoted: str | None = None  # the part of the answer taken from the chunk (rules); None: the whole answer
 
 
 def rules_results(chunks: list[Chunk]) -> dict[str, dict[str, Any]]:
-    """The rules backend's candidates per chunk, each document read in order (qa_rules.document_facts)."""
+    """The rules backend's candidates per chunk: each document read in order (rules.document.document_facts),
+    every fact asked in its phrasings with the act named as the corpus allows (rules.phrasings), then the
+    questions the corpus does not answer (rules.unanswerable), carried by a chunk of the act they name."""
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in chunks:
         by_doc.setdefault(chunk.doc, []).append(chunk)
-    out: dict[str, dict[str, Any]] = {}
-    for doc_chunks in by_doc.values():
-        for chunk_id, found in document_facts(doc_chunks).items():
-            candidates = [
-                Candidate(question, fact.answer, f"{chunk_id}-f{i:02d}", fact.kind)
-                for i, fact in enumerate(found.facts)
-                for question in fact.questions
-            ]
-            out[chunk_id] = {"candidates": candidates, "why_none": found.why_none}
+    found = {cid: facts for doc in by_doc.values() for cid, facts in document_facts(doc).items()}
+    located = [(cid, fact) for cid, facts in found.items() for fact in facts.facts]
+    refs = corpus_refs(fact.act for _, fact in located if fact.act)
+    asked = ask_facts([fact for _, fact in located], refs)
+    answerable = sum(map(len, asked))
+    wanted = round(answerable * UNANSWERABLE_SHARE / (1 - UNANSWERABLE_SHARE))
+    unanswerable = unanswerable_facts(
+        act_scopes(chunks, located),
+        located,
+        other_institutions([c.text for c in chunks]),
+        wanted,
+        lambda fact: len(ask_facts([fact], refs)[0]),
+        frozenset().union(*(stems_of(c.text) for c in chunks)),
+    )
+    refused = ask_facts([fact for _, fact in unanswerable], refs)
+    out: dict[str, dict[str, Any]] = {
+        cid: {"candidates": [], "why_none": facts.why_none} for cid, facts in found.items()
+    }
+    index: Counter = Counter()
+    for (cid, fact), phrasings in [
+        *zip(located, asked, strict=True),
+        *zip(unanswerable, refused, strict=True),
+    ]:
+        prefix = "u" if fact.kind == UNANSWERABLE_KIND else "f"
+        fact_id = f"{cid}-{prefix}{index[(cid, prefix)]:02d}"
+        index[(cid, prefix)] += 1
+        quoted = "" if fact.kind == UNANSWERABLE_KIND else fact.answer
+        out[cid]["candidates"] += [
+            Candidate(p.question, p.answer, fact_id, fact.kind, p.family, quoted) for p in phrasings
+        ]
     return out
 
 
@@ -141,14 +174,16 @@ def assemble(
         chunk_reasons: Counter = Counter()
         kept = 0
         for index, c in enumerate(candidates):
-            reason = validate_pair(c.question, c.answer, chunk.text, p.min_grounding, examples)
+            reason = validate_pair(
+                c.question, c.answer, chunk.text, p.min_grounding, examples, c.quoted, "candidates" in record
+            )
             key = question_key(c.question)
             if reason is None and key in seen:
                 reason = "duplicate"
             if reason:
                 reasons[reason] += 1
                 chunk_reasons[reason] += 1
-                grounding = round(grounding_score(c.answer, chunk.text), 3)
+                grounding = round(grounding_score(c.answer if c.quoted is None else c.quoted, chunk.text), 3)
                 rejected.append(
                     {
                         **where,
@@ -173,6 +208,7 @@ def assemble(
                     model=model,
                     fact_id=c.fact_id,
                     kind=c.kind,
+                    family=c.family,
                 )
             )
         if not kept:  # every pair of the chunk was rejected: named by the commonest reason
@@ -181,14 +217,35 @@ def assemble(
     return accepted, rejected
 
 
-def pair_metrics(accepted: list[QAPair]) -> dict[str, Any]:
-    """Kinds of question, facts and their phrasings (rules backend)."""
+def pair_metrics(accepted: list[QAPair], rejected: Counter | None = None) -> dict[str, Any]:
+    """Kinds of question, facts and their phrasings (rules backend): the share of questions that cite an
+    article/§/inciso number, the answerable facts asked at least twice without one, the heldout phrasings and
+    unanswerable pairs, the malformed questions rejected (by reason)."""
     kinds = Counter(pair.kind for pair in accepted if pair.kind)
     phrasings = Counter(pair.fact_id for pair in accepted if pair.fact_id)
     out: dict[str, Any] = {"kinds": dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))}
     if phrasings:
+        citing = [bool(CITES_PROVISION.search(pair.question)) for pair in accepted]
+        uncited = Counter(
+            p.fact_id for p, cites in zip(accepted, citing, strict=True) if p.fact_id and not cites
+        )
+        answerable = {p.fact_id for p in accepted if p.fact_id and p.kind != UNANSWERABLE_KIND}
+        heldout = Counter(pair.fact_id for pair in accepted if pair.family == HELDOUT)
+        several = [f for f, n in phrasings.items() if n >= 2]
+        counts = sorted(phrasings.values())
         out["facts"] = len(phrasings)
-        out["facts_with_2_phrasings"] = round(sum(n >= 2 for n in phrasings.values()) / len(phrasings), 4)
+        out["facts_with_2_phrasings"] = round(len(several) / len(phrasings), 4)
+        out["phrasings_per_fact"] = {"min": counts[0], "median": statistics.median(counts), "max": counts[-1]}
+        out["questions_citing_provision"] = round(sum(citing) / len(accepted), 4)
+        out["facts_with_2_uncited_questions"] = round(
+            sum(uncited[f] >= 2 for f in answerable) / max(1, len(answerable)), 4
+        )
+        out["unanswerable_share"] = round(kinds[UNANSWERABLE_KIND] / len(accepted), 4)
+        out["heldout_phrasings"] = sum(heldout.values())
+        out["facts_with_heldout"] = round(sum(heldout[f] > 0 for f in several) / max(1, len(several)), 4)
+    out["malformed_rejected"] = {
+        reason: n for reason, n in sorted((rejected or Counter()).items()) if reason.startswith("malformed_")
+    }
     return out
 
 
@@ -256,7 +313,7 @@ def main() -> None:
         if stats["chunks_answered"]
         else 0.0,
         "truncated_recovered": stats["truncated_recovered"],
-        **pair_metrics(accepted),
+        **pair_metrics(accepted, stats["rejected"]),
     }
     write_json(metrics_file("synth"), metrics)
     write_timings(

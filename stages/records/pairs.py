@@ -28,7 +28,8 @@ class QAPair:
 # - paraphrase: a trained fact asked by a question generator training never used;
 # - unanswerable: a question the rules do not answer (reference answer: prompt_format.REFUSAL).
 EVAL_SETS = ("seen", "unseen", "paraphrase", "unanswerable")
-UNANSWERABLE = "unanswerable"
+UNANSWERABLE = "unanswerable"  # the set, and the kind of a question the rules do not answer
+HELDOUT_FAMILY = "heldout"  # QAPair.family of phrasings that only the `paraphrase` set asks, never training
 
 
 @dataclass(frozen=True)

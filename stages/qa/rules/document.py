@@ -3,8 +3,9 @@
 Deterministic and pure. A document's chunks are read in order; each article (however the text spells it: "Art.
 7°", "ART. 7º", "Artigo 7.º", incisos and alíneas in every dress, Portugal's "n.º 2" paragraphs) is cut into
 provisions (the caput and each §), and every provision into facts. A fact is one answer, the smallest span of
-the text that answers, and two or more differently worded questions about it, which share a fact id downstream
-(the dataset holds one phrasing out). What a fact asks depends on what the text says:
+the text that answers, and the cores of the questions about it (stages/qa/rules/asking.py), which
+stages/qa/rules/phrasings.py asks in many phrasings sharing a fact id. What a fact asks depends on what the
+text says:
 
   competencia   "Compete ao Colegiado: I - aprovar ..."        -> "A quem compete aprovar ...?"
   aprovacao     "Os calendários serão aprovados pelo CONSEPE"   -> "Quem aprova os calendários ...?"
@@ -18,11 +19,11 @@ the text that answers, and two or more differently worded questions about it, wh
   vedacao       "É vedado ...", "S não poderá ..."              -> "É permitido ...?"
   permissao / obrigacao / direito / finalidade / composicao / requisito / enumeracao
   regra         a rule about a named subject                    -> "O que a Lei nº X estabelece sobre ...?"
-  vigencia, ementa (the act itself)                             -> "Quando a Resolução nº X entra em vigor?"
+  vigencia, ementa, revogacao (the act itself)                  -> "Quando a Resolução nº X entra em vigor?"
   artigo / paragrafo / inciso: where a provision says nothing the templates know, what it establishes.
 
-Every question names its act ("segundo a Resolução nº 023/2017"), found in the text by stages/text/legis/, never
-in the file name; the second phrasing also cites the provision ("Segundo o Art. 6º da ..."). Answers lose the
+Every question names its act (its name found in the text by stages/text/legis/, never in the file name), and a
+fact is asked by what the provision says or names, its number cited by at most two phrasings. Answers lose the
 web-copy annotations of compiled laws and the letterhead lines a document repeats page after page. A chunk
 without a fact says why (`ChunkFacts.why_none`).
 """
@@ -32,23 +33,28 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stages.qa.rules.articles import Provision, split_chunk
-from stages.qa.rules.asking import Asker, Fact, q, where_of_item
+from stages.qa.rules.asking import ACT, Asker, Fact, where_of_item
 from stages.qa.rules.cues import DEFINES, VIGOR
 from stages.qa.rules.lists import MAX_ANSWER_CHARS, list_answer, list_facts
+from stages.qa.rules.phrasings import CITES_PROVISION
 from stages.qa.rules.pt_clause import (
     contract,
+    noun_phrase,
 )
-from stages.qa.rules.sentences import sentence_facts, topic_fact, topic_of
+from stages.qa.rules.sentences import about_of, sentence_facts, topic_fact, topic_of
 from stages.records.chunks import Chunk
 from stages.text.fold import squash_ws
 from stages.text.legis.acts import SIGNATURE_RE, ActName, act_headings, strip_annotations, with_institution
 from stages.text.legis.sentences import split_sentences
 
 BOILERPLATE_MIN_REPEATS = 3  # a line a document repeats this often (not an article's) is letterhead/footer
-WHERE_KINDS = ("artigo", "paragrafo", "inciso")  # questions about where a provision sits, not what it says
+WHERE_KINDS = ("artigo", "paragrafo", "inciso")
+_REVOKES = re.compile(
+    r"^(?:Fica|Ficam)\s+revogad[oa]s?\s+(?:a|o|as|os)\s+(?:Resolução|Portaria|Lei|Decreto|Instrução)"
+)  # questions about where a provision sits, not what it says
 
 
 @dataclass(frozen=True)
@@ -61,18 +67,23 @@ class ChunkFacts:
 
 
 def where_fact(ask: Asker, kind: str, answer: str, plural: bool = False) -> Fact:
-    """What a provision establishes, asked by where it sits (when no template knows what it says)."""
+    """What a provision establishes (when no template knows what it says): asked by where it sits, and by what
+    it is about ('O que a Lei nº 4.512/2019 diz sobre o campus?')."""
     verbs = {
         "artigo": ("estabelece", "diz"),
         "paragrafo": ("dispõe", "determina"),
         "inciso": ("prevê", "diz"),
     }[kind]
     first, second = (("preveem", "dizem") if plural else verbs) if kind == "inciso" else verbs
-    return Fact(
-        kind,
-        (q(f"O que {first} {ask.where} {ask.act.of}"), q(f"{ask.act.per}, o que {second} {ask.where}")),
-        answer,
-    )
+    cores = [f"O que {first} {ask.where} {ask.act.of}", f"{ask.act.per}, o que {second} {ask.where}"]
+    if about := about_of(answer):
+        cores += [
+            f"o que {ask.act.the} diz sobre {about}",
+            f"o que {ask.act.the} estabelece a respeito {contract('de', about)}",
+        ]
+    if (other := noun_phrase(answer.split(about.split()[-1], 1)[-1] if about else answer)) and other != about:
+        cores.append(f"o que {ask.act.the} diz sobre {other}")  # asked when a fact before it took `about`
+    return ask.fact(kind, tuple(cores), answer)
 
 
 def _first_sentences(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
@@ -91,13 +102,16 @@ def _first_sentences(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
 def provision_facts(p: Provision, act: ActName, repeated: frozenset[str] = frozenset()) -> list[Fact]:
     """Every fact of one provision; where none is found, what it establishes, asked by where it sits."""
     ask = Asker(act, p.where, repeated)
-    if p.lead and VIGOR.match(p.lead):
+    if p.lead and VIGOR.match(p.lead.lstrip("-–— ")):
         sentence = split_sentences(p.lead)[0]
-        return [
-            ask.two(
-                f"Quando {act.the} entra em vigor", "a partir de quando ela vale", "vigencia", sentence, True
-            )
-        ]
+        slot = ask.act
+        cores = (
+            f"quando {slot.the} entra em vigor",
+            "a partir de quando a norma vale",
+            f"a partir de quando {slot.the} passa a valer",
+            f"quando {slot.the} começa a valer",
+        )
+        return [ask.fact("vigencia", cores, sentence)]
     if p.lead.rstrip().endswith(":") and not p.items:
         return []  # a lead whose items are in the next chunk: asked there, with them
     facts: list[Fact] = []
@@ -110,11 +124,19 @@ def provision_facts(p: Provision, act: ActName, repeated: frozenset[str] = froze
             if not found and (topic := topic_fact(sentence, ask)):
                 found = [topic]
             facts += found
+    context = noun_phrase(p.lead) if is_list else None
     for name, _, item in p.items:
         if not (is_list and DEFINES.search(p.lead)):
-            facts += sentence_facts(item, Asker(act, where_of_item(name, p.where)))
+            facts += sentence_facts(item, Asker(act, where_of_item(name, p.where), context=context))
     if p.continued and not p.lead and p.items:
         facts.append(_continuation_fact(p, act))
+    elif not facts and _REVOKES.match(p.lead):
+        cores = (
+            f"que norma {ACT.the} revoga",
+            f"o que foi revogado por {ACT.the}",
+            f"o que {ACT.the} revoga",
+        )
+        facts.append(ask.fact("revogacao", cores, _first_sentences(p.lead)))
     elif not facts:
         kind = "artigo" if p.where.count(" ") <= 2 else "paragrafo"
         text = list_answer(p.lead, p.items) if p.items else p.lead
@@ -137,7 +159,8 @@ def _continuation_fact(p: Provision, act: ActName) -> Fact:
         where = where_of_item(first, p.where)
     else:
         plural = {"inciso": "incisos", "alínea": "alíneas", "item": "itens"}[kind_of]
-        where = f"{'as' if feminine else 'os'} {plural} {first.split()[-1]} a {last.split()[-1]} {contract('de', p.where)}"
+        to = "até" if feminine else "a"  # "as alíneas a até c", not "a a c"
+        where = f"{'as' if feminine else 'os'} {plural} {first.split()[-1]} {to} {last.split()[-1]} {contract('de', p.where)}"
     return where_fact(Asker(act, where), "inciso", list_answer("", run), plural=first != last)
 
 
@@ -217,9 +240,8 @@ def _chunk_facts(
     facts: list[Fact] = []
     for offset, act in acts:  # the ementa, when the chunk holds it
         if 0 <= offset < len(text) and act.ementa and squash_ws(act.ementa) in squash_ws(text):
-            facts.append(
-                Fact("ementa", (q(f"Do que trata {act.the}"), q(f"Qual é o assunto {act.of}")), act.ementa)
-            )
+            cores = (f"do que trata {ACT.the}", f"qual é o assunto {ACT.of}", f"sobre o que dispõe {ACT.the}")
+            facts.append(Asker(act, "").fact("ementa", cores, act.ementa))
     articles = split_chunk(text, chunk.articles[0] if chunk.articles else None)
     unnamed = False
     for article in articles:
@@ -237,16 +259,18 @@ def _chunk_facts(
 
 
 def _unique(facts: list[Fact]) -> list[Fact]:
-    """Each question once in a chunk (the first fact keeps it), each answer's fact once per kind."""
-    seen_q: set[str] = set()
+    """Each core once in a chunk (the first fact keeps it), each answer's fact once per kind."""
+    seen_core: set[str] = set()
     seen_f: set[tuple[str, str]] = set()
     out = []
     for fact in facts:
         if (fact.kind, fact.answer) in seen_f:
             continue
-        questions = tuple(x for x in fact.questions if x not in seen_q)
-        if questions and re.search(r"[^\W\d_]{3,}", fact.answer):
-            seen_q.update(questions)
+        cores = tuple(c for c in fact.cores if c not in seen_core)
+        if not any(not CITES_PROVISION.search(c) for c in cores):  # by what it says, not only by its number
+            cores += tuple(c for c in fact.spares if c not in seen_core)[:2]
+        if cores and re.search(r"[^\W\d_]{3,}", fact.answer):
+            seen_core.update(cores)
             seen_f.add((fact.kind, fact.answer))
-            out.append(Fact(fact.kind, questions, fact.answer))
+            out.append(replace(fact, cores=cores))
     return out

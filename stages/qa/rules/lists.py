@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stages.qa.rules.articles import Provision
 from stages.qa.rules.asking import Asker, Fact
@@ -75,7 +75,7 @@ def list_facts(p: Provision, ask: Asker) -> list[Fact]:
     if (facts := _future_verb(clause, read.answer, ask)) is not None:
         return facts
     topic = topic_fact(body, ask)
-    return [Fact(topic.kind, topic.questions, read.answer)] if topic else []
+    return [replace(topic, answer=read.answer)] if topic else []
 
 
 def _first_shape(
@@ -149,9 +149,14 @@ def _listed_nouns(m: re.Match[str], read: ListLead, ask: Asker) -> list[Fact]:
     noun, of = m.group("noun").lower(), (m.group("of") or "").strip()
     art = "as" if noun.endswith(("ções", "ências", "dades", "etrizes", "formas")) else "os"
     kind = "competencia" if noun in ("atribuições", "competências", "deveres") else "enumeracao"
-    for_whom = re.sub(r"^d([oa]s?) ", r"para \1 ", of) if of.startswith("d") else of
-    listed = f"previst{art[0]}s {for_whom}".strip()
-    return [ask.two(f"Quais são {art} {noun} {of}", f"que {noun} estão {listed}", kind, read.answer)]
+    if of.startswith(
+        "de "
+    ):  # "São instrumentos de avaliação:" -> "que instrumentos de avaliação estão previstos"
+        second = f"que {noun} {of} estão previst{art[0]}s"
+    else:
+        for_whom = re.sub(r"^d([oa]s?) ", r"para \1 ", of) if of.startswith("d") else of
+        second = f"que {noun} estão previst{art[0]}s {for_whom}".strip()
+    return [ask.two(f"Quais são {art} {noun} {of}", second, kind, read.answer)]
 
 
 def _forbidden(m: re.Match[str], read: ListLead, ask: Asker) -> list[Fact]:
@@ -219,9 +224,11 @@ def _composition(m: re.Match[str], clause: Clause, answer: str, ask: Asker) -> l
     return [ask.two(f"Como é {composed} {subj}", f"quem compõe {subj}", "composicao", answer)]
 
 
-def _following(m: re.Match[str], clause: Clause, answer: str, ask: Asker) -> list[Fact]:
+def _following(m: re.Match[str], clause: Clause, answer: str, ask: Asker) -> list[Fact] | None:
     """What a "seguintes" lead lists ("O estágio obedecerá aos seguintes princípios:" -> "A quais princípios o
-    estágio obedece?")."""
+    estágio obedece?"); None when a clause stands between the verb and "seguintes"."""
+    if len(m.group("verb").split()) > 3 or "," in m.group("verb"):
+        return None
     prep = {
         "aos": "A",
         "às": "A",
@@ -254,8 +261,16 @@ def _must_or_may(m: re.Match[str], clause: Clause, answer: str, ask: Asker) -> l
     apresentar?"); None when no infinitive follows."""
     subj, present = clause.subject, clause.present
     vp = first_clause(clause.rest, 6) or "fazer"
+    where = f" {lower_first(clause.adjunct)}" if clause.adjunct else ""  # "em caso de perda ou dano"
     if vp == "fazer" or is_infinitive(vp.split()[0]):
-        return [ask.two(f"O que {subj} {present} {vp}", f"o que {present} {vp} {subj}", "enumeracao", answer)]
+        return [
+            ask.two(
+                f"O que {subj} {present} {vp}{where}",
+                f"o que {present} {vp} {subj}{where}",
+                "enumeracao",
+                answer,
+            )
+        ]
     return None
 
 

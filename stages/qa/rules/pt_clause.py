@@ -52,7 +52,13 @@ _PARTICIPLE_IRREGULAR = {
 _NOT_INFINITIVES = frozenset(
     "escolar regular curricular disciplinar particular familiar militar titular similar popular complementar "
     "elementar preliminar singular modular circular nuclear lugar mar par lar bar auxiliar superior inferior "
-    "anterior posterior exterior interior maior menor melhor pior mulher dever poder prazer".split()
+    "anterior posterior exterior interior maior menor melhor pior mulher dever poder prazer lazer domiciliar "
+    "exemplar peculiar celular vulgar".split()
+)
+# Words that never end a well-formed question (a clause cut after them) and never open a proper name.
+FUNCTION_WORDS = frozenset(
+    "o a os as um uma uns umas de do da dos das em no na nos nas num numa ao à aos às para por pelo pela pelos "
+    "pelas com sem sob sobre entre até desde e ou nem que se cujo cuja cujos cujas seu sua seus suas".split()
 )
 # A sentence may open with an adjunct before its subject: "No Distrito Federal, as instituições ..."
 _ADJUNCT_START = re.compile(
@@ -71,6 +77,9 @@ _REFERENCE = re.compile(
 _ADJUNCT_SEGMENT = re.compile(
     r"^(?:n[oa]s?|em|de|d[oa]s?|pel[oa]s?|para|por|com|sem|sob|inclusive|ainda|conforme|observad|[a-zà-ú]+mente)\b"
 )
+
+# A segment that opens a new clause ends what a question quotes: ", exceto ...", ", desde que ...", ", quando ..."
+_CLAUSE_BOUNDARY = re.compile(r"^(?:exceto|salvo|desde|quando|caso|se|que|ressalvad|sendo|podendo|devendo)\b")
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,26 @@ def lower_first(text: str) -> str:
     return text
 
 
+def lower_lead(text: str) -> str:
+    """A clause taken from the text, its first word in lower case unless it starts a proper name or is an
+    acronym: 'Acompanhar as atividades' -> 'acompanhar as atividades', 'O Conselho' -> 'o Conselho';
+    'Conselho Universitário', 'Colegiado de Curso', 'UFAM' are kept."""
+    words = text.split()
+    if not words:
+        return text
+    first = words[0]
+    if not first[:1].isupper() or sum(ch.isupper() for ch in first) > 1:
+        return text
+    if first.lower() not in DETERMINERS and first.lower() not in FUNCTION_WORDS:
+        after = words[1:3]
+        if after and (
+            after[0][:1].isupper()
+            or (after[0] in ("de", "do", "da", "dos", "das") and after[1:2] and after[1][:1].isupper())
+        ):
+            return text  # a proper name
+    return first.lower() + text.lstrip()[len(first) :]
+
+
 _CONTRACTIONS = {
     "de": {"o": "do", "a": "da", "os": "dos", "as": "das", "um": "de um", "uma": "de uma"},
     "a": {"o": "ao", "a": "à", "os": "aos", "as": "às"},
@@ -201,10 +230,15 @@ def agree(adjective: str, feminine: bool, plural: bool) -> str:
     return stem + ("a" if feminine else "o") + ("s" if plural else "")
 
 
+def _unspelled(text: str) -> str:
+    """'3 (três) vezes' -> '3 vezes': a question quotes the number once."""
+    return re.sub(r"(\d)\s*\([^()\d]{2,40}\)", r"\1", text)
+
+
 def first_clause(text: str, limit: int = 12) -> str:
     """The text up to its first comma, semicolon, colon, parenthesis or dash, if at most `limit` words."""
-    clause = re.split(r"[,;:]| \(| – | - ", tidy(text), maxsplit=1)[0].strip().rstrip(".")
-    return clause if 0 < len(clause.split()) <= limit else ""
+    clause = re.split(r"[,;:]| \(| – | - ", _unspelled(tidy(text)), maxsplit=1)[0].strip().rstrip(".")
+    return lower_lead(clause) if 0 < len(clause.split()) <= limit else ""
 
 
 def compact(text: str, limit: int = 16) -> str:
@@ -213,11 +247,13 @@ def compact(text: str, limit: int = 16) -> str:
     segments = [seg.strip() for seg in re.split(r"[,;:]", tidy(text))]
     out = [segments[0]]
     for seg in segments[1:]:
+        if _CLAUSE_BOUNDARY.match(seg):
+            break
         if seg and not _ADJUNCT_SEGMENT.match(seg):
             out.append(seg)
             break
     words = " ".join(out).rstrip(".").split()
-    return " ".join(words) if 0 < len(words) <= limit else ""
+    return lower_lead(" ".join(words)) if 0 < len(words) <= limit else ""
 
 
 def parse_clause(sentence: str, max_subject_words: int = 14) -> Clause | None:
@@ -258,3 +294,72 @@ def parse_clause(sentence: str, max_subject_words: int = 14) -> Clause | None:
     if not 2 <= len(subject.split()) <= max_subject_words or " que " in f" {subject} ":
         return None
     return Clause(adjunct, lower_first(subject), " ".join(verb).lower(), " ".join(words[j:]))
+
+
+# A noun phrase a question can be about: "o termo de compromisso", "as áreas verdes", "a bolsa de monitoria".
+_NOUN_PHRASE = re.compile(
+    r"(?<![\w-])(?:[DdNn]|[Pp]el)?(?P<det>[Oo]s?|[Aa]s?|[Àà]s?)\s+(?P<words>[A-Za-zÀ-ú][\w-]{3,}(?:\s+(?:(?:d[eoa]s?|em|n[oa]s?|para)\s+"
+    r"(?:(?:o|a|os|as)\s+)?)?[A-Za-zÀ-ú][\w-]{2,}){0,4})"
+)
+_NOT_HEADS = frozenset(
+    "disposto presente mesmo mesma mesmos mesmas caso forma partir qual quais seguinte seguintes respectivo "
+    "respectiva referido referida previsto prevista termos âmbito hipótese hipóteses data fins efeitos prazo "
+    "outro outra outros outras demais resolução lei portaria decreto instrução deliberação".split()
+)
+# Words that end a noun phrase: adverbs and connectives ("a jornada de estágio não excederá")
+_PHRASE_BREAKS = frozenset(
+    "não nunca após antes depois quando como mais menos também já ainda só somente apenas sempre entre sobre até "
+    "conforme segundo exceto salvo inclusive mediante durante desde cada todo toda todos todas qualquer que cujo "
+    "cuja cujos cujas onde enquanto porém contudo pois porque bem assim nem se".split()
+)
+
+
+def _agrees(det: str, noun: str) -> bool:
+    """A determiner that can go with the noun: not 'a requerimento', not 'o frequência'."""
+    feminine = noun.endswith(("ção", "ções", "são", "sões", "dade", "dades", "ência", "ências"))
+    masculine = noun.endswith(("o", "os")) and not feminine
+    plural = noun.endswith(("ções", "sões", "dades", "ências", "os", "as", "es"))
+    if (det in ("o", "a") and plural) or (det in ("os", "as") and not noun.endswith("s")):
+        return False  # "a instituições": a preposition, not an article
+    return not ((det in ("a", "as") and masculine) or (det in ("o", "os") and feminine))
+
+
+def noun_phrases(text: str, limit: int = 3) -> list[str]:
+    """The first `limit` distinct noun phrases of `text`, in order."""
+    found: list[str] = []
+    rest = tidy(text)
+    while len(found) < limit and (phrase := noun_phrase(rest)):
+        if phrase not in found:
+            found.append(phrase)
+        last = phrase.split()[-1]
+        rest = rest[rest.index(last) + len(last) :] if last in rest else ""
+    return found
+
+
+def noun_phrase(text: str, max_words: int = 6) -> str:
+    """The first noun phrase of `text` a question can ask about ('Integram o campus as áreas verdes' -> 'o
+    campus'), cut before a verb and after no preposition; '' when there is none."""
+    for m in _NOUN_PHRASE.finditer(tidy(text)):
+        words = m.group("words").split()
+        if words[0].lower() in _NOT_HEADS or is_infinitive(words[0]) or is_finite(words[0]):
+            continue
+        det = m.group("det").lower().replace("à", "a")
+        if not _agrees(det, words[0].lower()):
+            continue  # "ou a requerimento de": not a noun phrase
+        kept = [words[0]]
+        for word in words[1:]:
+            if (
+                word.lower() in _PHRASE_BREAKS
+                or is_finite(word)
+                or (is_infinitive(word) and not word[:1].isupper())
+            ):
+                break
+            kept.append(word)
+        while kept and kept[-1].lower() in FUNCTION_WORDS:
+            kept.pop()
+        kept = kept[:max_words]
+        while kept and kept[-1].lower() in FUNCTION_WORDS:
+            kept.pop()
+        if kept:
+            return f"{det} {' '.join(kept)}"
+    return ""

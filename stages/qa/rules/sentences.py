@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from stages.qa.rules.asking import Asker, Fact, q
+from stages.qa.rules.asking import Asker, Fact
 from stages.qa.rules.cues import (
     AGENT,
     COUNT,
@@ -26,8 +26,10 @@ from stages.qa.rules.pt_clause import (
     compact,
     contract,
     first_clause,
+    future_to_present,
     is_infinitive,
     lower_first,
+    noun_phrase,
     parse_clause,
     participle_to_present,
     tidy,
@@ -318,14 +320,21 @@ def _number_facts(s: str, c: Clause | None, ask: Asker) -> list[Fact]:
         what = "o percentual" if PERCENT.search(s) else "o valor"
         if c and is_specific(c.subject) and c.subject.split()[1] in ("valor", "percentual", "taxa", "índice"):
             return [ask.two(f"Qual é {c.subject}", f"quanto é {c.subject}", "quantidade", s)]
-        topic = f" para {c.subject}" if c and is_specific(c.subject) else ""
+        about = c.subject if c and is_specific(c.subject) else about_of(s, ask.context)
+        if about.split()[1:2] in (["valor"], ["percentual"], ["taxa"]):
+            return [ask.two(f"Qual é {about} {ask.where_in()}", f"quanto é {about}", "quantidade", s)]
+        if not about:
+            cores = (
+                f"Qual {what} fixado {ask.where_in()}",
+                f"{ask.act.per}, qual {what} que {ask.where} prevê",
+            )
+            return [ask.fact("quantidade", cores, s)]
         return [
             ask.two(
-                f"Qual {what} fixado{topic} {ask.where_in()}",
-                f"qual {what} previsto{topic}",
+                f"Qual {what} fixado para {about} {ask.where_in()}",
+                f"qual {what} previsto para {about}",
                 "quantidade",
                 s,
-                True,
             )
         ]
     return []
@@ -362,34 +371,35 @@ def _deadline_fact(s: str, dur: re.Match[str], c: Clause | None, ask: Asker) -> 
                 return ask.two(
                     f"Qual o prazo para {subj} {vp}", f"em quanto tempo {subj} {present} {vp}", "prazo", s
                 )
-    return Fact(
-        "prazo",
-        (q(f"Qual o prazo previsto {ask.where_in()}"), q(f"{ask.act.per}, que prazo {ask.where} estabelece")),
-        s,
-    )
+    cores = [f"Qual o prazo previsto {ask.where_in()}", f"{ask.act.per}, que prazo {ask.where} estabelece"]
+    if about := about_of(s, ask.context):
+        cores += [
+            f"que prazo {ask.act.the} fixa para {about}",
+            f"qual o prazo relativo {contract('a', about)}",
+        ]
+    return ask.fact("prazo", tuple(cores), s)
 
 
 def _limit_fact(s: str, lim: re.Match[str], c: Clause | None, ask: Asker) -> Fact:
     noun = squash_ws(lim.group("noun")).lower().replace("freqüência", "frequência")
     head = noun.split()[0]
     art = "a" if head.endswith(("a", "ade", "ção", "gem")) or head in ("nota", "média", "idade") else "o"
-    mm = re.sub(r"[oa](s?)$", art + r"\1", lim.group("mm").lower())
+    mm = re.sub(r"[oa]s?$", art, lim.group("mm").lower())  # "a quantidade mínima", whatever the text's number
     if c and is_specific(c.subject) and noun not in c.subject:
         phrase = f"{art} {noun} {mm} {contract('de', c.subject)}"
         return ask.two(f"Qual é {phrase}", f"qual {phrase}", "quantidade", s)
     phrase = f"{art} {noun} {mm}"
-    return Fact(
-        "quantidade",
-        (
-            q(
-                f"Qual é {phrase} prevista {ask.where_in()}"
-                if art == "a"
-                else f"Qual é {phrase} previsto {ask.where_in()}"
-            ),
-            q(f"{ask.act.per}, qual {phrase} que {ask.where} estabelece"),
-        ),
-        s,
-    )
+    foreseen = "prevista" if art == "a" else "previsto"
+    cores = [
+        f"Qual é {phrase} {foreseen} {ask.where_in()}",
+        f"{ask.act.per}, qual {phrase} que {ask.where} estabelece",
+    ]
+    if (about := about_of(s, ask.context)) and head not in about:
+        cores += [
+            f"qual é {phrase} {foreseen} para {about}",
+            f"qual {phrase} se aplica {contract('a', about)}",
+        ]
+    return ask.fact("quantidade", tuple(cores), s)
 
 
 def _count_fact(s: str, cnt: re.Match[str], c: Clause | None, ask: Asker) -> Fact:
@@ -413,14 +423,10 @@ def _count_fact(s: str, cnt: re.Match[str], c: Clause | None, ask: Asker) -> Fac
                 "quantidade",
                 s,
             )
-    return Fact(
-        "quantidade",
-        (
-            q(f"Qual o limite previsto {ask.where_in()}"),
-            q(f"{ask.act.per}, que limite {ask.where} estabelece"),
-        ),
-        s,
-    )
+    cores = [f"Qual o limite previsto {ask.where_in()}", f"{ask.act.per}, que limite {ask.where} estabelece"]
+    if about := about_of(s, ask.context):
+        cores += [f"qual o limite fixado para {about}", f"há limite para {about}"]
+    return ask.fact("quantidade", tuple(cores), s)
 
 
 def topic_of(sentence: str) -> str:
@@ -438,17 +444,56 @@ def topic_of(sentence: str) -> str:
     return subject if subject and is_specific(subject) else ""
 
 
+_PARTICIPLE = re.compile(r"[a-zà-ú]{3,}(?:ad|id|íd)[oa]s?\b")  # "será oferecida em"
+# Verbs a "what does S do" question does not fit (copulas, auxiliaries).
+_NOT_ACTIONS = frozenset("é são tem têm há pode podem deve devem fica ficam está estão cabe compete".split())
+
+
+def about_of(text: str, context: str | None = None) -> str:
+    """What a provision is about, for questions that do not cite it: its subject, else its first noun phrase;
+    an inciso's own head with what its list is about ('estudante de graduação, quanto aos limites de
+    empréstimo')."""
+    if context is not None and (m := re.match(r"^([^:;,()\d]{3,60}?)\s*[:,]", tidy(text))):
+        head = lower_first(m.group(1).strip())
+        if len(head.split()) <= 6 and not is_infinitive(head.split()[0]):
+            return f"{head}, quanto {contract('a', context)}" if context else head
+    return topic_of(text) or noun_phrase(text)
+
+
 def topic_fact(sentence: str, ask: Asker) -> Fact | None:
     """'O que a Lei nº 9.394/1996 estabelece sobre os diplomas ...?' for a rule about a named subject; a subject
     the document has several rules about is asked with the provision ('O que o Art. 15 da Lei ... estabelece
-    sobre os sistemas de ensino?'), so no two rules share a question."""
+    sobre os sistemas de ensino?') or with a second thing the rule names ('O que a Lei ... diz sobre os sistemas
+    de ensino e a gestão democrática?'), so no two rules share a question."""
     if not (subject := topic_of(sentence)):
         return None
-    where = f"{ask.where} {ask.act.of}" if subject in ask.repeated else ask.act.the
-    return ask.two(
+    s = squash_ws(sentence)
+    if subject not in ask.repeated:
+        cores = (f"O que {ask.act.the} estabelece sobre {subject}", f"qual é a regra para {subject}")
+        return ask.fact("regra", cores, s)
+    where = f"{ask.where} {ask.act.of}"
+    cores = [
         f"O que {where} estabelece sobre {subject}",
-        f"qual é a regra para {subject}",
-        "regra",
-        squash_ws(sentence),
-        True,
-    )
+        f"{ask.act.per}, o que {ask.where} diz sobre {subject}",
+    ]
+    clause = parse_clause(s)
+    other = noun_phrase(clause.rest if clause else s)
+    verb = clause.verb if clause else ""
+    if (
+        (present := future_to_present(verb))
+        and present not in _NOT_ACTIONS
+        and not clause.rest.startswith(("a ", "de ", "em ", "com ", "por ", "para "))
+    ):
+        infinitive = verb[:-2] if verb.endswith("ão") else verb[:-1]
+        cores += [f"o que {subject} {present}, segundo {ask.act.the}", f"o que {subject} deve {infinitive}"]
+    elif clause and clause.present in ("é", "são") and (m := _PARTICIPLE.match(clause.rest)):
+        cores += [
+            f"como {subject} {clause.present} {m.group()}",
+            f"de que forma {subject} {clause.present} {m.group()}",
+        ]
+    elif other and other.lower() != subject.lower():
+        cores += [
+            f"o que {ask.act.the} diz sobre {subject} e {other}",
+            f"qual é a regra {ask.act.of} para {subject} quanto {contract('a', other)}",
+        ]
+    return ask.fact("regra", tuple(cores), s)
