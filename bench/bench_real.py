@@ -340,9 +340,7 @@ def score(docs: dict[str, OcrDocument], refs: dict[str, Reference], stems: list[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument(
-        "--corpus", type=Path, required=True, help="folder of real PDFs (e.g. ../ufam)"
-    )
+    ap.add_argument("--corpus", type=Path, required=True, help="folder of real PDFs (e.g. ../ufam)")
     ap.add_argument("--max-pages", type=int, default=10, help="pages per document (default 10)")
     ap.add_argument(
         "--first-page", type=int, default=1, help="from this page of each document (1-based; default 1)"

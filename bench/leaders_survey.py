@@ -54,7 +54,9 @@ def main() -> None:
     ap.add_argument(
         "--corpus", type=Path, action="append", required=True, help="a folder of PDFs (repeatable)"
     )
-    ap.add_argument("--baseline-rev", required=True, help="git revision of stages/documents/leaders.py to compare with")
+    ap.add_argument(
+        "--baseline-rev", required=True, help="git revision of stages/documents/leaders.py to compare with"
+    )
     ap.add_argument("--pages", type=int, default=6, help="first pages of each PDF (default 6)")
     ap.add_argument(
         "--show", type=Path, help="write a crop of each leader found where the layer has none here"

@@ -33,15 +33,16 @@ log = logging.getLogger(__name__)
 # I/O
 # ---------------------------------------------------------------------------------------------
 def run(clean_dir: Path, chunks_file: Path, metrics_file: Path, p: ChunkParams) -> dict[str, Any]:
-    """Chunk every clean_dir/<doc>.txt into one JSONL; returns (and writes) the metrics."""
+    """Chunk every clean_dir/<doc>.txt (sub-folders included) into one JSONL; returns (and writes) the metrics."""
     require_input(clean_dir, "clean")
     count_tokens = make_token_counter(p.tokenizer)
     records: list[Chunk] = []
     per_doc: dict[str, dict[str, int]] = {}
-    for path in tqdm(sorted(clean_dir.glob("*.txt")), desc="chunk", unit="doc"):
-        doc_chunks = chunk_document(path.stem, path.read_text(encoding="utf-8"), p, count_tokens)
+    for path in tqdm(sorted(clean_dir.rglob("*.txt")), desc="chunk", unit="doc"):
+        doc = path.relative_to(clean_dir).with_suffix("").as_posix()  # ufam/RES_1 for ufam/RES_1.txt
+        doc_chunks = chunk_document(doc, path.read_text(encoding="utf-8"), p, count_tokens)
         records.extend(doc_chunks)
-        per_doc[path.stem] = {"chunks": len(doc_chunks), "tokens": sum(r.n_tokens for r in doc_chunks)}
+        per_doc[doc] = {"chunks": len(doc_chunks), "tokens": sum(r.n_tokens for r in doc_chunks)}
     write_jsonl(chunks_file, (to_dict(r) for r in records))
     tokens = [r.n_tokens for r in records]
     metrics = {

@@ -45,38 +45,44 @@ def read_ocr_pages(path: Path) -> list[str]:
     return [page.text for page in sorted(document.pages, key=lambda page: page.page)]
 
 
+def doc_of(path: Path, folder: Path) -> str:
+    """A file's doc id: its path under `folder` without the suffix (`ufam/RES_1` for ufam/RES_1.json)."""
+    return path.relative_to(folder).with_suffix("").as_posix()
+
+
 def run(ocr_dir: Path, clean_dir: Path, metrics_file: Path, p: CleanParams) -> dict[str, Any]:
-    """Clean every <doc>.json in ocr_dir into clean_dir/<doc>.txt; returns (and writes) the metrics."""
+    """Clean every <doc>.json in ocr_dir (sub-folders included) into clean_dir/<doc>.txt; returns (and writes)
+    the metrics."""
     require_input(ocr_dir, "ocr")
     per_doc: dict[str, dict[str, int]] = {}
     failures: list[dict[str, str]] = []
-    documents: dict[Path, list[str]] = {}
-    for path in sorted(ocr_dir.glob("*.json")):
+    documents: dict[str, list[str]] = {}
+    for path in sorted(ocr_dir.rglob("*.json")):
         try:
-            documents[path] = read_ocr_pages(path)
+            documents[doc_of(path, ocr_dir)] = read_ocr_pages(path)
         except OcrFileError as e:
             log.warning("skipping %s: %s (rerun the ocr stage for it)", path, e)
             failures.append({"file": str(path), "reason": str(e)})
     corpus = corpus_vocabulary([page for pages in documents.values() for page in pages])
-    for path, pages in tqdm(documents.items(), desc="clean", unit="doc"):
+    for doc, pages in tqdm(documents.items(), desc="clean", unit="doc"):
         text, counts = clean_document(pages, p, corpus)
-        atomic_write_text(clean_dir / f"{path.stem}.txt", text)
-        per_doc[path.stem] = {"chars_in": sum(map(len, pages)), "chars_out": len(text), **counts}
+        atomic_write_text(clean_dir / f"{doc}.txt", text)
+        per_doc[doc] = {"chars_in": sum(map(len, pages)), "chars_out": len(text), **counts}
         if counts.get("dropped_struck_lines"):
             log.warning(
                 "%s: %d OCR lines dropped as struck through (revoked wording read as hyphen-joined words)",
-                path.stem,
+                doc,
                 counts["dropped_struck_lines"],
             )
         if counts.get("fffd_kept"):
             log.warning(
                 "%s: %d U+FFFD kept (no single word fits; %d repaired)",
-                path.stem,
+                doc,
                 counts["fffd_kept"],
                 counts.get("fffd_repaired", 0),
             )
-    for stale in sorted(clean_dir.glob("*.txt")):
-        if stale.stem not in per_doc:
+    for stale in sorted(clean_dir.rglob("*.txt")):
+        if doc_of(stale, clean_dir) not in per_doc:
             log.info("removing %s: its OCR output is gone or invalid", stale)
             stale.unlink()
     totals: Counter[str] = Counter()

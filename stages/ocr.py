@@ -1,11 +1,12 @@
-"""ocr: the PDFs of ocr.input_dir -> data/ocr/<stem>.json (one record per page, with a quality verdict),
-metrics/ocr.json, metrics/ocr_quality.json.
+"""ocr: the PDFs of ocr.input_dir and its sub-folders -> data/ocr/<doc id>.json (one record per page, with a
+quality verdict), metrics/ocr.json, metrics/ocr_quality.json. A doc id is the PDF's path under ocr.input_dir
+without .pdf (`ufam/RESOLUCAO_001_2020`).
 
 A page's own text layer is used when it passes the quality check; every other page is rendered and read by
-tesseract in a pool of processes, and a suspect reading is read again. Each document is cached
-(data/cache/ocr), a duplicate is read once, and a bad PDF or page is skipped and listed (`ocr.strict: true`
-then exits 1). The library is stages/documents/ (corpus.py runs it, report.py sums it up);
-docs/ocr-and-cleaning.md says what each step does and why.
+tesseract in a pool of processes (`ocr.executor: local`) or on a Ray cluster (`ray`: docs/scaling.md), and a
+suspect reading is read again. Each document is cached (data/cache/ocr), a duplicate is read once, and a bad
+PDF or page is skipped and listed (`ocr.strict: true` then exits 1). The library is stages/documents/
+(corpus.py runs it, report.py sums it up); docs/ocr-and-cleaning.md says what each step does and why.
 """
 
 from __future__ import annotations
@@ -44,9 +45,17 @@ def log_summary(run: OcrRun) -> None:
 def main() -> None:
     p = load_params("ocr", OcrParams)
     pdfs = list_pdfs(Path(p.input_dir))
-    log.info("ocr: %d PDFs in %s (dpi %d, lang %s, psm %d)", len(pdfs), p.input_dir, p.dpi, p.lang, p.psm)
+    log.info(
+        "ocr: %d PDFs in %s (dpi %d, lang %s, psm %d, executor %s)",
+        len(pdfs),
+        p.input_dir,
+        p.dpi,
+        p.lang,
+        p.psm,
+        p.executor,
+    )
     try:
-        run = run_ocr(pdfs, p, OCR_DIR, OCR_CACHE_DIR)
+        run = run_ocr(pdfs, p, OCR_DIR, OCR_CACHE_DIR, root=Path(p.input_dir))
     except OcrSetupError as e:
         log.error("%s", e)
         raise SystemExit(3) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -283,3 +284,77 @@ def test_killed_run_keeps_finished_documents(tmp_path: Path) -> None:
         f.name for f in cache.glob("*.json")
     )  # no temp files
     assert len(list(cache.iterdir())) == 8
+
+
+def test_pdfs_in_sub_folders_are_documents_of_their_own(tmp_path: Path) -> None:
+    """Two institutions' RESOLUCAO_001_2020.pdf: two documents, data/ocr/<folder>/<name>.json, through clean and
+    chunk; a hidden folder is left out; a sub-folder removed takes its outputs with it."""
+    from stages.chunk import run as chunk_run
+    from stages.clean import run as clean_run
+    from stages.text.chunking import ChunkParams
+    from stages.text.clean.furniture import CleanParams
+
+    d = tmp_path / "pdfs"
+    for institution in ("ufam", "ufma"):
+        (d / institution).mkdir(parents=True)
+        text_layer_pdf(
+            d / institution / "RESOLUCAO_001_2020.pdf",
+            [f"Art. 1 Fica aprovado o calendario academico da {institution.upper()} para o ano de 2020."],
+        )
+    text_layer_pdf(
+        d / "portaria.pdf", ["Art. 2 Esta Portaria regulamenta o emprestimo de livros da biblioteca."]
+    )
+    (d / "atas").mkdir()
+    text_layer_pdf(d / "atas" / "ata.PDF", ["Art. 3 Ata da reuniao ordinaria do conselho universitario."])
+    text_layer_pdf(d / "atas" / "ata.pdf", ["Art. 3 Outra ata com o mesmo nome, noutra caixa."])
+    (d / ".trash").mkdir()
+    text_layer_pdf(d / ".trash" / "old.pdf", ["Art. 4 Documento apagado que nao entra no corpus."])
+
+    done = run_stage(tmp_path, {"input_dir": "pdfs", "workers": 1})
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "data/ocr"
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json")) == [
+        "atas/ata.json",
+        "portaria.json",
+        "ufam/RESOLUCAO_001_2020.json",
+        "ufma/RESOLUCAO_001_2020.json",
+    ]
+    ufam = json.loads((out / "ufam/RESOLUCAO_001_2020.json").read_text())
+    assert ufam["doc"] == "ufam/RESOLUCAO_001_2020" and ufam["source"] == "ufam/RESOLUCAO_001_2020.pdf"
+    assert "UFAM" in ufam["pages"][0]["text"]
+    assert "UFMA" in json.loads((out / "ufma/RESOLUCAO_001_2020.json").read_text())["pages"][0]["text"]
+    portaria = json.loads((out / "portaria.json").read_text())
+    assert portaria["doc"] == "portaria" and portaria["source"] == "portaria.pdf"  # as before sub-folders
+    metrics = json.loads((tmp_path / "metrics/ocr.json").read_text())
+    assert metrics["documents"] == 4 and metrics["failures"] == [
+        {
+            "file": "atas/ata.pdf",
+            "reason": "another PDF has the same document id 'atas/ata'; rename one of them",
+        }
+    ]
+    assert [row["doc"] for row in json.loads((tmp_path / "metrics/ocr_quality.json").read_text())] == [
+        "atas/ata",
+        "portaria",
+        "ufam/RESOLUCAO_001_2020",
+        "ufma/RESOLUCAO_001_2020",
+    ]
+
+    clean_dir, chunks = tmp_path / "data/clean", tmp_path / "data/chunks/chunks.jsonl"
+    clean_run(out, clean_dir, tmp_path / "metrics/clean.json", CleanParams())
+    assert "UFMA" in (clean_dir / "ufma/RESOLUCAO_001_2020.txt").read_text()
+    chunk_run(clean_dir, chunks, tmp_path / "metrics/chunk.json", ChunkParams())
+    docs = {json.loads(line)["doc"] for line in chunks.read_text().splitlines()}
+    assert docs == {"atas/ata", "portaria", "ufam/RESOLUCAO_001_2020", "ufma/RESOLUCAO_001_2020"}
+
+    shutil.rmtree(d / "ufma")
+    done = run_stage(tmp_path, {"input_dir": "pdfs", "workers": 1})
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "atas",
+        "atas/ata.json",
+        "portaria.json",
+        "ufam",
+        "ufam/RESOLUCAO_001_2020.json",
+    ]  # ufma's output and its folder pruned
+    clean_run(out, clean_dir, tmp_path / "metrics/clean.json", CleanParams())
+    assert not (clean_dir / "ufma/RESOLUCAO_001_2020.txt").exists()

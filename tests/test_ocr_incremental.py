@@ -1,4 +1,5 @@
-"""`dvc repro` after one PDF of thirty changes OCRs only that PDF's pages (counted at the tesseract binary).
+"""`dvc repro` after one PDF of thirty changes OCRs only that PDF's pages (counted at the tesseract binary), and
+switching ocr.executor leaves the stage up to date.
 
 Runs the real ocr stage definition from dvc.yaml in a throwaway git+DVC repository (never in the checkout).
 """
@@ -81,3 +82,9 @@ def test_dvc_repro_reocrs_only_the_changed_pdf(tmp_path: Path) -> None:
     changed = json.loads((root / "data/ocr/doc07.json").read_text())
     assert "alterado" in changed["pages"][0]["text"]
     assert len(list((root / "data/cache/ocr").iterdir())) == N_DOCS  # the old doc07 entry was pruned
+
+    # which executor runs the stage is no DVC param: switching it leaves the pipeline up to date
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["ocr"]["executor"] = "ray"
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    assert "up to date" in dvc(root, env, "status")

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stages.documents.corpus import list_pdfs, run_ocr, same_text_duplicates
+from stages.documents.corpus import list_pdfs, run_ocr
+from stages.documents.duplicates import same_text_duplicates
 from stages.documents.quality import assess, broken_glyphs, ligature_losses, measure_image
 from stages.documents.report import Duplicate, SuspectPage, quality_table
 from stages.documents.settings import OcrParams

@@ -1,11 +1,15 @@
-"""The ocr stage's library entry: every PDF of a folder -> data/ocr/<stem>.json (OcrDocument), through a cache.
+"""The ocr stage's library entry: every PDF of a folder and its sub-folders -> data/ocr/<doc id>.json
+(OcrDocument), through a cache.
 
-`run_ocr` checks tesseract and pdftoppm, then `plan` looks each PDF up in the cache (data/cache/ocr) and reads
-its text layers, keeping the pages whose layer passes the quality check; `read_pages` OCRs the rest in a pool of
-processes (page.py reads one page), and each document is written, and cached, as soon as its last page is read.
-PDFs with the same bytes or the same text are read once, a bad PDF or page is skipped and listed, and outputs
-and cache entries no input uses are pruned. report.py turns the result into metrics and warnings.
-docs/ocr-and-cleaning.md says what each step does and why.
+A PDF's doc id is its path under the input folder without `.pdf` (`ufam/RESOLUCAO_001_2020`; a PDF directly in
+the folder: its name stem). `run_ocr` checks tesseract and pdftoppm, then `plan` hashes each PDF, looks it up in
+the cache (data/cache/ocr) and reads its text layers, keeping the pages whose layer passes the quality check;
+`read_pages` OCRs the rest (page.py reads one page), and each document is written, and cached, as soon as its
+last page is read. The executor (executors.py: a pool of processes here, or a Ray cluster) runs the hashing,
+the text layers and the pages; this module alone writes. PDFs with the same bytes or the same text
+(duplicates.py) are read once, a bad PDF or page is skipped and listed, and outputs and cache entries no input
+uses are pruned. report.py turns the result into metrics and warnings. docs/ocr-and-cleaning.md says what
+each step does and why.
 """
 
 from __future__ import annotations
@@ -14,28 +18,26 @@ import dataclasses
 import itertools
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz import fuzz
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from stages.core.files import sha256_file, stable_hash, write_json
 from stages.core.params import ParamsError
-from stages.documents.page import PageTask, layer_counts, letter_count, ocr_page, page_record
+from stages.documents.duplicates import same_text_duplicates
+from stages.documents.executors import Executor, open_executor
+from stages.documents.page import PageTask, layer_counts, letter_count, page_record
 from stages.documents.quality import assess
 from stages.documents.report import Duplicate, Failure, OcrRun, RunFacts, ocr_metrics
 from stages.documents.settings import OcrParams
-from stages.documents.tesseract import init_worker, preflight, tesseract_major
+from stages.documents.tesseract import tesseract_major
 from stages.documents.textlayer import BadPdfError, LayerPage, read_text_layers
 from stages.records.base import RecordError, from_dict, to_dict
 from stages.records.pages import OcrDocument, OcrPage
-from stages.text.fold import squash_ws
 from stages.text.lexicon import Lexicon, load_lexicon
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,25 @@ class DocState:
     """One PDF while it is read."""
 
     path: Path
+    doc: str  # its doc id: the path under the input folder without .pdf
+    source: str  # its path under the input folder (the file name for a PDF directly in it)
     sha256: str
     cache_entry: Path  # where it is cached once every page is read
     cached: bool = False  # its pages came from the cache
     pages: dict[int, OcrPage] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)  # page -> why it could not be read
     pending: int = 0  # pages still to OCR
+
+
+@dataclass(frozen=True)
+class LayerRead:
+    """A PDF's own text layers, judged (read_layers): the pages they give and those left to OCR, or why the PDF
+    cannot be read."""
+
+    pages: dict[int, OcrPage] = field(default_factory=dict)  # pages whose layer passed the quality check
+    # (page, its layer's text when it failed the check, what reading the layer did) for each page to OCR
+    to_ocr: list[tuple[int, str | None, dict[str, int]]] = field(default_factory=list)
+    error: str = ""  # why the PDF cannot be read ("" when it can)
 
 
 @dataclass(frozen=True)
@@ -70,29 +85,38 @@ class Plan:
 
 
 def list_pdfs(input_dir: Path) -> list[Path]:
-    """The folder's *.pdf files (any case), sorted; one clear error when there are none."""
+    """The *.pdf files (any case) of the folder and its sub-folders, sorted; hidden files and folders (a name
+    starting with ".") are left out. One clear error when there are none."""
     if not input_dir.is_dir():
         raise ParamsError(
             f"ocr.input_dir {str(input_dir)!r} is not a folder: create it or point ocr.input_dir at your PDFs"
         )
-    pdfs = sorted(p for p in input_dir.iterdir() if p.is_file() and p.suffix.lower() == ".pdf")
+    pdfs = sorted(
+        path
+        for path in input_dir.rglob("*")
+        if path.suffix.lower() == ".pdf"
+        and not any(part.startswith(".") for part in path.relative_to(input_dir).parts)
+        and path.is_file()
+    )
     if not pdfs:
         raise ParamsError(
-            f"ocr.input_dir {str(input_dir)!r} has no *.pdf files: put PDFs there or point ocr.input_dir elsewhere"
+            f"ocr.input_dir {str(input_dir)!r} has no *.pdf files (sub-folders included): put PDFs there or "
+            "point ocr.input_dir elsewhere"
         )
     return pdfs
 
 
-def available_cores() -> int:
-    """Cores this process may run on (respects taskset/cgroup affinity where the OS reports it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+def doc_id(path: Path, root: Path | None) -> tuple[str, str]:
+    """(doc id, source) of a PDF: its path under `root` without and with the suffix; the name stem and the
+    name when `root` is None."""
+    under = path.relative_to(root) if root is not None else Path(path.name)
+    return under.with_suffix("").as_posix(), under.as_posix()
 
 
 def cache_key(p: OcrParams, tesseract_version: str, lexicon_sources: tuple[str, ...]) -> str:
     """Hash of everything besides the PDF bytes that changes a document's OCR result."""
-    settings = {k: v for k, v in dataclasses.asdict(p).items() if k not in ("input_dir", "workers", "strict")}
+    run_only = ("input_dir", "workers", "strict", "executor")
+    settings = {k: v for k, v in dataclasses.asdict(p).items() if k not in run_only}
     return stable_hash(CACHE_FORMAT, settings, tesseract_version, lexicon_sources)
 
 
@@ -107,99 +131,104 @@ def read_cache_entry(entry: Path) -> list[OcrPage] | None:
         return None
 
 
-def same_text_duplicates(docs: dict[str, list[OcrPage]], min_ratio: float) -> dict[str, str]:
-    """stem -> the stem it duplicates, for documents whose whole text is (nearly) another's.
-
-    Compared with whitespace and case folded; only pairs whose lengths are within 2% are scored. Of two alike,
-    the one with fewer suspect pages stays, then the first by name."""
-    norm = {s: squash_ws(" ".join(r.text for r in pages)).lower() for s, pages in docs.items()}
-    suspect = {s: sum(r.verdict == "suspect" for r in pages) for s, pages in docs.items()}
-    order = sorted(docs, key=lambda s: (suspect[s], s))
-    dup: dict[str, str] = {}
-    for i, a in enumerate(order):
-        if a in dup or len(norm[a]) < 200:  # a near-empty document is not "the same text" as another
-            continue
-        for b in order[i + 1 :]:
-            if b not in dup and abs(len(norm[a]) - len(norm[b])) <= 0.02 * len(norm[a]):
-                if fuzz.ratio(norm[a], norm[b], score_cutoff=min_ratio):
-                    dup[b] = a
-    return dup
-
-
-def skipped(path: Path, reason: str) -> Failure:
+def skipped(path: Path, source: str, reason: str) -> Failure:
     """A PDF left out, warned about in one line."""
     log.warning("%s: skipped: %s", path, reason)
-    return Failure(path.name, reason)
+    return Failure(source, reason)
 
 
-def triage(
-    state: DocState, doc: int, layers: list[LayerPage], p: OcrParams, adaptive: str, lexicon: Lexicon
-) -> list[PageTask]:
-    """The pages of `layers` whose own text layer passes the quality check go into `state` as they are; the others
-    are returned as tasks to OCR (a layer that fails the check goes with its task: the better reading is kept)."""
-    tasks = []
+def triage(layers: list[LayerPage], p: OcrParams, lexicon: Lexicon) -> LayerRead:
+    """The pages of `layers` whose own text layer passes the quality check, as they are, and the others to OCR
+    (a layer that fails the check goes with its page: the better reading is kept)."""
+    judged = LayerRead()
     for n, layer in enumerate(layers, 1):
         layer_text = None
         if letter_count(layer.text) >= p.min_text_chars:
             q = assess(layer.text, None, None, lexicon, p, text_layer=True)
             if not q.reasons or not p.check_text_layers:
-                state.pages[n] = page_record(n, "text", layer.text, q, layer_counts(layer))
+                judged.pages[n] = page_record(n, "text", layer.text, q, layer_counts(layer))
                 continue
             layer_text = layer.text
-        tasks.append(PageTask(doc, str(state.path), n, p, adaptive, layer_text, layer_counts(layer)))
-    state.pending = len(tasks)
-    return tasks
+        judged.to_ocr.append((n, layer_text, layer_counts(layer)))
+    return judged
+
+
+def read_layers(path: str, p: OcrParams) -> LayerRead:
+    """A PDF's text layers, judged by `triage`. Runs where the executor puts it."""
+    try:
+        layers = read_text_layers(Path(path), p.drop_struck_text, p.read_tables)
+    except (BadPdfError, OSError) as e:
+        return LayerRead(error=str(e))
+    return triage(layers, p, load_lexicon())
 
 
 def plan(
-    pdf_paths: list[Path], p: OcrParams, cache_dir: Path, key: str, adaptive: str, lexicon: Lexicon
+    pdf_paths: list[Path],
+    root: Path | None,
+    p: OcrParams,
+    cache_dir: Path,
+    key: str,
+    adaptive: str,
+    executor: Executor,
 ) -> Plan:
-    """Look each PDF up in the cache (entries keyed by `key`) and read the text layers of those not cached. A PDF
-    whose name stem another has, or whose bytes an earlier one has, is skipped; nothing is written."""
+    """Hash each PDF, look it up in the cache (entries keyed by `key`) and read the text layers of those not
+    cached (the hashing and the layers run on `executor`). A PDF whose doc id another has, or whose bytes an
+    earlier one has, is skipped; nothing is written."""
     todo = Plan([], [], set(), [], [])
-    stems: set[str] = set()
-    first_of: dict[str, Path] = {}  # sha256 -> the first PDF with those bytes
+    unique: dict[str, tuple[Path, str]] = {}  # doc id -> (path, source)
     for path in pdf_paths:
-        if path.stem in stems:
-            todo.failures.append(
-                skipped(path, f"another PDF has the same name stem {path.stem!r}; rename one of them")
-            )
+        doc, source = doc_id(path, root)
+        if doc in unique:
+            reason = f"another PDF has the same document id {doc!r}; rename one of them"
+            todo.failures.append(skipped(path, source, reason))
             continue
-        stems.add(path.stem)
-        sha = sha256_file(path)
+        unique[doc] = (path, source)
+    hashes = executor.map(sha256_file, [str(path.absolute()) for path, _ in unique.values()])
+    first_of: dict[str, str] = {}  # sha256 -> the source of the first PDF with those bytes
+    states = []
+    for (doc, (path, source)), sha in zip(unique.items(), hashes, strict=True):
         if sha in first_of:
-            log.warning("%s: the same bytes as %s: processed once", path, first_of[sha].name)
-            todo.duplicates.append(Duplicate(path.name, first_of[sha].name, "same bytes"))
+            log.warning("%s: the same bytes as %s: processed once", path, first_of[sha])
+            todo.duplicates.append(Duplicate(source, first_of[sha], "same bytes"))
             continue
-        first_of[sha] = path
-        state = DocState(path, sha, cache_dir / f"{sha}.{key}.json")
+        first_of[sha] = source
+        state = DocState(path, doc, source, sha, cache_dir / f"{sha}.{key}.json")
         todo.cache_entries.add(state.cache_entry.name)
         pages = read_cache_entry(state.cache_entry)
         if pages is not None:
             state.cached, state.pages = True, {r.page: r for r in pages}
-        else:
-            try:
-                layers = read_text_layers(path, p.drop_struck_text, p.read_tables)
-            except (BadPdfError, OSError) as e:
-                todo.failures.append(skipped(path, str(e)))
+        states.append(state)
+    to_read = [s for s in states if not s.cached]
+    judged = executor.map(read_layers, [str(s.path.absolute()) for s in to_read], p)
+    layers = dict(zip((s.doc for s in to_read), judged, strict=True))
+    for state in states:
+        if not state.cached:
+            layer = layers[state.doc]
+            if layer.error:
+                todo.failures.append(skipped(state.path, state.source, layer.error))
                 continue
-            todo.tasks.extend(triage(state, len(todo.docs), layers, p, adaptive, lexicon))
+            state.pages = dict(layer.pages)
+            where = str(state.path.absolute())
+            tasks = [
+                PageTask(len(todo.docs), where, n, p, adaptive, text, counts)
+                for n, text, counts in layer.to_ocr
+            ]
+            state.pending = len(tasks)
+            todo.tasks.extend(tasks)
         todo.docs.append(state)
     return todo
 
 
-def read_pages(tasks: list[PageTask], docs: list[DocState], workers: int) -> Iterator[DocState]:
-    """OCR `tasks` in a pool of `workers` processes; yield each document of `docs` as soon as its last page is
-    read, so that it is written and cached at once (a killed run keeps it)."""
+def read_pages(tasks: list[PageTask], docs: list[DocState], executor: Executor) -> Iterator[DocState]:
+    """OCR `tasks` on `executor`; yield each document of `docs` as soon as its last page is read, so that it is
+    written and cached at once (a killed run keeps it)."""
     if not tasks:
         return
     with (
-        ProcessPoolExecutor(max_workers=workers, initializer=init_worker) as pool,
         tqdm(total=len(tasks), desc="ocr", unit="page", mininterval=1.0) as bar,
         logging_redirect_tqdm(),  # warnings print above the bar instead of through it
     ):
-        for done in as_completed([pool.submit(ocr_page, t) for t in tasks]):
-            read = done.result()
+        for read in executor.read(tasks):
             state = docs[read.doc]
             if read.record is not None:
                 state.pages[read.page] = read.record
@@ -213,35 +242,40 @@ def read_pages(tasks: list[PageTask], docs: list[DocState], workers: int) -> Ite
 
 
 def write_document(state: DocState, out_dir: Path) -> OcrDocument:
-    """out_dir/<stem>.json, and its cache entry unless a page failed (such a document is tried again next run)."""
+    """out_dir/<doc id>.json, and its cache entry unless a page failed (such a document is tried again next
+    run)."""
     record = OcrDocument(
-        doc=state.path.stem,
-        source=state.path.name,
+        doc=state.doc,
+        source=state.source,
         sha256=state.sha256,
         pages=[state.pages[n] for n in sorted(state.pages)],
         failed_pages=sorted(state.failed),
     )
     if not state.failed:
         write_json(state.cache_entry, {"pages": to_dict(record)["pages"]})
-    write_json(out_dir / f"{state.path.stem}.json", to_dict(record))
+    write_json(out_dir / f"{state.doc}.json", to_dict(record))
     return record
 
 
 def same_text_copies(written: list[OcrDocument], min_ratio: float) -> list[Duplicate]:
-    """The documents of `written` whose whole text another has (same_text_duplicates), each warned about."""
+    """The documents of `written` whose whole text another has (duplicates.py), each warned about."""
     source = {d.doc: d.source for d in written}
     copies = []
-    for stem, original in sorted(same_text_duplicates({d.doc: d.pages for d in written}, min_ratio).items()):
-        log.warning("%s: the same text as %s: processed once", source[stem], source[original])
-        copies.append(Duplicate(source[stem], source[original], "same text"))
+    for doc, original in sorted(same_text_duplicates({d.doc: d.pages for d in written}, min_ratio).items()):
+        log.warning("%s: the same text as %s: processed once", source[doc], source[original])
+        copies.append(Duplicate(source[doc], source[original], "same text"))
     return copies
 
 
 def prune(out_dir: Path, cache_dir: Path, kept: set[str], cache_entries: set[str]) -> None:
-    """Delete the outputs whose stem is not in `kept` and the cache entries (and temp files) no input uses."""
-    for stale in out_dir.glob("*.json"):
-        if stale.stem not in kept:
+    """Delete the outputs whose doc id is not in `kept` (and the folders left empty), and the cache entries (and
+    temp files) no input uses."""
+    for stale in out_dir.rglob("*.json"):
+        if stale.relative_to(out_dir).with_suffix("").as_posix() not in kept:
             stale.unlink()
+    for folder in sorted((d for d in out_dir.rglob("*") if d.is_dir()), reverse=True):  # deepest first
+        if not any(folder.iterdir()):
+            folder.rmdir()
     for entry in cache_dir.iterdir():
         if entry.is_file() and entry.name not in cache_entries:  # incl. temp files of a killed write
             entry.unlink()
@@ -265,31 +299,35 @@ def run_facts(docs: list[DocState], workers: int, seconds: float) -> RunFacts:
 
 def page_failures(docs: list[DocState]) -> list[Failure]:
     """The pages tesseract failed on (each warned about when it failed)."""
-    return [Failure(d.path.name, f"page {n}: {error}") for d in docs for n, error in d.failed.items()]
+    return [Failure(d.source, f"page {n}: {error}") for d in docs for n, error in d.failed.items()]
 
 
-def run_ocr(pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path) -> OcrRun:
-    """OCR `pdf_paths` into out_dir/<stem>.json using cache_dir; what the run did (the caller writes metrics)."""
+def run_ocr(
+    pdf_paths: list[Path], p: OcrParams, out_dir: Path, cache_dir: Path, root: Path | None = None
+) -> OcrRun:
+    """OCR `pdf_paths` into out_dir/<doc id>.json using cache_dir; what the run did (the caller writes metrics).
+    Doc ids are the paths under `root` (the input folder); the name stems when it is None."""
     started = time.monotonic()
-    version = preflight(p.lang)
-    adaptive = "sauvola" if tesseract_major(version) >= 5 else "normalized"
-    lexicon = load_lexicon()  # before the pool: the forked workers share it
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    todo = plan(pdf_paths, p, cache_dir, cache_key(p, version, lexicon.sources), adaptive, lexicon)
-    workers = min(p.workers or available_cores(), len(todo.tasks))  # 0 when everything was cached
-    cached = sum(d.cached for d in todo.docs)
-    log.info(
-        "%d PDFs: %d cached, %d pages to OCR with %d workers",
-        len(pdf_paths),
-        cached,
-        len(todo.tasks),
-        workers,
-    )
-    ready = [d for d in todo.docs if d.pending == 0]
-    written = [
-        write_document(d, out_dir) for d in itertools.chain(ready, read_pages(todo.tasks, todo.docs, workers))
-    ]
+    with open_executor(p) as executor:
+        setup = executor.setup(p, str(pdf_paths[0].absolute()) if pdf_paths else "")
+        adaptive = "sauvola" if tesseract_major(setup.tesseract) >= 5 else "normalized"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        key = cache_key(p, setup.tesseract, setup.lexicon_sources)
+        todo = plan(pdf_paths, root, p, cache_dir, key, adaptive, executor)
+        workers = executor.slots(len(todo.tasks))  # 0 when everything was cached
+        log.info(
+            "%d PDFs: %d cached, %d pages to OCR with %d workers",
+            len(pdf_paths),
+            sum(d.cached for d in todo.docs),
+            len(todo.tasks),
+            workers,
+        )
+        ready = [d for d in todo.docs if d.pending == 0]
+        written = [
+            write_document(d, out_dir)
+            for d in itertools.chain(ready, read_pages(todo.tasks, todo.docs, executor))
+        ]
     copies = same_text_copies(written, p.duplicate_similarity)
     copied = {c.file for c in copies}
     kept = [d for d in written if d.source not in copied]

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class Failure:
     """A PDF, or a page of one, that was skipped."""
 
-    file: str  # the PDF's file name
+    file: str  # the PDF's path under the input folder (its file name when it lies there)
     reason: str  # "page 2: TesseractError: ..." for a page
 
 
@@ -168,9 +168,10 @@ def ocr_metrics(
 
 
 def quality_table(ocr_dir: Path) -> list[dict[str, Any]]:
-    """One row per document of `ocr_dir`: mean confidence and lexicon share of its pages, suspect pages."""
+    """One row per document of `ocr_dir` (sub-folders included): mean confidence and lexicon share of its pages,
+    suspect pages."""
     rows = []
-    for path in sorted(ocr_dir.glob("*.json")):
+    for path in sorted(ocr_dir.rglob("*.json")):
         document = from_dict(OcrDocument, json.loads(path.read_text(encoding="utf-8")))
         confs = [r.confidence for r in document.pages if r.confidence is not None]
         shares = [r.lexicon_share for r in document.pages if r.lexicon_share is not None]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+EXECUTORS = ("local", "ray")  # stages/documents/executors.py, stages/documents/raycluster.py
+
 
 @dataclass(frozen=True)
 class OcrParams:
@@ -12,7 +14,10 @@ class OcrParams:
     dpi: int = 300  # render resolution for pages without a text layer
     lang: str = "por"  # tesseract language(s), e.g. por or por+eng
     psm: int = 3  # tesseract page segmentation mode (3 = fully automatic)
-    workers: int = 0  # OCR processes; 0 = all cores
+    workers: int = (
+        0  # OCR processes; 0 = all cores (with executor ray: pages in flight; 0 = the cluster's CPUs)
+    )
+    executor: str = "local"  # local: a pool of processes on this machine | ray: the tasks of a Ray cluster
     min_text_chars: int = 40  # letters a page's own text layer needs to be used instead of OCR
     strict: bool = False  # exit non-zero when any document or page failed
     # Paper brightness varying by more grey levels than this: local (Sauvola) binarization at once. Measured:
@@ -46,6 +51,8 @@ class OcrParams:
             out.append(f"ocr.psm must be a text-producing tesseract mode (1, 3-13), got {self.psm}")
         if self.workers < 0:
             out.append(f"ocr.workers must be >= 0 (0 = all cores), got {self.workers}")
+        if self.executor not in EXECUTORS:
+            out.append(f"ocr.executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.min_text_chars < 1:
             out.append(f"ocr.min_text_chars must be >= 1, got {self.min_text_chars}")
         if not 0 <= self.adaptive_light_spread <= 255:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 
 import pytesseract
 from PIL import Image
@@ -32,31 +33,61 @@ class OcrSetupError(RuntimeError):
     """tesseract, a language pack or pdftoppm is missing."""
 
 
-def preflight(lang: str) -> str:
-    """Check tesseract, its language pack(s) and pdftoppm; return tesseract's version line, or raise one error."""
+@dataclass(frozen=True)
+class Installed:
+    """What a machine reads pages with: what preflight checks and the Ray executor compares between nodes."""
+
+    tesseract: str  # `tesseract --version`'s first line; "" when the binary is not on PATH
+    languages: tuple[str, ...]  # `tesseract --list-langs`
+    tessdata: str  # the folder tesseract reads its language data from (TESSDATA_PREFIX moves it)
+    pdftoppm: str  # `pdftoppm -v`'s first line; "" when it is not on PATH
+
+
+def installed() -> Installed:
+    """tesseract's version, languages and data folder, and pdftoppm's version, on this machine."""
     cmd = pytesseract.pytesseract.tesseract_cmd
-    problems = []
-    version = ""
-    if shutil.which(cmd) is None:
-        problems.append(f"the tesseract binary ({cmd!r}) is not on PATH")
-    else:
+    version, languages, tessdata = "", (), ""
+    if shutil.which(cmd) is not None:
         version = (
             subprocess.run([cmd, "--version"], capture_output=True, text=True).stdout.splitlines() or ["?"]
         )[0]
-        listed = subprocess.run([cmd, "--list-langs"], capture_output=True, text=True).stdout.split()
-        missing = [code for code in lang.split("+") if code not in listed]
+        listing = subprocess.run([cmd, "--list-langs"], capture_output=True, text=True).stdout
+        languages = tuple(listing.split("\n", 1)[1].split()) if "\n" in listing else ()
+        folder = re.search(r'"([^"]*)"', listing.split("\n", 1)[0])
+        tessdata = folder.group(1) if folder else ""
+    pdftoppm = ""
+    if shutil.which("pdftoppm") is not None:
+        done = subprocess.run(["pdftoppm", "-v"], capture_output=True, text=True)
+        pdftoppm = ((done.stderr or done.stdout).splitlines() or ["?"])[0]
+    return Installed(version, languages, tessdata, pdftoppm)
+
+
+def setup_problems(setup: Installed, lang: str) -> list[str]:
+    """What `setup` lacks to read pages in `lang`, each with the package that brings it."""
+    problems = []
+    if not setup.tesseract:
+        problems.append(f"the tesseract binary ({pytesseract.pytesseract.tesseract_cmd!r}) is not on PATH")
+    else:
+        missing = [code for code in lang.split("+") if code not in setup.languages]
         if missing:
             pkgs = " ".join(f"tesseract-ocr-{code.lower().replace('_', '-')}" for code in missing)
             problems.append(f"tesseract has no language pack for {'+'.join(missing)} (apt package: {pkgs})")
-    if shutil.which("pdftoppm") is None:
+    if not setup.pdftoppm:
         problems.append("pdftoppm (poppler-utils) is not on PATH")
+    return problems
+
+
+def preflight(lang: str) -> str:
+    """Check tesseract, its language pack(s) and pdftoppm; return tesseract's version line, or raise one error."""
+    setup = installed()
+    problems = setup_problems(setup, lang)
     if problems:
         raise OcrSetupError("OCR cannot start: " + "; ".join(problems) + f"; {INSTALL_HINT}")
-    if "osd" not in listed:
+    if "osd" not in setup.languages:
         log.warning(
             "tesseract has no orientation data (apt package tesseract-ocr-osd): sideways pages stay sideways"
         )
-    return version
+    return setup.tesseract
 
 
 def mean_confidence(tsv: str) -> float | None:

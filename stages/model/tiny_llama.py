@@ -169,8 +169,8 @@ def pretrain(model: Any, ids: list[int], p: BaseParams) -> list[float]:
 
 
 def read_corpus(corpus_dir: Path) -> list[str]:
-    """Texts of corpus_dir/*.txt in name order; empty files skipped."""
-    files = sorted(corpus_dir.glob("*.txt"))
+    """Texts of corpus_dir/*.txt (sub-folders included) in path order; empty files skipped."""
+    files = sorted(corpus_dir.rglob("*.txt"))
     if not files:
         raise MissingInputError(corpus_dir, "clean", what="holds no *.txt files")
     texts = [normalize_text(f.read_text(encoding="utf-8")) for f in files]

@@ -1,4 +1,4 @@
-"""ocr -> clean: data/ocr/<doc>.json."""
+"""ocr -> clean: data/ocr/<doc>.json (<doc> may hold sub-folders: `ufam/RES_1`)."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ class OcrPage:
 class OcrDocument:
     """data/ocr/<doc>.json."""
 
-    doc: str  # the PDF's name stem; every later record names its document by it
-    source: str  # the PDF's file name
+    doc: str  # the PDF's path under ocr.input_dir without .pdf (`ufam/RES_1`); every later record names it so
+    source: str  # the PDF's path under ocr.input_dir (its file name when it lies there)
     sha256: str
     pages: list[OcrPage]
     failed_pages: list[int] = field(default_factory=list)
