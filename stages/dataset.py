@@ -1,4 +1,4 @@
-"""Stage `dataset`: data/qa/qa.jsonl -> data/dataset/{train,eval}.jsonl, with two evaluation sets.
+"""Stage `dataset`: data/qa/qa.jsonl -> data/dataset/{train,eval}.jsonl, with four evaluation sets.
 
 - `unseen`: whole source chunks held out. Pairs from one chunk always land on the same side, and so do
   near-duplicate questions (same numbers, near-identical wording) even when they come from different
@@ -7,6 +7,11 @@
   one, pairs of one chunk with the same answer), `seen_fraction` lend one phrasing to evaluation: the fact
   is trained, that wording is not. A phrasing that is a near-duplicate of a training question is not held
   out (it would test the wording, not the fact).
+- `paraphrase`: the phrasings synth marks family "heldout" (frames no training phrasing uses) of facts that are
+  trained; never trained themselves. A heldout phrasing of a fact in an `unseen` chunk joins `unseen`.
+- `unanswerable`: questions the rules do not answer (kind "unanswerable", answered with the refusal sentence):
+  `unanswerable_eval_fraction` of them (whole facts) are held out, the rest are trained, so the model learns to
+  refuse without learning the eval questions.
 
 Every line also carries the pair as chat `messages` (system/user/assistant), the format LLaMA-Factory, axolotl
 and TRL read. The split is deterministic and byte-stable.
@@ -15,8 +20,6 @@ and TRL read. The split is deterministic and byte-stable.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +29,10 @@ from stages.core.params import load_params
 from stages.core.run import MissingInputError, require_input, run_main
 from stages.model.prompt_format import chat_messages
 from stages.records.base import RecordError, from_dict, to_dict
-from stages.records.pairs import QAPair, SplitPair
+from stages.records.pairs import HELDOUT_FAMILY, UNANSWERABLE, QAPair, SplitPair
 from stages.records.paths import EVAL_FILE, QA_FILE, TRAIN_FILE, metrics_file
+from stages.text.fold import question_key
+from stages.text.near_dups import near_duplicate_pairs
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,8 @@ class DatasetParams:
     near_dup_ratio: float = (
         90.0  # rapidfuzz ratio (0-100) at which two questions with the same numbers are one
     )
+    # share of the unanswerable questions (whole facts) held out as the `unanswerable` set; the rest are trained
+    unanswerable_eval_fraction: float = 0.3
 
     def problems(self) -> list[str]:
         out = []
@@ -48,21 +55,13 @@ class DatasetParams:
             out.append(f"dataset.eval_fraction must be in (0, 1), got {self.eval_fraction}")
         if not 0.0 <= self.seen_fraction <= 1.0:
             out.append(f"dataset.seen_fraction must be in [0, 1], got {self.seen_fraction}")
+        if not 0.0 <= self.unanswerable_eval_fraction <= 1.0:
+            out.append(
+                f"dataset.unanswerable_eval_fraction must be in [0, 1], got {self.unanswerable_eval_fraction}"
+            )
         if not 0.0 < self.near_dup_ratio <= 100.0:
             out.append(f"dataset.near_dup_ratio must be in (0, 100], got {self.near_dup_ratio}")
         return out
-
-
-def question_key(question: str) -> str:
-    """Casefolded, accent-free, punctuation-free question for near-duplicate matching."""
-    text = unicodedata.normalize("NFKD", question.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
-def numbers_of(question: str) -> tuple[str, ...]:
-    """The digit runs of a question: 'artigo 5' and 'artigo 6' are different questions however alike."""
-    return tuple(re.findall(r"\d+", question))
 
 
 class _UnionFind:
@@ -85,24 +84,13 @@ class _UnionFind:
 
 def group_pairs(records: list[QAPair], near_dup_ratio: float) -> tuple[list[int], int]:
     """Group index per record (same chunk or near-duplicate question), and how many near-dup links joined groups."""
-    from rapidfuzz import fuzz, process
-
     uf = _UnionFind(len(records))
     first_of_chunk: dict[str, int] = {}
     for i, r in enumerate(records):
         uf.union(first_of_chunk.setdefault(r.chunk_id, i), i)
-    buckets: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for i, r in enumerate(records):
-        buckets[numbers_of(r.question)].append(i)
     links = 0
-    for members in buckets.values():
-        if len(members) < 2:
-            continue
-        keys = [question_key(records[i].question) for i in members]
-        scores = process.cdist(keys, keys, scorer=fuzz.ratio, score_cutoff=near_dup_ratio, workers=1)
-        for a, b in zip(*scores.nonzero(), strict=True):
-            if a < b and uf.union(members[a], members[b]):
-                links += 1
+    for a, b in near_duplicate_pairs([r.question for r in records], near_dup_ratio):
+        links += uf.union(a, b)
     return [uf.find(i) for i in range(len(records))], links
 
 
@@ -137,14 +125,6 @@ def fact_key(r: QAPair) -> str:
     return r.fact_id or f"{r.chunk_id}\x00{question_key(r.answer)}"
 
 
-def near_duplicate(question: str, others: list[str], ratio: float) -> bool:
-    """Is `question` (by question_key) at least `ratio` alike to one of `others` with the same numbers?"""
-    from rapidfuzz import fuzz
-
-    key, numbers = question_key(question), numbers_of(question)
-    return any(numbers_of(o) == numbers and fuzz.ratio(key, question_key(o)) >= ratio for o in others)
-
-
 def hold_out_phrasings(
     records: list[QAPair], p: DatasetParams
 ) -> tuple[list[QAPair], list[QAPair], dict[str, int]]:
@@ -154,21 +134,24 @@ def hold_out_phrasings(
         by_fact[fact_key(r)].append(i)
     multi = sorted((k for k, idx in by_fact.items() if len(idx) >= 2), key=lambda k: stable_hash(p.seed, k))
     chosen = multi[: round(p.seen_fraction * len(multi))]
+    alike: dict[int, set[int]] = defaultdict(set)  # near-duplicate questions, as `ratio >= near_dup_ratio`
+    for a, b in near_duplicate_pairs([r.question for r in records], p.near_dup_ratio, rapidfuzz_cutoff=False):
+        alike[a].add(b)
+        alike[b].add(a)
     held: set[int] = set()
     near_dups = 0
     for key in chosen:
         candidates = sorted(by_fact[key], key=lambda i: stable_hash(p.seed, records[i].id))
         for i in candidates:
-            rest = [records[j].question for j in by_fact[key] if j != i]
-            if not near_duplicate(records[i].question, rest, p.near_dup_ratio):
+            if alike[i].isdisjoint(by_fact[key]):  # not a near-duplicate of another phrasing of the fact
                 held.add(i)
                 break
         else:
             near_dups += 1
     # a held-out phrasing must not be a near-duplicate of any training question either
-    train_questions = [r.question for i, r in enumerate(records) if i not in held]
-    for i in sorted(held):
-        if near_duplicate(records[i].question, train_questions, p.near_dup_ratio):
+    chosen_held = frozenset(held)  # checked against the training questions before any is put back
+    for i in sorted(chosen_held):
+        if alike[i] - chosen_held:
             held.discard(i)
             near_dups += 1
     stats = {
@@ -177,6 +160,29 @@ def hold_out_phrasings(
         "seen_skipped_near_duplicate": near_dups,
     }
     return [r for i, r in enumerate(records) if i not in held], [records[i] for i in sorted(held)], stats
+
+
+def set_aside(records: list[QAPair]) -> tuple[list[QAPair], list[QAPair], list[QAPair]]:
+    """(answerable, heldout phrasings, unanswerable): the last two never enter the chunk split."""
+    unanswerable = [r for r in records if r.kind == UNANSWERABLE]
+    heldout = [r for r in records if r.kind != UNANSWERABLE and r.family == HELDOUT_FAMILY]
+    answerable = [r for r in records if r.kind != UNANSWERABLE and r.family != HELDOUT_FAMILY]
+    return answerable, heldout, unanswerable
+
+
+def split_unanswerable(records: list[QAPair], p: DatasetParams) -> tuple[list[QAPair], list[QAPair]]:
+    """(train, eval): whole facts (all phrasings of one unanswerable question), in seeded-hash order, until
+    `unanswerable_eval_fraction` of the facts are held out."""
+    facts = sorted({fact_key(r) for r in records}, key=lambda k: stable_hash(p.seed, k))
+    held = set(facts[: round(p.unanswerable_eval_fraction * len(facts))])
+    return [r for r in records if fact_key(r) not in held], [r for r in records if fact_key(r) in held]
+
+
+def route_heldout(heldout: list[QAPair], trained: list[QAPair]) -> tuple[list[QAPair], list[QAPair]]:
+    """(paraphrase, unseen): a heldout phrasing asks a trained fact (paraphrase) or a fact of an unseen chunk."""
+    trained_facts = {fact_key(r) for r in trained}
+    paraphrase = [r for r in heldout if fact_key(r) in trained_facts]
+    return paraphrase, [r for r in heldout if fact_key(r) not in trained_facts]
 
 
 def split_pair(r: QAPair, eval_set: str) -> SplitPair:
@@ -211,9 +217,14 @@ def main() -> None:
     raw = list(read_jsonl(require_input(QA_FILE, "synth")))
     log.info("dataset: %d pairs from %s", len(raw), QA_FILE)
     records, skipped = clean_records(raw)
-    pool, unseen, stats = split_records(records, p)
+    answerable, heldout, unanswerable = set_aside(records)
+    pool, unseen, stats = split_records(answerable, p)
     train, seen, fact_stats = hold_out_phrasings(pool, p)
     stats.update(fact_stats)
+    paraphrase, heldout_unseen = route_heldout(heldout, train)
+    unseen += heldout_unseen
+    refusals_trained, refusals_eval = split_unanswerable(unanswerable, p)
+    train += refusals_trained
     if not train or not unseen:
         raise MissingInputError(
             QA_FILE,
@@ -227,19 +238,20 @@ def main() -> None:
             "only unseen chunks; synthesize >= 2 questions per fact (synth) for a knowledge test"
         )
     write_jsonl(TRAIN_FILE, (to_dict(split_pair(r, "")) for r in train))
-    write_jsonl(
-        EVAL_FILE,
-        [to_dict(split_pair(r, "unseen")) for r in unseen] + [to_dict(split_pair(r, "seen")) for r in seen],
-    )
+    eval_sets = {"unseen": unseen, "seen": seen, "paraphrase": paraphrase, UNANSWERABLE: refusals_eval}
+    write_jsonl(EVAL_FILE, [to_dict(split_pair(r, name)) for name, rows in eval_sets.items() for r in rows])
     chunks = {side: len({r.chunk_id for r in rows}) for side, rows in (("train", train), ("eval", unseen))}
     write_json(
         metrics_file("dataset"),
         {
             "pairs_in": len(raw),
             "train_pairs": len(train),
-            "eval_pairs": len(unseen) + len(seen),
+            "eval_pairs": sum(len(rows) for rows in eval_sets.values()),
             "unseen_pairs": len(unseen),
             "seen_pairs": len(seen),
+            "paraphrase_pairs": len(paraphrase),
+            "unanswerable_pairs": len(refusals_eval),
+            "unanswerable_trained": len(refusals_trained),
             "train_chunks": chunks["train"],
             "eval_chunks": chunks["eval"],
             **stats,
@@ -247,10 +259,14 @@ def main() -> None:
         },
     )
     log.info(
-        "dataset: %d train / %d unseen + %d seen eval pairs (%d / %d chunks), %d skipped",
+        "dataset: %d train (%d refusals) / %d unseen + %d seen + %d paraphrase + %d unanswerable eval pairs "
+        "(%d / %d chunks), %d skipped",
         len(train),
+        len(refusals_trained),
         len(unseen),
         len(seen),
+        len(paraphrase),
+        len(refusals_eval),
         chunks["train"],
         chunks["eval"],
         sum(skipped.values()),

@@ -191,3 +191,66 @@ def test_split_files_carry_sets_and_chat_messages(tmp_path: Path, monkeypatch: p
         cache_dir=str(tmp_path / "hf"),
     )
     assert loaded[0]["messages"][2]["role"] == "assistant"
+
+
+def _with_heldout_and_refusals() -> list[dict]:
+    """_facts_records, plus a heldout phrasing of every deadline fact and 10 unanswerable questions (2 phrasings each)."""
+    from stages.model.prompt_format import REFUSAL
+
+    out = _facts_records()
+    for c in range(12):
+        pair = QAPair(
+            f"q{c}h",
+            f"Você sabe me dizer o prazo {c} do pedido?",
+            f"prazo {c}",
+            f"c{c}",
+            "doc",
+            [],
+            "test",
+            "",
+            f"chunk{c}-deadline",
+            family="heldout",
+        )
+        out.append(to_dict(pair))
+    for u in range(10):
+        for k, question in enumerate((f"Na UFMG, qual o prazo {u}?", f"Qual o prazo {u} na UFMG, afinal?")):
+            pair = QAPair(
+                f"u{u}{k}",
+                question,
+                REFUSAL,
+                f"c{u}",
+                "doc",
+                [],
+                "test",
+                "",
+                f"refusal-{u}",
+                kind="unanswerable",
+            )
+            out.append(to_dict(pair))
+    return out
+
+
+def test_heldout_phrasings_are_never_trained_and_refusals_split_by_fact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stages.records.pairs import SplitPair
+
+    records = _with_heldout_and_refusals()
+    out = _run_stage(tmp_path, monkeypatch, records)
+    train = [from_dict(SplitPair, json.loads(line)) for line in out["data/dataset/train.jsonl"].splitlines()]
+    evals = [from_dict(SplitPair, json.loads(line)) for line in out["data/dataset/eval.jsonl"].splitlines()]
+    assert not [r for r in train if r.family == "heldout"]
+    trained_facts = {r.fact_id for r in train}
+    paraphrase = [r for r in evals if r.eval_set == "paraphrase"]
+    assert paraphrase and all(r.fact_id in trained_facts and r.family == "heldout" for r in paraphrase)
+    # a heldout phrasing of an unseen chunk's fact is an unseen question, not a paraphrase of a trained one
+    unseen_chunks = {r.chunk_id for r in evals if r.eval_set == "unseen" and r.family != "heldout"}
+    assert all(r.eval_set == "unseen" for r in evals if r.family == "heldout" and r.chunk_id in unseen_chunks)
+    refusals_eval = [r for r in evals if r.eval_set == "unanswerable"]
+    refusals_train = [r for r in train if r.kind == "unanswerable"]
+    assert len({r.fact_id for r in refusals_eval}) == 3 and len({r.fact_id for r in refusals_train}) == 7
+    assert not {r.fact_id for r in refusals_eval} & {r.fact_id for r in refusals_train}  # whole facts
+    assert all(r.kind != "unanswerable" for r in evals if r.eval_set != "unanswerable")
+    metrics = json.loads((tmp_path / "metrics/dataset.json").read_text())
+    assert metrics["paraphrase_pairs"] == len(paraphrase) and metrics["unanswerable_pairs"] == 6
+    assert metrics["train_pairs"] + metrics["eval_pairs"] == len(records)
