@@ -31,6 +31,7 @@ PARAMS = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
 # Keys that change how fast or how a run goes, never what it writes.
 RUN_TIME_KNOBS = {
     "ocr.workers",
+    "ocr.executor",
     "ocr.strict",
     "synth.concurrency",
     "synth.timeout_s",
@@ -41,6 +42,7 @@ RUN_TIME_KNOBS = {
     "synth.max_failure_rate",
     "evaluate.batch_size",
     "train.save_steps",
+    "train.micro_batch",
 }
 # The stages downstream of the text: none of their dependencies may be OCR code.
 MODEL_STAGES = ("dataset", "base", "train", "evaluate")
@@ -181,7 +183,7 @@ def test_inter_stage_paths_match_records() -> None:
         assert str(path) in _paths(consumer, "deps"), f"{consumer} does not list {path} in its deps"
     assert str(records.PREDICTIONS_FILE) in _paths("evaluate", "outs")
     assert str(records.OCR_CACHE_DIR) in _paths("ocr", "outs")
-    assert str(records.SYNTH_CACHE_FILE.parent) in _paths("synth", "outs")
+    assert str(records.SYNTH_CACHE_DIR) in _paths("synth", "outs")
     for stage in STAGES:
         metrics = {m if isinstance(m, str) else next(iter(m)) for m in STAGES[stage].get("metrics", [])}
         assert all(not m.startswith(str(records.TIMINGS_DIR)) for m in metrics)

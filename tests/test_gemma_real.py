@@ -74,7 +74,8 @@ def test_gemma_trains_evaluates_answers_and_exports(repo: tuple[Path, dict[str, 
     log = _stage(["stages.train"], root, env).stderr
     assert "passage windows" in log
     card = (root / "models/adapter/README.md").read_text()
-    assert f"base_model: {SPEC}" in card and "transformers" in card and "peft" in card
+    # the card names the GGUF file the package ships (a name the Hub and LM Studio know), not the pkg: spec
+    assert "base_model: gemma-3-270m-q4_k_m.gguf" in card and "transformers" in card and "peft" in card
     assert json.loads((root / "models/adapter/base_model.json").read_text())["base"] == SPEC
     live = json.loads((root / "dvclive/metrics.json").read_text())
     assert "eval" in live and {"seen_loss", "unseen_loss"} <= set(live["eval"])

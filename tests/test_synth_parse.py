@@ -10,12 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stages.qa.parse import PROMPT_EXAMPLE_ANSWER, PROMPT_EXAMPLE_QUESTION
+from stages.qa.parse import PROMPT_EXAMPLE_ANSWER, PROMPT_EXAMPLE_QUESTION, parse_qa_pairs
 from stages.qa.server import build_prompts, render_prompt
 from stages.qa.settings import SynthParams
 from stages.qa.validate import grounding_score, validate_pair
 from stages.records.chunks import Chunk
-from stages.qa.parse import parse_qa_pairs
 
 CORPUS = Path(__file__).parent / "data" / "messy_replies"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))["expected"]

