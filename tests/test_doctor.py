@@ -112,7 +112,9 @@ def test_each_server_of_a_list_is_checked(tmp_path: Path, capsys: pytest.Capture
     dead = closed_port_url()
     with FakeOpenAIServer(lm_models=LM_MODELS) as server:
         params = tmp_path / "params.yaml"
-        params.write_text(f"synth:\n  backend: lmstudio\n  base_url: [{server.url}, {dead}]\n", encoding="utf-8")
+        params.write_text(
+            f"synth:\n  backend: lmstudio\n  base_url: [{server.url}, {dead}]\n", encoding="utf-8"
+        )
         cli(["doctor", "--timeout", "1", "--params", str(params)])
     lines = [line for line in capsys.readouterr().out.splitlines() if line[6:].startswith("LLM server ")]
     assert len(lines) == 2, lines
