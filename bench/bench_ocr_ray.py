@@ -3,7 +3,8 @@ process pool at equal cores, in one invocation.
 
     python bench/bench_ocr_ray.py [--replicate 3] [--repeat 1] [--write docs/benchmarks/ocr_ray.md]
 
-Ray nodes are started with `ray start` (1 CPU each, a token of this run's own). Every run is the
+Ray nodes are started with `ray start` (1 CPU each, a token of this run's own, workers at nice 0 as the local
+pool's processes: `RAY_worker_niceness=0`, where Ray's default is 15). Every run is the
 whole stage (`python -m stages.ocr`, a fresh folder, nothing cached) on the sample's scanned PDFs, copied
 `--replicate` times (each copy's bytes made distinct, so none is skipped as the same file), timed from start to
 exit: connection, node check and the driver's work included.
@@ -129,6 +130,9 @@ def main() -> None:
     env.update(
         PYTHONPATH=str(ROOT), TQDM_DISABLE="1", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32)
     )
+    # Ray runs its workers at nice 15 (raylet's worker_niceness): on a machine shared with other work they would
+    # yield to it and the local pool (nice 0) would not; the nodes here run them as the pool runs its processes
+    env["RAY_worker_niceness"] = "0"
     best: dict[str, tuple[float, int, str, float]] = {}
 
     def record(name: str, result: tuple[float, int, str, float]) -> None:
@@ -205,7 +209,9 @@ def main() -> None:
             f"{table}\n\n{summary}\n\n"
             "Each run is `python -m stages.ocr` from nothing (no cache), timed from start to exit. The clusters: "
             "`ray start --head --num-cpus 1`, and another `ray start --head --num-cpus 1` joined by "
-            "`ray start --address ... --num-cpus 1`, side by side on this machine; the runs take turns.\n",
+            "`ray start --address ... --num-cpus 1`, side by side on this machine, with `RAY_worker_niceness=0` "
+            "(Ray's workers otherwise run at nice 15 and yield to other work on a shared machine); the runs take "
+            "turns. Load average: the machine's, after the run, other work included.\n",
             encoding="utf-8",
         )
 

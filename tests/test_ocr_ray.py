@@ -250,7 +250,6 @@ print(json.dumps({n["NodeID"]: "node:__internal_head__" in n["Resources"] for n 
 """
 
 
-@pytest.mark.slow
 def test_a_node_whose_tesseract_lacks_the_language_is_named(tmp_path: Path) -> None:
     shutil.copy(SAMPLE / "regimento_bolsas.pdf", tmp_path / "a.pdf")
     tessdata = tmp_path / "tessdata"  # what the other node's tesseract reads: eng and osd, no por
