@@ -32,7 +32,7 @@ from stages.records.base import RecordError, from_dict, to_dict
 from stages.records.pairs import HELDOUT_FAMILY, UNANSWERABLE, QAPair, SplitPair
 from stages.records.paths import EVAL_FILE, QA_FILE, TRAIN_FILE, metrics_file
 from stages.text.fold import question_key
-from stages.text.near_dups import near_duplicate_pairs
+from stages.text.near_dups import near_duplicate_questions
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def group_pairs(records: list[QAPair], near_dup_ratio: float) -> tuple[list[int]
     for i, r in enumerate(records):
         uf.union(first_of_chunk.setdefault(r.chunk_id, i), i)
     links = 0
-    for a, b in near_duplicate_pairs([r.question for r in records], near_dup_ratio):
+    for a, b in near_duplicate_questions([r.question for r in records], near_dup_ratio):
         links += uf.union(a, b)
     return [uf.find(i) for i in range(len(records))], links
 
@@ -135,7 +135,7 @@ def hold_out_phrasings(
     multi = sorted((k for k, idx in by_fact.items() if len(idx) >= 2), key=lambda k: stable_hash(p.seed, k))
     chosen = multi[: round(p.seen_fraction * len(multi))]
     alike: dict[int, set[int]] = defaultdict(set)  # near-duplicate questions, as `ratio >= near_dup_ratio`
-    for a, b in near_duplicate_pairs([r.question for r in records], p.near_dup_ratio, rapidfuzz_cutoff=False):
+    for a, b in near_duplicate_questions([r.question for r in records], p.near_dup_ratio):
         alike[a].add(b)
         alike[b].add(a)
     held: set[int] = set()

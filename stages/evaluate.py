@@ -27,6 +27,7 @@ from stages.core.params import load_sections, raise_problems
 from stages.core.run import require_input, run_main
 from stages.model.answer_loss import answer_losses
 from stages.model.loading import (
+    NO_LIMIT,
     ModelParams,
     ModelSource,
     ModelUnavailableError,
@@ -86,9 +87,6 @@ from stages.scoring.retrieval import best_chunks
 from stages.text.legis.acts import ActName
 
 log = logging.getLogger(__name__)
-
-
-NO_LIMIT = 10**9
 
 
 @dataclass(frozen=True)

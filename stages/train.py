@@ -50,6 +50,7 @@ from stages.model.loading import (
 )
 from stages.model.presets import preset_overlays
 from stages.model.prompt_format import passage_text
+from stages.model.raft import BARE, DISTRACTOR, GOLD, RETRIEVED, training_prompts
 from stages.records.base import from_dict
 from stages.records.chunks import Chunk
 from stages.records.pairs import SplitPair, by_eval_set
@@ -188,7 +189,21 @@ def main() -> None:
     )
 
     tokenizer = load_tokenizer(source)
-    train_rows, train_skipped = encode_split(tokenizer, train_records, t.max_seq_len)
+    prompts = None
+    if t.retrieval_fraction > 0:
+        chunks = [from_dict(Chunk, c) for c in read_jsonl(require_input(CHUNKS_FILE, "chunk"))]
+        prompts, kinds = training_prompts(
+            train_records, chunks, t.retrieval_fraction, t.distractor_share, t.seed
+        )
+        log.info(
+            "train: %d pairs asked with a chunk in the prompt (%d their own, %d another, %d refusals), %d bare",
+            len(train_records) - kinds[BARE],
+            kinds[GOLD],
+            kinds[DISTRACTOR],
+            kinds[RETRIEVED],
+            kinds[BARE],
+        )
+    train_rows, train_skipped = encode_split(tokenizer, train_records, t.max_seq_len, prompts)
     n_pairs, n_passages = len(train_rows), 0
     if t.passages:
         from datasets import concatenate_datasets

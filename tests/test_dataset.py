@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 from conftest import make_qa_records, sample_texts
+from rapidfuzz import fuzz
 
 from stages import dataset as ds
 from stages.core.params import ParamsError, build_params
 from stages.core.run import MissingInputError
 from stages.records.base import from_dict, to_dict
 from stages.records.pairs import QAPair
+from stages.text.fold import question_key
 
 
 def _rec(i: int, chunk: str, question: str, answer: str = "Resposta qualquer.") -> dict:
@@ -254,3 +256,17 @@ def test_heldout_phrasings_are_never_trained_and_refusals_split_by_fact(
     metrics = json.loads((tmp_path / "metrics/dataset.json").read_text())
     assert metrics["paraphrase_pairs"] == len(paraphrase) and metrics["unanswerable_pairs"] == 6
     assert metrics["train_pairs"] + metrics["eval_pairs"] == len(records)
+
+
+def test_questions_that_differ_in_their_subject_are_not_duplicates() -> None:
+    frame = "Gostaria de saber o que a Instrução Normativa sobre a realização de estágio obrigatório diz sobre {}?"
+    records = _pairs(
+        [
+            _rec(0, "c1", frame.format("o estagiário")),
+            _rec(1, "c2", frame.format("o estágio")),
+            _rec(2, "c3", frame.format("o estagiaro")),  # a misspelt copy of the first: one question
+        ]
+    )
+    assert fuzz.ratio(question_key(records[0].question), question_key(records[1].question)) > 90
+    groups, links = ds.group_pairs(records, near_dup_ratio=90)
+    assert links == 1 and groups[0] == groups[2] != groups[1]

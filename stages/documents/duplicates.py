@@ -16,7 +16,7 @@ the texts share at least max(la, lb) - (k - 1) - k x d numbered shingles, and th
 least `min_jaccard(ratio)`: 0.60 at ratio 98 (6-character shingles, the shortest pair the check takes). LSH
 with `rows` rows in each of NUM_PERM // rows bands misses a pair of similarity J with probability
 (1 - J^rows)^bands; `lsh_rows` takes the most rows (the fewest false candidates) that keep that under
-MISS_BOUND at min_jaccard (at ratio 98: 128 bands of 4 rows, a miss at most 1e-8), and below a ratio where no
+MISS_BOUND at min_jaccard (at ratio 98: 128 bands of 4 rows, a miss about 1e-8), and below a ratio where no
 setting does (about 92), every pair is compared.
 tests/test_duplicates.py checks the bound on planted near-duplicates at the threshold and that LSH + check
 equals the pairwise check on random small corpora.

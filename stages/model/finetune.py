@@ -11,6 +11,7 @@ from typing import Any
 from stages.core.files import stable_hash
 from stages.model.answer_loss import answer_only_loss, supports_answer_only
 from stages.model.loading import (
+    NO_LIMIT,
     ModelParams,
     ModelSource,
     TrainSharedParams,
@@ -74,9 +75,16 @@ class TrainParams(TrainSharedParams):  # + max_seq_len and quantization, shared 
     # also train on the text of the chunks the training pairs come from (plain language modelling of the
     # passage), so each fact is learnt in its context and not only as the answer to one wording
     passages: bool = False
+    # share of the training pairs asked with a chunk in the prompt, as adapter_retrieval and `ask --retrieve` ask
+    # (stages/model/raft.py): their own chunk, or for `distractor_share` of them another one; 0 = none
+    retrieval_fraction: float = 0.0
+    distractor_share: float = 0.2
 
     def problems(self) -> list[str]:
         out = super().problems()
+        for name in ("retrieval_fraction", "distractor_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                out.append(f"train.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.save_steps < 0:
             out.append(f"train.save_steps must be >= 0, got {self.save_steps}")
         for name in ("global_batch", "logging_steps"):
@@ -173,19 +181,34 @@ def encode_passages(tokenizer: Any, texts: list[str], max_len: int) -> Any:
     return Dataset.from_list(rows) if rows else None
 
 
-def encode_split(tokenizer: Any, records: list[SplitPair], max_len: int) -> tuple[Any, int]:
-    """A `datasets.Dataset` of input_ids/labels (+ length), and how many pairs were too long for max_seq_len."""
+def encode_split(
+    tokenizer: Any, records: list[SplitPair], max_len: int, prompts: list[str] | None = None
+) -> tuple[Any, int]:
+    """A `datasets.Dataset` of input_ids/labels (+ length), and how many pairs were too long for max_seq_len.
+    `prompts` replaces the questions (raft.training_prompts); a prompt holding a chunk is not held to max_len,
+    as evaluation's retrieval prompts are not: max_len bounds the pair, the chunk comes on top."""
     from datasets import Dataset
 
+    prompts = prompts if prompts is not None else [r.question for r in records]
+
     def encode(row: dict[str, Any]) -> dict[str, Any]:
-        example = encode_example(tokenizer, row["question"], row["answer"], max_len)
+        limit = max_len if row["bare"] else NO_LIMIT
+        example = encode_example(tokenizer, row["prompt"], row["answer"], limit)
         ids, labels = (example["input_ids"], example["labels"]) if example else ([], [])
         return {"input_ids": ids, "labels": labels, "length": len(ids)}
 
-    raw = Dataset.from_list([{"question": r.question, "answer": r.answer} for r in records])
+    raw = Dataset.from_list(
+        [
+            {"prompt": q, "answer": r.answer, "bare": q == r.question}
+            for q, r in zip(prompts, records, strict=True)
+        ]
+    )
     # an explicit fingerprint: hashing the closure (a 262k-token tokenizer inside) would take ~17 s
     key = stable_hash(
-        [(r.question, r.answer) for r in records], tokenizer.name_or_path, len(tokenizer), max_len
+        [(q, r.answer) for q, r in zip(prompts, records, strict=True)],
+        tokenizer.name_or_path,
+        len(tokenizer),
+        max_len,
     )
     encoded = raw.map(encode, remove_columns=raw.column_names, new_fingerprint=key, desc="tokenize")
     kept = encoded.filter(lambda row: row["length"] > 0, new_fingerprint=key + "-fits")

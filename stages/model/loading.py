@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 BUILTIN_MODEL = str(BASE_MODEL_DIR)  # built by stages/base.py
 IGNORE_INDEX = -100  # label value the loss skips (torch CrossEntropyLoss default)
+NO_LIMIT = 10**9  # encode_example's max_len for a prompt holding a retrieved chunk: the chunk is not cut
 
 
 class ModelUnavailableError(RuntimeError):

