@@ -18,17 +18,33 @@ STOPWORDS = frozenset(
     ).split()
 )
 _WS_RE = re.compile(r"\s+")
+# the combining diacritics block but U+034F (the grapheme joiner, class 0): all combining
+_COMMON_MARKS_RE = re.compile("[\u0300-\u034e\u0350-\u036f]+")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+
+
+def _kept(match: re.Match[str]) -> str:
+    return "" if unicodedata.combining(match.group()) else match.group()
+
+
+def _drop_combining(text: str) -> str:
+    """`text` without its combining marks (unicodedata.combining): the Latin ones removed at once, any other
+    character outside ASCII looked at one by one."""
+    text = _COMMON_MARKS_RE.sub("", text)
+    return text if text.isascii() else _NON_ASCII_RE.sub(_kept, text)
+
+
 _KEY_WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def strip_accents(text: str) -> str:
     """`text` without accents and cedillas, case kept: "Órgãos" -> "Orgaos"."""
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return _drop_combining(unicodedata.normalize("NFD", text))
 
 
 def fold(text: str) -> str:
     """Case- and accent-folded, compatibility forms decomposed ("º" -> "o", "ﬁ" -> "fi"): "Nº Único" -> "no unico"."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return _drop_combining(unicodedata.normalize("NFKD", text.casefold()))
 
 
 def squash_ws(text: str) -> str:

@@ -306,32 +306,29 @@ def phrasings(
     picked: list[tuple[int, int, int, str]] = []
     seen: set[str] = set()
     uses: Counter[tuple[str, int]] = Counter()
+    key = {o: question_key(o[3]) for o in options}  # each option's key and tie-break computed once
+    cites = {o: bool(CITES_PROVISION.search(o[3])) for o in options}
 
     def take(option: tuple[int, int, int, str]) -> None:
         picked.append(option)
-        seen.add(question_key(option[3]))
+        seen.add(key[option])
         uses.update([("frame", option[0]), ("core", option[1]), ("ref", option[2])])
 
     # the second core cites its provision; or the first, when it is the only one; or is asked as it is
     for option in first[:1] + sorted(second, key=lambda o: (frames[o[0]].name != "provision", -o[1]))[:1]:
         take(option)
     salt = stable(fact.cores[0] if fact.cores else fact.answer)
+    tie = {o: stable(f"{salt}{o[3]}") for o in options}
     wanted = wanted if free else min(wanted, CITING_ONLY_PHRASINGS)
     while len(picked) < wanted:
-        citing = sum(bool(CITES_PROVISION.search(o[3])) for o in picked)
-        pool = [
-            o for o in (free if free and citing >= MAX_CITING else options) if question_key(o[3]) not in seen
-        ]
+        citing = sum(cites[o] for o in picked)
+        pool = [o for o in (free if free and citing >= MAX_CITING else options) if key[o] not in seen]
         if not pool:
             break
         take(
             min(
                 pool,
-                key=lambda o: (
-                    uses[("frame", o[0])],
-                    uses[("core", o[1])] + uses[("ref", o[2])],
-                    stable(f"{salt}{o[3]}"),
-                ),
+                key=lambda o: (uses[("frame", o[0])], uses[("core", o[1])] + uses[("ref", o[2])], tie[o]),
             )
         )
     wordings = answer_wordings(fact)

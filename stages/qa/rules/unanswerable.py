@@ -21,6 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stages.model.prompt_format import REFUSAL
 from stages.qa.rules.asking import ACT, UNANSWERABLE_KIND, Fact
@@ -99,9 +100,12 @@ def stems_of(text: str) -> set[str]:
     return {token[:5] for token in content_tokens(text) if not token.isdigit()}
 
 
-def distinctive(core: str) -> set[str]:
+@lru_cache(maxsize=1 << 16)  # every act's absent topics look at every other act's cores
+def distinctive(core: str) -> frozenset[str]:
     """The stems of a question's words that tell its topic."""
-    return {t[:5] for t in content_tokens(core) if not t.isdigit() and t not in GENERIC_WORDS and len(t) > 3}
+    return frozenset(
+        t[:5] for t in content_tokens(core) if not t.isdigit() and t not in GENERIC_WORDS and len(t) > 3
+    )
 
 
 def act_scopes(chunks: Sequence[Chunk], located: Sequence[tuple[str, Fact]]) -> list[ActScope]:
