@@ -51,6 +51,7 @@ from stages.model.loading import (
 from stages.model.presets import preset_overlays
 from stages.model.prompt_format import passage_text
 from stages.model.raft import BARE, DISTRACTOR, GOLD, RETRIEVED, training_prompts
+from stages.model.rewrites import passage_rewrites
 from stages.records.base import from_dict
 from stages.records.chunks import Chunk
 from stages.records.pairs import SplitPair, by_eval_set
@@ -63,6 +64,7 @@ from stages.records.paths import (
     LIVE_DIR,
     TRAIN_FILE,
 )
+from stages.scoring.citations import chunk_act_name, document_acts
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +97,19 @@ def load_config(cuda: bool, path: Path | None = None, world_size: int = 1) -> tu
     return TrainConfig(model_p, lora_p, train_p), source
 
 
-def training_passages(train_records: list[SplitPair]) -> list[str]:
-    """The texts of the chunks that training pairs come from (never an `unseen` chunk: none has a training pair)."""
+def training_passages(train_records: list[SplitPair], rewrites: int = 0, seed: int = 0) -> list[str]:
+    """The texts of the chunks that training pairs come from (never an `unseen` chunk: none has a training pair),
+    each followed by up to `rewrites` rewrites of it (stages/model/rewrites.py)."""
     wanted = {r.chunk_id for r in train_records}
     chunks = [from_dict(Chunk, c) for c in read_jsonl(require_input(CHUNKS_FILE, "chunk"))]
-    return [passage_text(c) for c in chunks if c.id in wanted]
+    acts = document_acts(chunks) if rewrites else {}
+    out = []
+    for c in chunks:
+        if c.id in wanted:
+            out.append(passage_text(c))
+            if rewrites:
+                out += passage_rewrites(c.text[c.overlap_chars :], chunk_act_name(c, acts), rewrites, seed)
+    return out
 
 
 def model_fingerprint(source: ModelSource) -> str:
@@ -208,7 +218,9 @@ def main() -> None:
     if t.passages:
         from datasets import concatenate_datasets
 
-        passages = encode_passages(tokenizer, training_passages(train_records), t.max_seq_len)
+        passages = encode_passages(
+            tokenizer, training_passages(train_records, t.passage_rewrites, t.seed), t.max_seq_len
+        )
         if passages is not None:
             log.info("train: + %d passage windows from the training pairs' chunks", len(passages))
             train_rows = concatenate_datasets([train_rows, passages])

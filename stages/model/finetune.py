@@ -79,9 +79,14 @@ class TrainParams(TrainSharedParams):  # + max_seq_len and quantization, shared 
     # (stages/model/raft.py): their own chunk, or for `distractor_share` of them another one; 0 = none
     retrieval_fraction: float = 0.0
     distractor_share: float = 0.2
+    # with passages: this many rewrites of each chunk too, the act named at every article and the order of its
+    # paragraphs varied (stages/model/rewrites.py); 0 = the chunks as they are
+    passage_rewrites: int = 0
 
     def problems(self) -> list[str]:
         out = super().problems()
+        if self.passage_rewrites < 0:
+            out.append(f"train.passage_rewrites must be >= 0, got {self.passage_rewrites}")
         for name in ("retrieval_fraction", "distractor_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 out.append(f"train.{name} must be in [0, 1], got {getattr(self, name)}")
