@@ -57,6 +57,7 @@ def throughput(latency_s: float, n_chunks: int, slots: int) -> list[dict]:
                 chunks,
                 backend="lmstudio",
                 base_url=server.url,
+                paraphrases=0,  # the first pass only: one request per chunk
                 concurrency=concurrency,
             )
             os.chdir(work)

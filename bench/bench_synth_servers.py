@@ -59,6 +59,7 @@ def run(
             chunks,
             backend="lmstudio",
             base_url=urls[0] if n_servers == 1 else urls,
+            paraphrases=0,  # the first pass only: one request per chunk
             concurrency=args.slots,
             retry_backoff_s=0.05,
         )

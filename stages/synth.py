@@ -2,7 +2,8 @@
 
 Backends: `rules` (offline, deterministic: stages/qa/rules/, each fact in about ten phrasings and a heldout
 one, plus questions the corpus does not answer) or `lmstudio` (any OpenAI-compatible server, or several: LM
-Studio, llama.cpp's server, Ollama, vLLM, `transformers serve`; stages/qa/server.py). Every pair is validated
+Studio, llama.cpp's server, Ollama, vLLM, `transformers serve`; stages/qa/server.py), which also asks the model
+for other wordings of each question (synth.paraphrases; stages/qa/paraphrase.py). Every pair is validated
 (non-empty, length, is a question, a well-formed sentence for the rules, no unreadable glyph, not an echo of
 the prompt's example, grounded in its chunk, not a duplicate of any earlier question); whatever is dropped goes
 to rejected.jsonl with its reason, and metrics/synth.json counts the chunks that gave no pair, by why.
@@ -24,7 +25,7 @@ from stages.core.params import load_params
 from stages.core.run import MissingInputError, require_input, run_main
 from stages.qa.cache import ReplyCache
 from stages.qa.client import ServerUnavailable
-from stages.qa.parse import parse_reply
+from stages.qa.paraphrase import PARAPHRASE_FAMILY, parse_paraphrases
 from stages.qa.rules.asking import UNANSWERABLE_KIND
 from stages.qa.rules.document import document_facts
 from stages.qa.rules.phrasings import CITES_PROVISION, HELDOUT, ask_facts, corpus_refs
@@ -35,7 +36,7 @@ from stages.qa.rules.unanswerable import (
     stems_of,
     unanswerable_facts,
 )
-from stages.qa.server import server_results
+from stages.qa.server import parsed_record, server_results
 from stages.qa.settings import SynthParams
 from stages.qa.validate import grounding_score, validate_pair
 from stages.records.base import RecordError, from_dict, to_dict
@@ -111,19 +112,89 @@ def rules_results(chunks: list[Chunk]) -> dict[str, dict[str, Any]]:
 
 
 def server_candidates(
-    record: dict[str, Any], reply_prefix: str, stats: Counter
+    chunk_id: str, record: dict[str, Any], reply_prefix: str, stats: Counter
 ) -> tuple[list[Candidate], str]:
-    """Pairs parsed from one reply, and why there are none when there are none; a reply cut by max_tokens keeps
-    what was complete, one whose reasoning never closed gives nothing (stages/qa/parse.py)."""
-    cut = record.get("finish_reason") == "length"
-    reply = record.get("reply", "")
-    parsed = parse_reply(reply_prefix + reply if reply.strip() else "", cut=cut)
-    if cut and parsed.pairs:
+    """Pairs parsed from one reply, each its own fact (`<chunk id>-l<NN>`), and why there are none when there
+    are none; a reply cut by max_tokens keeps what was complete, one whose reasoning never closed gives nothing
+    (stages/qa/parse.py)."""
+    parsed = parsed_record(record, reply_prefix)
+    if record.get("finish_reason") == "length" and parsed.pairs:
         stats["truncated_recovered"] += 1
-    return [Candidate(q, a) for q, a in parsed.pairs], parsed.why_none
+    candidates = [Candidate(q, a, f"{chunk_id}-l{i:02d}") for i, (q, a) in enumerate(parsed.pairs)]
+    return candidates, parsed.why_none
+
+
+def paraphrase_candidates(
+    asked: dict[str, Any], candidates: list[Candidate], paraphrases: int, stats: Counter
+) -> tuple[dict[int, list[Candidate]], str]:
+    """The paraphrases of a chunk's pairs by the position of the pair they rewrite, each with that pair's answer
+    and fact_id, and why there are none when there are none. `asked`: the paraphrase pass's record."""
+    targets = asked["targets"]
+    cut = asked.get("finish_reason") == "length"
+    parsed = parse_paraphrases(asked.get("reply", ""), len(targets), paraphrases, cut)
+    stats["paraphrases_out_of_range"] += parsed.out_of_range
+    out = {
+        target: [
+            Candidate(q, candidates[target].answer, candidates[target].fact_id, family=PARAPHRASE_FAMILY)
+            for q in listed
+        ]
+        for target, listed in zip(targets, parsed.by_question, strict=True)
+        if listed
+    }
+    return out, parsed.why_none
 
 
 # ---------------------------------------------------------------- assembly
+
+
+def check_pair(
+    c: Candidate,
+    chunk_text: str,
+    min_grounding: float,
+    examples: frozenset[str],
+    well_formed: bool,
+    seen: set[str],
+) -> str | None:
+    """Why `c` is rejected (validate_pair, or a question asked before: "duplicate"); None when it is kept,
+    and then its question is added to `seen`."""
+    reason = validate_pair(c.question, c.answer, chunk_text, min_grounding, examples, c.quoted, well_formed)
+    key = question_key(c.question)
+    if reason is None and key in seen:
+        reason = "duplicate"
+    if reason is None:
+        seen.add(key)
+    return reason
+
+
+def rejected_row(chunk: Chunk, c: Candidate, reason: str) -> dict[str, Any]:
+    """One line of rejected.jsonl for a pair; a paraphrase's names its fact."""
+    row = {
+        "chunk_id": chunk.id,
+        "doc": chunk.doc,
+        "reason": reason,
+        "question": c.question,
+        "answer": c.answer,
+        "grounding": round(grounding_score(c.answer if c.quoted is None else c.quoted, chunk.text), 3),
+    }
+    if c.family == PARAPHRASE_FAMILY:
+        row |= {"fact_id": c.fact_id, "family": c.family}
+    return row
+
+
+def to_pair(pair_id: str, c: Candidate, family: str, chunk: Chunk, backend: str, model: str) -> QAPair:
+    return QAPair(
+        id=pair_id,
+        question=c.question,
+        answer=c.answer,
+        chunk_id=chunk.id,
+        doc=chunk.doc,
+        articles=list(chunk.articles),
+        backend=backend,
+        model=model,
+        fact_id=c.fact_id,
+        kind=c.kind,
+        family=family,
+    )
 
 
 def assemble(
@@ -136,11 +207,14 @@ def assemble(
     examples: frozenset[str] = frozenset(),
 ) -> tuple[list[QAPair], list[dict]]:
     """Validate every pair in chunk order, so ids, duplicates and order do not depend on timing. A question
-    asked before, in any document, is a duplicate (two documents with the same text give each question once)."""
+    asked before, in any document, is a duplicate (two documents with the same text give each question once).
+    A model-written pair is followed by its paraphrases, validated the same way; when two or more of a fact's
+    are valid, the last is its heldout phrasing."""
     accepted: list[QAPair] = []
     rejected: list[dict] = []
     seen: set[str] = set()
     failures, reasons, no_pairs = Counter(), Counter(), Counter()
+    paraphrase_failures, paraphrase_reasons, paraphrase_none = Counter(), Counter(), Counter()
     for chunk in chunks:
         where = {"chunk_id": chunk.id, "doc": chunk.doc}
         record = results[chunk.id]
@@ -154,7 +228,7 @@ def assemble(
             candidates = record["candidates"]
         else:
             stats["chunks_answered"] += 1
-            candidates, parsed_why = server_candidates(record, reply_prefix, stats)
+            candidates, parsed_why = server_candidates(chunk.id, record, reply_prefix, stats)
         if not candidates:
             why = record.get("why_none") or parsed_why or "no_pairs_parsed"
             reason = "no_facts" if "candidates" in record else why
@@ -171,50 +245,76 @@ def assemble(
             continue
         stats["chunks_with_pairs"] += "candidates" not in record
         stats["pairs_parsed"] += len(candidates)
+        variants: dict[int, list[Candidate]] = {}
+        if asked := record.get("paraphrase"):
+            stats["paraphrase_requests"] += 1
+            if "error" in asked:
+                paraphrase_failures[asked["error"]["kind"]] += 1
+                rejected.append({**where, "reason": "paraphrase_request_failed", "error": asked["error"]})
+            else:
+                variants, why = paraphrase_candidates(asked, candidates, p.paraphrases, stats)
+                if why:
+                    paraphrase_none[why] += 1
+                    rejected.append(
+                        {
+                            **where,
+                            "reason": "no_paraphrases",
+                            "why": why,
+                            "reply": asked.get("reply", "")[:500],
+                        }
+                    )
+
         chunk_reasons: Counter = Counter()
         kept = 0
+        well_formed = (
+            "candidates" in record
+        )  # the rules' questions are built from clauses: well-formed or out
         for index, c in enumerate(candidates):
-            reason = validate_pair(
-                c.question, c.answer, chunk.text, p.min_grounding, examples, c.quoted, "candidates" in record
-            )
-            key = question_key(c.question)
-            if reason is None and key in seen:
-                reason = "duplicate"
-            if reason:
+            if reason := check_pair(c, chunk.text, p.min_grounding, examples, well_formed, seen):
                 reasons[reason] += 1
                 chunk_reasons[reason] += 1
-                grounding = round(grounding_score(c.answer if c.quoted is None else c.quoted, chunk.text), 3)
-                rejected.append(
-                    {
-                        **where,
-                        "reason": reason,
-                        "question": c.question,
-                        "answer": c.answer,
-                        "grounding": grounding,
-                    }
-                )
-                continue
-            seen.add(key)
-            kept += 1
-            accepted.append(
-                QAPair(
-                    id=f"{chunk.id}-{index:02d}",
-                    question=c.question,
-                    answer=c.answer,
-                    chunk_id=chunk.id,
-                    doc=chunk.doc,
-                    articles=list(chunk.articles),
-                    backend=p.backend,
-                    model=model,
-                    fact_id=c.fact_id,
-                    kind=c.kind,
-                    family=c.family,
-                )
-            )
+                rejected.append(rejected_row(chunk, c, reason))
+            else:
+                kept += 1
+                accepted.append(to_pair(f"{chunk.id}-{index:02d}", c, c.family, chunk, p.backend, model))
+            rewrites = variants.get(index, [])
+            stats["paraphrases_parsed"] += len(rewrites)
+            verdicts = [check_pair(v, chunk.text, p.min_grounding, examples, False, seen) for v in rewrites]
+            valid = [j for j, reason in enumerate(verdicts) if reason is None]
+            heldout = valid[-1] if len(valid) >= 2 else None
+            for j, (v, reason) in enumerate(zip(rewrites, verdicts, strict=True)):
+                if reason:
+                    paraphrase_reasons[reason] += 1
+                    rejected.append(rejected_row(chunk, v, reason))
+                    continue
+                kept += 1
+                stats["paraphrases_accepted"] += 1
+                stats["paraphrases_heldout"] += j == heldout
+                family = HELDOUT if j == heldout else v.family
+                accepted.append(to_pair(f"{c.fact_id}-p{j:02d}", v, family, chunk, p.backend, model))
         if not kept:  # every pair of the chunk was rejected: named by the commonest reason
             no_pairs[f"all_{chunk_reasons.most_common(1)[0][0]}"] += 1
     stats["failures"], stats["rejected"], stats["chunks_without_pairs"] = failures, reasons, no_pairs
+    stats["paraphrase_failures"], stats["paraphrases_rejected"] = paraphrase_failures, paraphrase_reasons
+    stats["paraphrase_replies_without_paraphrases"] = paraphrase_none
     return accepted, rejected
+
+
+def paraphrase_metrics(stats: Counter) -> dict[str, Any]:
+    """What the paraphrase pass asked and gave (backend lmstudio)."""
+    return {
+        "paraphrase_requests": stats["paraphrase_requests"],
+        "paraphrase_failed_chunks": sum(stats["paraphrase_failures"].values()),
+        "paraphrase_failures": dict(sorted(stats["paraphrase_failures"].items())),
+        "paraphrase_replies_without_paraphrases": dict(
+            sorted(stats["paraphrase_replies_without_paraphrases"].items())
+        ),
+        "paraphrases_parsed": stats["paraphrases_parsed"],
+        "paraphrases_out_of_range": stats["paraphrases_out_of_range"],
+        "paraphrases_accepted": stats["paraphrases_accepted"],
+        "paraphrases_heldout": stats["paraphrases_heldout"],
+        "paraphrases_rejected": dict(sorted(stats["paraphrases_rejected"].items())),
+    }
 
 
 def pair_metrics(accepted: list[QAPair], rejected: Counter | None = None) -> dict[str, Any]:
@@ -313,6 +413,7 @@ def main() -> None:
         if stats["chunks_answered"]
         else 0.0,
         "truncated_recovered": stats["truncated_recovered"],
+        **(paraphrase_metrics(stats) if p.backend == "lmstudio" else {}),
         **pair_metrics(accepted, stats["rejected"]),
     }
     write_json(metrics_file("synth"), metrics)
@@ -320,6 +421,7 @@ def main() -> None:
         "synth",
         {
             "chunks_cached": stats["chunks_cached"],
+            **({"paraphrases_cached": stats["paraphrases_cached"]} if p.backend == "lmstudio" else {}),
             "requests": stats["requests"],
             "retries": stats["retries"],
             "seconds": round(seconds, 2),
@@ -335,16 +437,27 @@ def main() -> None:
             ),
         },
     )
+    paraphrase_failed = sum(stats["paraphrase_failures"].values())
     log.info(
-        "synth: %d accepted, %d rejected, %d of %d chunks gave no pair (%s), %d failed -> %s",
+        "synth: %d accepted (%d paraphrases), %d rejected, %d of %d chunks gave no pair (%s), %d failed -> %s",
         len(accepted),
-        len(rejected) - failed,
+        stats["paraphrases_accepted"],
+        sum(stats["rejected"].values()) + sum(stats["paraphrases_rejected"].values()),
         sum(stats["chunks_without_pairs"].values()),
         len(chunks),
         json.dumps(dict(stats["chunks_without_pairs"])),
         failed,
         QA_FILE,
     )
+    if paraphrase_failed:
+        log.warning(
+            "synth: the paraphrase request of %d of %d chunks failed (%s); their first-pass pairs are kept, and "
+            "a rerun asks again for their paraphrases only (see %s)",
+            paraphrase_failed,
+            stats["paraphrase_requests"],
+            json.dumps(dict(stats["paraphrase_failures"])),
+            REJECTED_FILE,
+        )
     if chunks and failed / len(chunks) > p.max_failure_rate:
         log.error(
             "synth: %d of %d chunks failed (%s), more than synth.max_failure_rate=%s; see %s",

@@ -40,7 +40,7 @@ def test_dvc_repro_synth_keeps_its_cache(tmp_path: Path) -> None:
     assert "synth" in yaml.safe_load((work / "dvc.lock").read_text())["stages"]
 
     with FakeOpenAIServer() as server, FakeOpenAIServer() as other:
-        set_synth_params(work, backend="lmstudio", base_url=server.url)
+        set_synth_params(work, backend="lmstudio", base_url=server.url, paraphrases=0)
         dvc(work, "repro", "--single-item", "synth")
         assert len(server.chat_requests()) == len(chunks)
         assert list((work / "data/cache/synth").glob("??.jsonl"))  # sharded by key

@@ -19,7 +19,15 @@ from tests.fake_openai_server import FakeOpenAIServer, chunk_text_of, continuati
 from tests.synth_fixtures import make_workdir, sample_chunks, set_synth_params
 
 SECRET = "sk-test-Sup3rSecret-4242"
-FAST = {"backend": "lmstudio", "retry_backoff_s": 0.01, "timeout_s": 5.0, "max_retries": 3, "concurrency": 4}
+# one request per chunk: the paraphrase pass has its own tests (test_synth_paraphrase.py)
+FAST = {
+    "backend": "lmstudio",
+    "retry_backoff_s": 0.01,
+    "timeout_s": 5.0,
+    "max_retries": 3,
+    "concurrency": 4,
+    "paraphrases": 0,
+}
 
 
 @pytest.fixture

@@ -20,7 +20,15 @@ from stages.qa.settings import SynthParams
 from tests.fake_openai_server import FakeOpenAIServer, chunk_text_of
 from tests.synth_fixtures import make_workdir, sample_chunks
 
-FAST = {"backend": "lmstudio", "retry_backoff_s": 0.01, "timeout_s": 2.0, "max_retries": 2, "concurrency": 2}
+# one request per chunk: the paraphrase pass has its own tests (test_synth_paraphrase.py)
+FAST = {
+    "backend": "lmstudio",
+    "retry_backoff_s": 0.01,
+    "timeout_s": 2.0,
+    "max_retries": 2,
+    "concurrency": 2,
+    "paraphrases": 0,
+}
 CACHE_DIR = Path("data/cache/synth")
 
 

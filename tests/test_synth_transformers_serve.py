@@ -68,6 +68,7 @@ def test_stage_through_transformers_serve(tmp_path: Path, monkeypatch: pytest.Mo
             chunks,
             backend="lmstudio",
             base_url=base_url,
+            paraphrases=0,
             max_tokens=12,
             concurrency=2,
             timeout_s=60,

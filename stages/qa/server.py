@@ -8,6 +8,9 @@ prompt's stop strings and its family's end-of-turn strings. Replies are streamed
 one server or several (synth.base_url; stages/qa/pool.py) and cached per chunk as they arrive (appended and
 fsynced: stages/qa/cache.py), so a killed run resumes where it stopped. The cache key holds no URL: which
 server answered a chunk changes nothing in the outputs.
+
+With synth.paraphrases (chat only), a second pass asks, per chunk, for other wordings of the questions its
+reply gave (stages/qa/paraphrase.py), on the same servers, cached and resumed the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +28,21 @@ from tqdm import tqdm
 from stages.core.files import stable_hash
 from stages.core.params import ParamsError
 from stages.qa.cache import ReplyCache
-from stages.qa.client import ChatClient, RequestFailed, ServerUnavailable, model_stops, resolve_model
-from stages.qa.parse import parse_qa_pairs
+from stages.qa.client import (
+    ChatClient,
+    Completion,
+    RequestFailed,
+    ServerUnavailable,
+    model_stops,
+    resolve_model,
+)
+from stages.qa.paraphrase import (
+    PARAPHRASE_PROMPT,
+    paraphrase_schema,
+    paraphrase_targets,
+    render_paraphrase_prompt,
+)
+from stages.qa.parse import ParsedReply, parse_qa_pairs, parse_reply
 from stages.qa.pool import Pool, Server
 from stages.qa.settings import SynthParams
 from stages.records.chunks import Chunk
@@ -114,20 +131,38 @@ def ask_chunk(
     client: ChatClient, prompt: str, model: str, s: SynthParams, stops: tuple[str, ...]
 ) -> dict[str, Any]:
     """One chunk's request; a record for the cache, or {"error": ...} when it failed for good."""
+    if s.prompt_style == "completion":
+        payload: dict[str, Any] = {"model": model, "prompt": prompt, "stop": list(stops)}
+        payload.update(temperature=s.temperature, max_tokens=s.max_tokens)
+        return _request(lambda: client.complete(payload, endpoint="completions"))
+    return ask_chat(client, prompt, model, s, response_schema(s.pairs_per_chunk))
+
+
+def ask_chat(
+    client: ChatClient, prompt: str, model: str, s: SynthParams, schema: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One /chat/completions request (`schema` sent when synth.structured is on); a record for the cache."""
+    payload: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": prompt}]}
+    payload.update(temperature=s.temperature, max_tokens=s.max_tokens)
+    if s.stop:
+        payload["stop"] = list(s.stop)
+    return _request(lambda: client.complete(payload, schema if s.structured else None))
+
+
+def _request(send: Callable[[], Completion]) -> dict[str, Any]:
     try:
-        if s.prompt_style == "completion":
-            payload: dict[str, Any] = {"model": model, "prompt": prompt, "stop": list(stops)}
-            payload.update(temperature=s.temperature, max_tokens=s.max_tokens)
-            reply = client.complete(payload, endpoint="completions")
-        else:
-            payload = {"model": model, "messages": [{"role": "user", "content": prompt}]}
-            payload.update(temperature=s.temperature, max_tokens=s.max_tokens)
-            if s.stop:
-                payload["stop"] = list(s.stop)
-            reply = client.complete(payload, response_schema(s.pairs_per_chunk) if s.structured else None)
+        reply = send()
     except RequestFailed as e:
         return {"error": {"kind": e.kind, "message": str(e)}, "retries": e.retries}
     return {"reply": reply.content, "finish_reason": reply.finish_reason, "retries": reply.retries}
+
+
+def parsed_record(record: dict[str, Any], reply_prefix: str) -> ParsedReply:
+    """The pairs of an answered chunk's record; a reply cut by max_tokens keeps what was complete."""
+    reply = record.get("reply", "")
+    return parse_reply(
+        reply_prefix + reply if reply.strip() else "", cut=record.get("finish_reason") == "length"
+    )
 
 
 def completion_stops(s: SynthParams, model: str, prompt_stops: tuple[str, ...]) -> tuple[str, ...]:
@@ -187,12 +222,113 @@ def _close(servers: list[Server]) -> None:
         server.client.close()
 
 
+@dataclass(frozen=True)
+class Request:
+    chunk_id: str
+    prompt: str
+    key: str
+    schema: dict[str, Any] | None = None  # the paraphrase pass's response_format (None: the first pass's)
+
+
+def ask_all(
+    servers: list[Server],
+    requests: list[Request],
+    ask: Callable[[ChatClient, Request], dict[str, Any]],
+    s: SynthParams,
+    cache: ReplyCache,
+    stats: Counter,
+    desc: str,
+) -> dict[str, dict[str, Any]]:
+    """Records by chunk id of `requests`, spread over the servers; each answer is appended to the cache
+    (fsync) as it arrives, failed ones are not cached and are asked again next run."""
+    results: dict[str, dict[str, Any]] = {}
+    bar = tqdm(total=len(requests), desc=desc, unit="chunk")
+
+    def on_result(request: Request, answer: dict[str, Any]) -> None:
+        record = {"key": request.key, "chunk_id": request.chunk_id, **answer}
+        stats["retries"] += record["retries"]
+        if "error" in record:
+            stats["failed_now"] += 1
+        else:
+            cache.append(record)
+        results[request.chunk_id] = record
+        bar.set_postfix(failed=stats["failed_now"])
+        bar.update()
+
+    pool = Pool(servers, s.concurrency, ask, on_result)
+    try:
+        pool.run(requests)
+    finally:
+        bar.close()
+        stats["requeued"] += pool.requeued
+        stats["retries"] += pool.requeued_attempts
+    return results
+
+
+def paraphrase_requests(
+    chunks: list[Chunk],
+    results: dict[str, dict[str, Any]],
+    template: str,
+    prompts: Prompts,
+    model: str,
+    s: SynthParams,
+) -> tuple[list[Request], dict[str, list[int]]]:
+    """The paraphrase request of every answered chunk with a pair worth paraphrasing, and which of its parsed
+    pairs each asks about (their positions in parse order)."""
+    requests, targets = [], {}
+    for chunk in chunks:
+        record = results.get(chunk.id, {})
+        if "error" in record or not record:
+            continue
+        pairs = parsed_record(record, prompts.reply_prefix).pairs
+        chosen = paraphrase_targets(pairs, chunk.text, s.min_grounding, prompts.examples)
+        if not chosen:
+            continue
+        prompt = render_paraphrase_prompt(template, chunk.doc, [pairs[i] for i in chosen], s.paraphrases)
+        key = stable_hash(
+            prompt,
+            "lmstudio-paraphrase",
+            model,
+            s.temperature,
+            s.max_tokens,
+            s.structured,
+            s.paraphrases,
+            s.stop,
+        )
+        requests.append(Request(chunk.id, prompt, key, paraphrase_schema(len(chosen), s.paraphrases)))
+        targets[chunk.id] = chosen
+    return requests, targets
+
+
+def read_paraphrase_template(s: SynthParams) -> str | None:
+    """prompts/paraphrase_pt.txt when paraphrases are asked (chat only; one warning for a completion model)."""
+    if not s.paraphrases:
+        return None
+    if s.prompt_style != "chat":
+        log.warning(
+            "synth: synth.paraphrases=%d needs a chat model (prompt_style chat); no paraphrases are asked",
+            s.paraphrases,
+        )
+        return None
+    try:
+        template = Path(PARAPHRASE_PROMPT).read_text(encoding="utf-8")
+        render_paraphrase_prompt(template, "", [("?", "")], s.paraphrases)
+    except (OSError, KeyError, IndexError, ValueError) as e:
+        raise ParamsError(
+            f"{PARAPHRASE_PROMPT} cannot be used ({type(e).__name__}: {e}); synth.paraphrases: 0 asks for none"
+        ) from None
+    return template
+
+
 def server_results(
     chunks: list[Chunk], s: SynthParams, cache: ReplyCache, stats: Counter
 ) -> tuple[dict[str, dict], str, Prompts]:
     """Reply records by chunk id, asking the servers only for chunks not in the cache. Each answer is
-    appended to the cache (fsync) as it arrives, so a killed or stopped run resumes where it was."""
+    appended to the cache (fsync) as it arrives, so a killed or stopped run resumes where it was. With
+    paraphrases, an answered chunk's record holds the paraphrase pass's record under "paraphrase", with
+    "targets": the positions, among its parsed pairs, of the questions it rewrites."""
     prompts = build_prompts(chunks, s)
+    template = read_paraphrase_template(s)
     servers = start_servers(s)
     model = servers[0].model
     try:
@@ -200,36 +336,32 @@ def server_results(
         keys = {cid: cache_key(prompt, model, s, stops) for cid, prompt in prompts.by_chunk.items()}
         cached = cache.load(keys.values())
         results = {cid: cached[k] for cid, k in keys.items() if k in cached}
-        todo = [(c, prompts.by_chunk[c.id], keys[c.id]) for c in chunks if c.id not in results]
+        todo = [Request(c.id, prompts.by_chunk[c.id], keys[c.id]) for c in chunks if c.id not in results]
         stats["chunks_cached"] = len(results)
         urls = ", ".join(server.url for server in servers)
         log.info("synth: %d cached, asking %s (model %s) for %d", len(results), urls, model, len(todo))
-        bar = tqdm(total=len(todo), desc="synth", unit="chunk")
 
-        def ask(client: ChatClient, item: tuple[Chunk, str, str]) -> dict[str, Any]:
-            return ask_chunk(client, item[1], model, s, stops)
+        def ask(client: ChatClient, request: Request) -> dict[str, Any]:
+            return ask_chunk(client, request.prompt, model, s, stops)
 
-        def on_result(item: tuple[Chunk, str, str], answer: dict[str, Any]) -> None:
-            chunk, _, key = item
-            record = {"key": key, "chunk_id": chunk.id, **answer}
-            stats["retries"] += record["retries"]
-            if "error" in record:
-                stats["failed_now"] += 1
-            else:  # only answers are cached: failed chunks are asked again next run
-                cache.append(record)
-            results[chunk.id] = record
-            bar.set_postfix(failed=stats["failed_now"])
-            bar.update()
+        def ask_paraphrase(client: ChatClient, request: Request) -> dict[str, Any]:
+            return ask_chat(client, request.prompt, model, s, request.schema)
 
-        pool = Pool(servers, s.concurrency, ask, on_result)
         try:
-            pool.run(todo)
+            results |= ask_all(servers, todo, ask, s, cache, stats, "synth")
+            if template is not None:
+                asked, targets = paraphrase_requests(chunks, results, template, prompts, model, s)
+                cached = cache.load(r.key for r in asked)
+                found = {r.chunk_id: cached[r.key] for r in asked if r.key in cached}
+                todo = [r for r in asked if r.chunk_id not in found]
+                stats["paraphrases_cached"] = len(found)
+                log.info("synth: paraphrases of %d chunks cached, asking for %d", len(found), len(todo))
+                found |= ask_all(servers, todo, ask_paraphrase, s, cache, stats, "paraphrases")
+                for cid, record in found.items():
+                    results[cid] = {**results[cid], "paraphrase": {**record, "targets": targets[cid]}}
         finally:
-            bar.close()
             cache.close()
             stats["servers_lost"] = sum(bool(server.lost) for server in servers)
-            stats["requeued"] = pool.requeued
-            stats["retries"] += pool.requeued_attempts
     finally:
         stats["requests"] = sum(server.client.requests for server in servers)
         stats["structured_fallback"] = int(any(server.client.structured_rejected for server in servers))

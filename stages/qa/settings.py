@@ -18,6 +18,9 @@ class SynthParams(ClientSettings):
     completion_prompt: str = "prompts/qa_pt_completion.txt"  # text to continue (prompt_style completion)
     prompt_style: str = "chat"  # chat (instruct models) | completion (base models: no chat template)
     pairs_per_chunk: int = 2
+    paraphrases: int = (
+        3  # chat: other wordings asked per parsed question, in a second request per chunk; 0 = off
+    )
     temperature: float = 0.2
     max_tokens: int = 768
     stop: tuple[str, ...] = ()  # extra stop strings (completion style adds its own and the model family's)
@@ -46,6 +49,8 @@ class SynthParams(ClientSettings):
         for name in ("pairs_per_chunk", "max_tokens"):
             if getattr(self, name) < 1:
                 out.append(f"synth.{name} must be >= 1, got {getattr(self, name)}")
+        if self.paraphrases < 0:
+            out.append(f"synth.paraphrases must be >= 0, got {self.paraphrases}")
         if not 0 <= self.temperature <= 2:
             out.append(f"synth.temperature must be in [0, 2], got {self.temperature}")
         for name in ("max_failure_rate", "min_grounding"):
