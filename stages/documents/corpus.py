@@ -20,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,18 +30,39 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from stages.core.files import sha256_file, stable_hash, write_json
 from stages.core.params import ParamsError
 from stages.documents.duplicates import same_text_duplicates
-from stages.documents.executors import Executor, open_executor
+from stages.documents.executors import Executor, LocalExecutor
 from stages.documents.page import PageTask, layer_counts, letter_count, page_record
 from stages.documents.quality import assess
 from stages.documents.report import Duplicate, Failure, OcrRun, RunFacts, ocr_metrics
 from stages.documents.settings import OcrParams
-from stages.documents.tesseract import tesseract_major
+from stages.documents.tesseract import OcrSetupError, tesseract_major
 from stages.documents.textlayer import BadPdfError, LayerPage, read_text_layers
 from stages.records.base import RecordError, from_dict, to_dict
 from stages.records.pages import OcrDocument, OcrPage
 from stages.text.lexicon import Lexicon, load_lexicon
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def open_executor(p: OcrParams) -> Iterator[Executor]:
+    """The executor `p.executor` names; a Ray connection is closed on the way out."""
+    if p.executor == "local":
+        yield LocalExecutor(p.workers)
+        return
+    try:
+        from stages.documents.raycluster import RayExecutor
+    except ModuleNotFoundError as e:
+        if e.name != "ray":
+            raise
+        raise OcrSetupError(
+            "ocr.executor is ray but Ray is not installed: `pip install '.[ray]'` (or set ocr.executor: local)"
+        ) from None
+    executor = RayExecutor(p.workers)
+    try:
+        yield executor
+    finally:
+        executor.close()
 
 
 # Bump when a cache entry's layout or the way text is produced changes, so that no entry is misread.

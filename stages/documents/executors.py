@@ -1,4 +1,5 @@
-"""Where the ocr stage's work runs (`ocr.executor`): this machine, or a Ray cluster (raycluster.py).
+"""Where the ocr stage's work runs (`ocr.executor`): this machine here, or a Ray cluster (raycluster.py);
+corpus.open_executor picks one.
 
 The stage's process plans the run and writes every output; an executor runs its three kinds of work: hashing a
 PDF and reading its text layers (`map`, results in input order) and reading pages (`read`, results as they
@@ -12,13 +13,12 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from stages.documents.page import PageRead, PageTask, ocr_page
 from stages.documents.settings import OcrParams
-from stages.documents.tesseract import OcrSetupError, init_worker, preflight
+from stages.documents.tesseract import init_worker, preflight
 from stages.text.lexicon import load_lexicon
 
 log = logging.getLogger(__name__)
@@ -81,24 +81,3 @@ class LocalExecutor:
 
     def slots(self, tasks: int) -> int:
         return min(self.cores, tasks)
-
-
-@contextmanager
-def open_executor(p: OcrParams) -> Iterator[Executor]:
-    """The executor `p.executor` names; a Ray connection is closed on the way out."""
-    if p.executor == "local":
-        yield LocalExecutor(p.workers)
-        return
-    try:
-        from stages.documents.raycluster import RayExecutor
-    except ModuleNotFoundError as e:
-        if e.name != "ray":
-            raise
-        raise OcrSetupError(
-            "ocr.executor is ray but Ray is not installed: `pip install '.[ray]'` (or set ocr.executor: local)"
-        ) from None
-    executor = RayExecutor(p.workers)
-    try:
-        yield executor
-    finally:
-        executor.close()
