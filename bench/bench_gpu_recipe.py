@@ -112,9 +112,11 @@ def measure_lengths(
     from stages.model.finetune import encode_passages, encode_split
     from stages.model.prompt_format import passage_text
     from stages.model.raft import training_prompts
+    from stages.scoring.retrieval import BM25
 
+    scorer = BM25([passage_text(c) for c in chunks]).scores
     prompts, kinds = training_prompts(
-        records, chunks, train.retrieval_fraction, train.distractor_share, train.seed
+        records, chunks, scorer, train.retrieval_fraction, train.distractor_share, train.seed
     )
     encoded, skipped = encode_split(tokenizer, records, train.max_seq_len, prompts)
     prompt_tokens, answer_tokens = split_lengths(encoded["input_ids"], encoded["labels"])

@@ -65,6 +65,7 @@ from stages.records.paths import (
     TRAIN_FILE,
 )
 from stages.scoring.citations import chunk_act_name, document_acts
+from stages.scoring.retrieval import BM25
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +203,9 @@ def main() -> None:
     prompts = None
     if t.retrieval_fraction > 0:
         chunks = [from_dict(Chunk, c) for c in read_jsonl(require_input(CHUNKS_FILE, "chunk"))]
+        scorer = BM25([passage_text(c) for c in chunks]).scores
         prompts, kinds = training_prompts(
-            train_records, chunks, t.retrieval_fraction, t.distractor_share, t.seed
+            train_records, chunks, scorer, t.retrieval_fraction, t.distractor_share, t.seed
         )
         log.info(
             "train: %d pairs asked with a chunk in the prompt (%d their own, %d another, %d refusals), %d bare",

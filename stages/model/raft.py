@@ -16,13 +16,12 @@ distractors, never with their own questions (none of which is a training pair).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from stages.core.files import stable_hash
-from stages.model.prompt_format import passage_text, retrieval_prompt
+from stages.model.prompt_format import retrieval_prompt
 from stages.records.chunks import Chunk
 from stages.records.pairs import UNANSWERABLE, QAPair
-from stages.scoring.retrieval import BM25
 
 GOLD, DISTRACTOR, RETRIEVED, BARE = "gold", "distractor", "retrieved", "bare"
 
@@ -32,23 +31,28 @@ def _share(seed: int, *parts: str) -> float:
     return int(stable_hash(seed, *parts), 16) / 16**16
 
 
-def _best_other(index: BM25, question: str, own: int | None) -> int:
+def _best_other(scorer: Callable[[str], list[float]], question: str, own: int | None) -> int:
     """The best-scoring chunk for `question` that is not `own` (the first on ties)."""
-    scores = index.scores(question)
+    scores = scorer(question)
     return max((i for i in range(len(scores)) if i != own), key=lambda i: (scores[i], -i))
 
 
 def training_prompts(
-    records: Sequence[QAPair], chunks: Sequence[Chunk], fraction: float, distractor_share: float, seed: int
+    records: Sequence[QAPair],
+    chunks: Sequence[Chunk],
+    scorer: Callable[[str], list[float]],
+    fraction: float,
+    distractor_share: float,
+    seed: int,
 ) -> tuple[list[str], Counter[str]]:
     """The prompt each record is trained with (its question, or a retrieval prompt) and how many of each kind
-    (bare, gold, distractor, retrieved)."""
+    (bare, gold, distractor, retrieved). `scorer(question)` scores every chunk, in order, as retrieval at
+    evaluation does (scoring.retrieval.BM25(...).scores over the chunks' passage_text)."""
     kinds: Counter[str] = Counter()
     if fraction <= 0 or len(chunks) < 2:
         kinds[BARE] = len(records)
         return [r.question for r in records], kinds
     position = {c.id: i for i, c in enumerate(chunks)}
-    index = BM25([passage_text(c) for c in chunks])
     prompts = []
     for r in records:
         if _share(seed, "raft", r.id) >= fraction:
@@ -57,9 +61,9 @@ def training_prompts(
             continue
         own = position.get(r.chunk_id)
         if r.kind == UNANSWERABLE or own is None:
-            chosen, kind = _best_other(index, r.question, None), RETRIEVED
+            chosen, kind = _best_other(scorer, r.question, None), RETRIEVED
         elif _share(seed, "distractor", r.id) < distractor_share:
-            chosen, kind = _best_other(index, r.question, own), DISTRACTOR
+            chosen, kind = _best_other(scorer, r.question, own), DISTRACTOR
         else:
             chosen, kind = own, GOLD
         prompts.append(retrieval_prompt(r.question, chunks[chosen]))
