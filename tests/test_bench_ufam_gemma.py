@@ -35,10 +35,15 @@ def eval_metrics(seen_recall: float, delta_low: float) -> dict:
 def test_targets_pass_and_fail_on_the_measured_values() -> None:
     ev = eval_metrics(0.8, 0.05)
     assert bench.check(ev["sets"]["seen"]["adapter"], "key_fact_recall", ">=", 0.75) == (0.8, True)
-    assert bench.check(ev["sets"]["seen"]["adapter_vs_open_book"], "key_fact_recall_low", ">", 0.0) == (0.05, True)
+    assert bench.check(ev["sets"]["seen"]["adapter_vs_open_book"], "key_fact_recall_low", ">", 0.0) == (
+        0.05,
+        True,
+    )
     low = eval_metrics(0.7, -0.01)
     assert bench.check(low["sets"]["seen"]["adapter"], "key_fact_recall", ">=", 0.75) == (0.7, False)
-    assert bench.check(low["sets"]["seen"]["adapter_vs_open_book"], "key_fact_recall_low", ">", 0.0)[1] is False
+    assert (
+        bench.check(low["sets"]["seen"]["adapter_vs_open_book"], "key_fact_recall_low", ">", 0.0)[1] is False
+    )
     assert bench.check(None, "key_fact_recall", ">=", 0.75) == (None, False)  # a system not evaluated fails
 
 
