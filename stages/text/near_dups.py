@@ -48,7 +48,8 @@ def same_content_words(a: str, b: str) -> bool:
     "estagio"/"estagiario" not). Word order, function words, accents and case do not count."""
     from rapidfuzz.distance import Levenshtein
 
-    only_a, only_b = content_words(a) - content_words(b), content_words(b) - content_words(a)
+    words_a, words_b = content_words(a), content_words(b)
+    only_a, only_b = words_a - words_b, words_b - words_a
 
     def matched(words: frozenset[str], others: frozenset[str]) -> bool:
         return all(
