@@ -1,7 +1,8 @@
 """Every fact asked in many forms, as students ask: the act named by its number, its title or its topic, the
 question direct ("Qual o prazo …, segundo a Resolução nº 31/2015?"), led by the act ("Pela resolução sobre a
 revisão de provas, qual o prazo …?"), indirect ("Gostaria de saber qual o prazo …"), or reversed ("Que norma
-diz qual o prazo …?"); answered in two wordings that both name the act and carry the same text.
+diz qual o prazo …?"); answered in two wordings that both name the act and carry the same text, naming the
+article, § or inciso only where the question names it or asks where the rule is.
 
 A fact is learnt from its varied restatements, not from one (Allen-Zhu & Li, "Physics of Language Models 3.1":
 five varied descriptions per person, 96.6% extraction; one, 9.7%), so each fact gets TRAIN_PHRASINGS
@@ -25,6 +26,9 @@ from stages.text.fold import question_key
 from stages.text.legis.acts import ActName
 
 TRAIN_PHRASINGS = 10  # training phrasings per fact (fewer where the frames run out)
+# A question the corpus does not answer teaches a boundary, not a fact: many such questions in few phrasings
+# each (the same share of pairs) show the model more of where the rules end than one question asked ten ways.
+REFUSAL_PHRASINGS = 4
 MAX_CITING = 2  # of them, at most this many name the fact's article/§/inciso when it can be asked otherwise
 CITING_ONLY_PHRASINGS = 4  # phrasings of a fact that can only be asked by its provision's number
 # Kinds whose question says too little to be reversed ("Que norma diz o que estabelece … sobre o estudante?")
@@ -218,9 +222,12 @@ def cite_label(where: str) -> str:
     return ", ".join(reversed(re.split(r"\s+d[oa]\s+", bare)))
 
 
-def answer_wordings(fact: Fact) -> tuple[str, str, str]:
-    """The answer led by the act, closed by its citation, and as a reverse question's answer (the act first);
-    a question the corpus does not answer is answered by its refusal in every wording."""
+def answer_wordings(fact: Fact, cited: bool = False) -> tuple[str, str, str]:
+    """The answer led by the act, closed by the act's name, and as a reverse question's answer (the act, then
+    where in it: "Que norma diz …?" asks where); a question the corpus does not answer is answered by its
+    refusal in every wording. The article, § or inciso is named only where the question names it (`cited`) or
+    asks where: a citation the question did not ask for is a number to memorise that tells the student nothing
+    new, and a wrong one sends them to the wrong article."""
     act = fact.act
     if act is None or fact.kind == UNANSWERABLE_KIND:
         return fact.answer, fact.answer, fact.answer
@@ -230,11 +237,14 @@ def answer_wordings(fact: Fact) -> tuple[str, str, str]:
     name = the[:1].upper() + the[1:]
     if fact.kind == "ementa" or not fact.where:
         return f"{name} {lower_lead(body)}.", f"{body} ({act.name}).", f"{name} trata disso: {span}"
-    return (
-        f"Segundo {fact.where} {contract('de', the)}, {lower_lead(body)}.",
-        f"{body} ({act.name}, {cite_label(fact.where)}).",
-        f"{name} trata disso {contract('em', fact.where)}: {span}",
-    )
+    reverse = f"{name} trata disso {contract('em', fact.where)}: {span}"
+    if cited:
+        return (
+            f"Segundo {fact.where} {contract('de', the)}, {lower_lead(body)}.",
+            f"{body} ({act.name}, {cite_label(fact.where)}).",
+            reverse,
+        )
+    return f"Segundo {the}, {lower_lead(body)}.", f"{body} ({act.name}).", reverse
 
 
 def quote_of(answer: str) -> str:
@@ -331,17 +341,18 @@ def phrasings(
                 key=lambda o: (uses[("frame", o[0])], uses[("core", o[1])] + uses[("ref", o[2])], tie[o]),
             )
         )
-    wordings = answer_wordings(fact)
+    wordings = {cited: answer_wordings(fact, cited) for cited in (False, True)}
     out = [
         Phrasing(
-            question,
-            wordings[2] if frames[fi].family == "reverse" else wordings[n % 2],
-            frames[fi].family,
+            option[3],
+            wordings[cites[option]][2 if frames[option[0]].family == "reverse" else n % 2],
+            frames[option[0]].family,
         )
-        for n, (fi, _, _, question) in enumerate(picked)
+        for n, option in enumerate(picked)
     ]
     if out and (held := _heldout(fact, refs, salt, seen)):
-        out.append(Phrasing(held, wordings[len(out) % 2], HELDOUT))
+        cited = bool(CITES_PROVISION.search(held))
+        out.append(Phrasing(held, wordings[cited][len(out) % 2], HELDOUT))
     return out
 
 
@@ -374,6 +385,7 @@ def ask_facts(facts: Sequence[Fact], refs: dict[str, tuple[ActRef, ...]]) -> lis
             fact,
             refs.get(fact.act.name, ()) if fact.act else (),
             reverse=bool(fact.cores) and question_key(fact.cores[0]) not in contrastive,
+            wanted=REFUSAL_PHRASINGS if fact.kind == UNANSWERABLE_KIND else TRAIN_PHRASINGS,
         )
         for fact in facts
     ]

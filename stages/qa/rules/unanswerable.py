@@ -162,6 +162,12 @@ def _absent_topics(scope: ActScope, located: Sequence[tuple[str, Fact]]) -> list
     return found
 
 
+def missing_articles(scope: ActScope, count: int = 3) -> list[int]:
+    """Articles past the act's last, near it and far from it (a model learns where an act ends from several)."""
+    salt = stable(scope.act.name)
+    return [scope.last_article + start + salt % span for start, span in ((2, 5), (10, 20), (35, 40))][:count]
+
+
 def _elsewhere(fact: Fact, institution: tuple[str, str]) -> tuple[str, ...]:
     """A fact's question asked of another university: 'na UFMG, qual o prazo …'."""
     acronym, full = institution
@@ -205,7 +211,7 @@ def unanswerable_facts(
             "elsewhere": sorted(own[s.act.name], key=lambda cf: stable(cf[0] + cf[1].answer))
             if institutions
             else [],
-            "article": [s.last_article + 10 + stable(s.act.name) % 50] if s.last_article else [],
+            "article": missing_articles(s) if s.last_article else [],
         }
         for s in scopes
     }
