@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from stages.model.prompt_format import REFUSAL
 from stages.qa.rules.asking import ACT, UNANSWERABLE_KIND, Fact
@@ -100,7 +101,7 @@ def stems_of(text: str) -> set[str]:
     return {token[:5] for token in content_tokens(text) if not token.isdigit()}
 
 
-@lru_cache(maxsize=1 << 16)  # every act's absent topics look at every other act's cores
+@lru_cache(maxsize=1 << 16)  # a question's stems, asked again for every act it is tried on
 def distinctive(core: str) -> frozenset[str]:
     """The stems of a question's words that tell its topic."""
     return frozenset(
@@ -144,22 +145,44 @@ def _bare(fact: Fact) -> list[str]:
     return [c for c in fact.cores if "{" not in c and not CITES_PROVISION.search(c)]
 
 
-def _absent_topics(scope: ActScope, located: Sequence[tuple[str, Fact]]) -> list[tuple[str, ...]]:
-    """Cores of other acts' facts (then STUDENT_QUESTIONS) with distinctive words, none of them in this act."""
-    found: list[tuple[str, ...]] = []
-    seen: set[str] = set()
-    for _, fact in sorted(located, key=lambda cf: stable(scope.act.name + cf[0] + cf[1].answer)):
+ABSENT_SCAN = 512  # other acts' facts an act looks at for topics it lacks (every one in a corpus this small)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A fact's question another act may be asked: its bare cores, the act it belongs to, its first core's
+    distinctive stems."""
+
+    cores: tuple[str, ...]
+    act: str
+    words: frozenset[str]
+
+
+def topics(located: Sequence[tuple[str, Fact]]) -> list[Topic]:
+    """Every answerable fact's bare question with at least two distinctive words, one per first core, in a
+    fixed pseudo-random order (so an act's scan meets all acts' topics, not its neighbours' first)."""
+    out: dict[str, Topic] = {}
+    for _, fact in sorted(located, key=lambda cf: stable(cf[0] + cf[1].answer)):
         cores = _bare(fact)
-        if fact.act is None or fact.act.name == scope.act.name or not cores or cores[0] in seen:
+        if fact.act is None or fact.kind == UNANSWERABLE_KIND or not cores or cores[0] in out:
             continue
-        words = distinctive(cores[0])
-        if len(words) >= 2 and not words & scope.stems:
-            seen.add(cores[0])
-            found.append(tuple(c for c in cores if not distinctive(c) & scope.stems)[:2])
+        if len(words := distinctive(cores[0])) >= 2:
+            out[cores[0]] = Topic(tuple(cores), fact.act.name, words)
+    return list(out.values())
+
+
+def absent_topics(scope: ActScope, known: Sequence[Topic]) -> Iterator[tuple[str, ...]]:
+    """Other acts' questions whose distinctive words this act's text lacks (at most ABSENT_SCAN looked at,
+    from a place of the list the act's name picks: constant work an act however large the corpus), then the
+    STUDENT_QUESTIONS it lacks; lazily, as the round-robin asks for them."""
+    start = stable(scope.act.name) % len(known) if known else 0
+    for i in range(min(ABSENT_SCAN, len(known))):
+        topic = known[(start + i) % len(known)]
+        if topic.act != scope.act.name and not topic.words & scope.stems:
+            yield tuple(c for c in topic.cores if not distinctive(c) & scope.stems)[:2]
     for question in sorted(STUDENT_QUESTIONS, key=lambda c: stable(scope.act.name + c)):
         if not distinctive(question) & scope.stems:
-            found.append((question,))
-    return found
+            yield (question,)
 
 
 def missing_articles(scope: ActScope, count: int = 3) -> list[int]:
@@ -181,6 +204,27 @@ def other_institutions(texts: Sequence[str]) -> list[tuple[str, str]]:
     names = {n for t in texts for n in re.findall(r"\b[A-Z][A-Za-z]{1,7}\b", t)}
     folded = " ".join(" ".join(t.split()).lower() for t in texts)
     return [(a, full) for a, full in OTHER_INSTITUTIONS if a not in names and full.lower() not in folded]
+
+
+class Queue:
+    """An iterator that says whether it has more (a source of one act's unanswerable questions)."""
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self._items = items
+        self._next: list[Any] = []
+
+    def __bool__(self) -> bool:
+        if not self._next:
+            self._next = [item for item in [next(self._items, _END)] if item is not _END]
+        return bool(self._next)
+
+    def pop(self) -> Any:
+        if not self:
+            raise IndexError("empty queue")
+        return self._next.pop()
+
+
+_END = object()
 
 
 def unanswerable_facts(
@@ -205,13 +249,14 @@ def unanswerable_facts(
             and not any(_LOCAL_NAME.search(c) for c in cores)
         ):
             own[fact.act.name].append((chunk_id, fact))
+    known = topics(located)
     queues = {
         s.act.name: {
-            "absent": _absent_topics(s, located),
-            "elsewhere": sorted(own[s.act.name], key=lambda cf: stable(cf[0] + cf[1].answer))
-            if institutions
-            else [],
-            "article": missing_articles(s) if s.last_article else [],
+            "absent": Queue(absent_topics(s, known)),
+            "elsewhere": Queue(
+                iter(sorted(own[s.act.name], key=lambda cf: stable(cf[0] + cf[1].answer)) if institutions else ())
+            ),
+            "article": Queue(iter(missing_articles(s) if s.last_article else ())),
         }
         for s in scopes
     }
@@ -226,7 +271,7 @@ def unanswerable_facts(
                 source = next((k for k in ("absent", "elsewhere", "article") if queue[k]), "")
                 if not source:
                     continue
-            item = queue[source].pop(0)
+            item = queue[source].pop()
             if source == "absent":
                 nowhere = bool(corpus) and not any(distinctive(c) & corpus for c in item)
                 fact = Fact(UNANSWERABLE_KIND, item, REFUSAL, scope.act, reversible=nowhere)
