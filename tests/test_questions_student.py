@@ -15,7 +15,7 @@ from stages import synth
 from stages.core.files import read_jsonl
 from stages.model.prompt_format import REFUSAL
 from stages.qa.rules.asking import UNANSWERABLE_KIND
-from stages.qa.rules.phrasings import CITES_PROVISION, HELDOUT, HELDOUT_FRAMES
+from stages.qa.rules.phrasings import CITES_PROVISION, HELDOUT, HELDOUT_FRAMES, quote_of
 from stages.qa.rules.unanswerable import OTHER_INSTITUTIONS, distinctive, stems_of
 from stages.qa.validate import malformed_question
 from stages.records.base import from_dict
@@ -332,3 +332,51 @@ def test_stage_metrics_report_what_is_asked(tmp_path: Path, monkeypatch: pytest.
     assert metrics["malformed_rejected"] == {
         k: v for k, v in metrics["rejected"].items() if k.startswith("malformed_")
     }
+
+
+@pytest.mark.parametrize("corpus", ["hand", "sample"])
+def test_an_answer_names_the_article_only_where_the_question_names_it_or_asks_where(
+    corpus: str, request: pytest.FixtureRequest
+) -> None:
+    pairs = [c for cs in answerable(request.getfixturevalue(corpus)).values() for c in cs]
+    cited = uncited = 0
+    for c in pairs:
+        citation = c.answer.replace(quote_of(c.answer), " ")  # what the answer adds to the text it quotes
+        names_provision = bool(CITES_PROVISION.search(citation))
+        if CITES_PROVISION.search(c.question):
+            cited += 1
+            assert names_provision, c
+        elif c.family != "reverse":
+            uncited += 1
+            assert not names_provision, c
+    assert cited and uncited > 4 * cited
+
+
+def test_an_act_looks_at_a_bounded_window_of_other_acts_questions() -> None:
+    """Absent topics cost the same for an act in a corpus of a million questions as in one of a thousand."""
+    from stages.qa.rules.unanswerable import ABSENT_SCAN, ActScope, Topic, absent_topics
+    from stages.text.legis.acts import ActName
+
+    class Counted(list):
+        reads = 0
+
+        def __getitem__(self, i):  # type: ignore[no-untyped-def]
+            Counted.reads += 1
+            return super().__getitem__(i)
+
+    known = Counted(
+        Topic(
+            (f"qual o prazo do tema{n} especial{n}",),
+            f"Resolução nº {n}/2020",
+            frozenset({f"tema{n}"[:5], f"esp{n}"}),
+        )
+        for n in range(20 * ABSENT_SCAN)
+    )
+    act = ActName("Resolução nº 1/2024", True)
+    scope = ActScope(
+        act, "c0", frozenset({"tema1"}), 10
+    )  # "tema1…" stems: the topics tema1, tema10… are its own
+    found = list(absent_topics(scope, known))
+    assert Counted.reads == ABSENT_SCAN
+    assert ABSENT_SCAN // 2 < len(found) <= ABSENT_SCAN + 24  # then STUDENT_QUESTIONS
+    assert all("tema1" not in core[:5] for cores in found for core in cores)
