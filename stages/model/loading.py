@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from stages.model.decoding import greedy_continuations
 from stages.model.gguf_io import GgufError, ensure_converted, is_gguf_spec
 from stages.model.presets import preset_problems
 from stages.model.prompt_format import STOP_STRINGS, cut_at_stop, prompt_text
@@ -320,11 +321,11 @@ def generate_answers(
     batch_size: int,
     desc: str = "generate",
 ) -> list[str]:
-    """Greedy answers, batched with left padding, the prompt cut off; stops at EOS or the template's `###`.
+    """Greedy answers, batched with left padding, the prompt cut off; an answer ends at EOS or the template's
+    `###` and leaves its batch then (decoding.greedy_continuations).
 
     Questions are batched by prompt length (less padding) and answers returned in the original order.
     """
-    import torch
     from tqdm import tqdm
 
     prompts = [prompt_text(tokenizer, q) for q in questions]
@@ -339,17 +340,15 @@ def generate_answers(
                 [prompts[i] for i in idx], add_special_tokens=False, padding=True, return_tensors="pt"
             )
             batch = {k: v.to(model.device) for k, v in batch.items()}
-            with torch.no_grad():
-                out = model.generate(
-                    **batch,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    pad_token_id=tokenizer.pad_token_id,
-                    eos_token_id=stop_token_ids(model, tokenizer),
-                    stop_strings=list(STOP_STRINGS),
-                    tokenizer=tokenizer,
-                )
-            texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+            continuations = greedy_continuations(
+                model,
+                batch["input_ids"],
+                batch["attention_mask"],
+                max_new_tokens,
+                stop_token_ids(model, tokenizer),
+                lambda tokens: any(s in tokenizer.decode(tokens[-8:]) for s in STOP_STRINGS),
+            )
+            texts = tokenizer.batch_decode(continuations, skip_special_tokens=True)
             answers.update(zip(idx, map(cut_at_stop, texts), strict=True))
     finally:
         tokenizer.padding_side = "right"
