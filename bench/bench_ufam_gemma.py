@@ -56,7 +56,7 @@ TARGETS = (
 )
 
 
-def prepare(corpus: Path, acts: list[str], work: Path, preset: str) -> None:
+def prepare(corpus: Path, acts: list[str], work: Path, preset: str, modes: list[str] | None = None) -> None:
     """The work directory: the acts linked into pdf/, params.yaml with input_dir and the preset, the prompts."""
     pdf = work / "pdf"
     shutil.rmtree(pdf, ignore_errors=True)
@@ -69,6 +69,8 @@ def prepare(corpus: Path, acts: list[str], work: Path, preset: str) -> None:
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["ocr"]["input_dir"] = "pdf"
     params["model"]["preset"] = preset
+    if modes:
+        params["evaluate"]["modes"] = modes
     (work / "params.yaml").write_text(
         yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
@@ -168,12 +170,15 @@ def main() -> None:
     parser.add_argument(
         "--seed-cache", type=Path, help="a data/cache folder of an earlier run on these PDFs (OCR not redone)"
     )
+    parser.add_argument(
+        "--modes", nargs="+", help="evaluate.modes (default: params.yaml's); the targets need no `base`"
+    )
     parser.add_argument("--out", type=Path, help="write the raw results here (JSON)")
     parser.add_argument("--write", type=Path, help="write the markdown report here")
     args = parser.parse_args()
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    prepare(args.corpus, args.acts, args.workdir, args.preset)
+    prepare(args.corpus, args.acts, args.workdir, args.preset, args.modes)
     if args.seed_cache and not (args.workdir / "data" / "cache").exists():
         shutil.copytree(args.seed_cache, args.workdir / "data" / "cache")
     seconds = {stage: round(run_stage(stage, args.workdir), 1) for stage in STAGES if stage in args.stages}
@@ -195,8 +200,11 @@ def main() -> None:
     }
     if args.out:
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    command = "python -m bench.bench_ufam_gemma --corpus ../ufam" + (
-        f" --preset '{args.preset}'" if args.preset != "gemma-3-270m" else ""
+    command = (
+        "python -m bench.bench_ufam_gemma --corpus ../ufam"
+        + (f" --preset '{args.preset}'" if args.preset != "gemma-3-270m" else "")
+        + (f" --acts {' '.join(args.acts)}" if args.acts != list(DEFAULT_ACTS) else "")
+        + (f" --modes {' '.join(args.modes)}" if args.modes else "")
     )
     report = markdown(result, command + (f" --write {args.write}" if args.write else ""))
     if args.write:
