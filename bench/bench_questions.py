@@ -145,7 +145,9 @@ def measure(out: Path, work: Path) -> dict[str, Any]:
     answerable = {p["fact_id"] for p in pairs if p.get("fact_id") and p.get("kind") != "unanswerable"}
     heldout = Counter(p["fact_id"] for p in pairs if p.get("family") == "heldout")
     several = [f for f, n in facts.items() if n >= 2]
-    counts = sorted(n for f, n in facts.items() if f in answerable)  # a refusal is asked in fewer (phrasings.py)
+    counts = sorted(
+        n for f, n in facts.items() if f in answerable
+    )  # a refusal is asked in fewer (phrasings.py)
     annotated = [p for p in pairs if ANNOTATION_RE.search(p["answer"])]
     letterhead = [p for p in pairs if any(line in p["answer"] for line in letterheads.get(p["doc"], ()))]
     footer = [p for p in pairs if FOOTER.search(p["answer"])]

@@ -254,7 +254,11 @@ def unanswerable_facts(
         s.act.name: {
             "absent": Queue(absent_topics(s, known)),
             "elsewhere": Queue(
-                iter(sorted(own[s.act.name], key=lambda cf: stable(cf[0] + cf[1].answer)) if institutions else ())
+                iter(
+                    sorted(own[s.act.name], key=lambda cf: stable(cf[0] + cf[1].answer))
+                    if institutions
+                    else ()
+                )
             ),
             "article": Queue(iter(missing_articles(s) if s.last_article else ())),
         }
