@@ -25,7 +25,14 @@ from typing import Any
 
 from stages.core.files import read_jsonl
 from stages.model.decoding import greedy_continuations
-from stages.model.loading import ModelSource, load_causal_lm, locate_model, pick_dtype, stop_token_ids
+from stages.model.loading import (
+    ModelSource,
+    ends_at_stop_string,
+    load_causal_lm,
+    locate_model,
+    pick_dtype,
+    stop_token_ids,
+)
 from stages.model.prompt_format import STOP_STRINGS, cut_at_stop, prompt_text
 
 log = logging.getLogger("bench_generate")
@@ -68,7 +75,7 @@ def answer(
                 batch["attention_mask"],
                 args.max_new_tokens,
                 stops,
-                lambda t: any(s in tokenizer.decode(t[-8:]) for s in STOP_STRINGS),
+                ends_at_stop_string(tokenizer),
             )
         else:
             with torch.no_grad():

@@ -313,6 +313,11 @@ def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
+def ends_at_stop_string(tokenizer: Any) -> Any:
+    """Whether an answer's last tokens hold one of the template's STOP_STRINGS (`###`, a few tokens long)."""
+    return lambda tokens: any(s in tokenizer.decode(tokens[-8:]) for s in STOP_STRINGS)
+
+
 def generate_answers(
     model: Any,
     tokenizer: Any,
@@ -346,7 +351,7 @@ def generate_answers(
                 batch["attention_mask"],
                 max_new_tokens,
                 stop_token_ids(model, tokenizer),
-                lambda tokens: any(s in tokenizer.decode(tokens[-8:]) for s in STOP_STRINGS),
+                ends_at_stop_string(tokenizer),
             )
             texts = tokenizer.batch_decode(continuations, skip_special_tokens=True)
             answers.update(zip(idx, map(cut_at_stop, texts), strict=True))
