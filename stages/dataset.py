@@ -97,7 +97,12 @@ def group_pairs(records: list[QAPair], near_dup_ratio: float) -> tuple[list[int]
 def split_records(
     records: list[QAPair], p: DatasetParams
 ) -> tuple[list[QAPair], list[QAPair], dict[str, int]]:
-    """(train, eval, stats): whole groups go to eval, in seeded-hash order, until eval_fraction is met."""
+    """(train, eval, stats): whole groups go to eval, in seeded-hash order, until eval_fraction is met.
+
+    A group that would carry eval past half as much again as its share is passed over (it stays in training):
+    on a large corpus, near-duplicate questions can chain most chunks into one group (the same question asked
+    of acts with the same title), which would otherwise become nearly all of eval. When every group is that
+    large, the smallest one goes to eval."""
     groups, links = group_pairs(records, p.near_dup_ratio)
     members: dict[int, list[int]] = defaultdict(list)
     for i, g in enumerate(groups):
@@ -106,17 +111,39 @@ def split_records(
     def order(g: int) -> str:
         return stable_hash(p.seed, sorted(records[i].chunk_id for i in members[g]))
 
-    target = round(p.eval_fraction * len(records))
+    target = max(1, round(p.eval_fraction * len(records)))
+    most = target + target // 2
     eval_idx: set[int] = set()
-    for g in sorted(members, key=order):
-        if len(eval_idx) >= max(1, target) or len(members) < 2:
+    passed_over = []
+    for g in sorted(members, key=order) if len(members) >= 2 else []:
+        if len(eval_idx) >= target:
             break
         if len(eval_idx) + len(members[g]) >= len(records):
             continue  # never take everything
+        if len(eval_idx) + len(members[g]) > most:
+            passed_over.append(len(members[g]))
+            continue
         eval_idx.update(members[g])
+    if not eval_idx and len(members) >= 2:
+        eval_idx.update(members[min(members, key=lambda g: (len(members[g]), order(g)))])
+    if passed_over:
+        log.warning(
+            "dataset: %d group(s) of chunks joined by their questions (the largest %d pairs, %.0f%% of %d) "
+            "too large for the eval share (dataset.eval_fraction %.2f): kept in training",
+            len(passed_over),
+            max(passed_over),
+            100 * max(passed_over) / len(records),
+            len(records),
+            p.eval_fraction,
+        )
     train = [r for i, r in enumerate(records) if i not in eval_idx]
     evals = [r for i, r in enumerate(records) if i in eval_idx]
-    stats = {"groups": len(members), "near_dup_links": links}
+    stats = {
+        "groups": len(members),
+        "near_dup_links": links,
+        "largest_group_pairs": max(len(m) for m in members.values()) if members else 0,
+        "groups_kept_in_training": len(passed_over),
+    }
     return train, evals, stats
 
 

@@ -270,3 +270,26 @@ def test_questions_that_differ_in_their_subject_are_not_duplicates() -> None:
     assert fuzz.ratio(question_key(records[0].question), question_key(records[1].question)) > 90
     groups, links = ds.group_pairs(records, near_dup_ratio=90)
     assert links == 1 and groups[0] == groups[2] != groups[1]
+
+
+def test_a_group_chained_over_most_chunks_stays_in_training() -> None:
+    """The same number-less question asked of many acts chains their chunks into one group holding most pairs:
+    for every seed, eval keeps close to its share and that group is trained, counted and named in the stats."""
+    records = [_rec(i, f"ato-{i}#1", "Quem resolve os casos omissos da norma sobre estágio?") for i in range(60)]
+    records += [_rec(100 + i, f"ato-{i}#1", f"Qual o prazo do pedido número {i}?") for i in range(60)]
+    records += [_rec(200 + i, f"outro-{i}#2", f"Qual a multa do caso número {i}?") for i in range(40)]
+    records = _pairs(records)
+    passed_over = 0
+    for seed in range(10):
+        train, evals, stats = ds.split_records(records, ds.DatasetParams(eval_fraction=0.2, seed=seed))
+        assert stats["largest_group_pairs"] == 120
+        assert all(r.chunk_id.startswith("outro-") for r in evals)
+        assert 0.2 * len(records) <= len(evals) <= 0.3 * len(records)
+        passed_over += stats["groups_kept_in_training"]
+    assert passed_over > 0, "the chained group never came before eval was full: the test does not test it"
+    # two groups, each over the eval share: the smaller one is held out
+    two = _pairs([_rec(i, "a#1", f"Qual a regra número {i}?") for i in range(50)])
+    two += _pairs([_rec(100 + i, "b#1", f"Qual a multa número {i}?") for i in range(60)])
+    train, evals, stats = ds.split_records(two, ds.DatasetParams(eval_fraction=0.2))
+    assert {r.chunk_id for r in evals} == {"a#1"} and len(train) == 60
+    assert stats["groups_kept_in_training"] == 2
