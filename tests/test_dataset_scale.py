@@ -3,12 +3,11 @@ splits as the all-pairs code.
 
 The references: `all_pairs` scores every pair of a corpus, whatever its numbers; `quadratic_group_pairs` and
 `quadratic_hold_out_phrasings` compare every pair in Python (the held-out check: each held-out phrasing with every
-training question), with the same words test (near_dups.same_content_words). The corpora are random questions, most with no number or
-with one of a few, so the groups are large, scored whole in blocks of 7 rows and again through the pivot
-filter (`LARGE_GROUP` 1), with near-duplicates planted at the threshold: edits spread evenly, at or just past the most the ratio allows, many
-scoring exactly the ratio (float rounding puts some of those a hair under it: 57.49999999999999). Measured over
-the corpora of `test_pairs_are_those_of_the_all_pairs_comparison`: 5,215 of 5,215 near-duplicate pairs found
-(recall 1.0), 1,673 of them scoring exactly the ratio.
+training question), with the same words test (near_dups.same_content_words). The corpora are random questions,
+most with no number or with one of a few, so the groups are large, scored whole in blocks of 7 rows and again
+through the word candidates (`LARGE_GROUP` 1), with near-duplicates planted at the ratio's edge (edits spread
+evenly, many scoring exactly the ratio) and misspelt copies (one letter substituted, inserted or deleted in some
+words, a 5-letter word becoming a 4-letter one), which the word candidates must pair though their words differ.
 """
 
 from __future__ import annotations
@@ -101,22 +100,18 @@ def quadratic_hold_out_phrasings(
     return [r for i, r in enumerate(records) if i not in held], [records[i] for i in sorted(held)], stats
 
 
-def all_pairs(questions: list[str], ratio: float, rapidfuzz_cutoff: bool) -> list[tuple[int, int]]:
-    """Every pair scored: the grouping's test (cdist's cutoff) or the held-out phrasings' (ratio >= r)."""
+def all_pairs(questions: list[str], ratio: float) -> list[tuple[int, int]]:
+    """Every pair scored: same numbers, fuzz.ratio(keys) >= ratio and the same content words."""
     keys = [question_key(q) for q in questions]
     numbers = [nd.numbers_of(q) for q in questions]
-    out = []
-    for i in range(len(questions)):
-        for j in range(i + 1, len(questions)):
-            if numbers[i] != numbers[j]:
-                continue
-            if rapidfuzz_cutoff:
-                alike = fuzz.ratio(keys[i], keys[j], score_cutoff=ratio) > 0
-            else:
-                alike = fuzz.ratio(keys[i], keys[j]) >= ratio
-            if alike:
-                out.append((i, j))
-    return out
+    return [
+        (i, j)
+        for i in range(len(questions))
+        for j in range(i + 1, len(questions))
+        if numbers[i] == numbers[j]
+        and fuzz.ratio(keys[i], keys[j]) >= ratio
+        and nd.same_content_words(questions[i], questions[j])
+    ]
 
 
 # --- random questions with near-duplicates planted at the threshold ------------------------------------------
@@ -172,14 +167,36 @@ def random_question(rng: random.Random, numbers: int) -> str:
     return f"{body}?"
 
 
+def misspelt_variant(question: str, rng: random.Random) -> str:
+    """`question` with one letter substituted, inserted or deleted in some of its words of 5 or more letters
+    (5-letter words can become 4-letter ones) and a function word added: the same content words to
+    `same_content_words`, though not letter for letter."""
+    words = question[:-1].split()
+    edited = []
+    for word in words:
+        if len(word) >= 5 and not word.isdigit() and rng.random() < 0.3:
+            k = rng.randrange(len(word))
+            word = rng.choice(
+                (
+                    word[:k] + rng.choice(LETTERS) + word[k + 1 :],
+                    word[:k] + rng.choice(LETTERS) + word[k:],
+                    word[:k] + word[k + 1 :],
+                )
+            )
+        edited.append(word)
+    return " ".join([*edited, "de"]) + "?"
+
+
 def corpus(seed: int, n: int, ratio: float) -> list[str]:
-    """n random questions (few distinct numbers, so buckets are large) and a planted variant of a third of them."""
+    """n random questions (few distinct numbers, so buckets are large), a variant planted at the ratio's edge of
+    a third of them and a misspelt variant of another sixth."""
     rng = random.Random(seed)
     questions = [random_question(rng, rng.choice((0, 0, 1, 2))) for _ in range(n)]
     for k in rng.sample(range(n), n // 3):
         questions[k], variant = planted_pair(questions[k], ratio, rng)
         questions.append(variant)
-    questions += ["?", "", "a 1?"]  # keys empty or too short for the trigram bound
+    questions += [misspelt_variant(questions[k], rng) for k in rng.sample(range(n), n // 6)]
+    questions += ["?", "", "a 1?", "de?"]  # keys empty or short; questions without a content word
     rng.shuffle(questions)
     return questions
 
@@ -194,22 +211,23 @@ RATIOS = (
 )  # 93, 68 and 57.5: float rounding differs between the two tests
 
 
-@pytest.mark.parametrize("large_group", (2048, 1), ids=("scored-whole", "pivot-filter"))
+@pytest.mark.parametrize("large_group", (2048, 1), ids=("scored-whole", "word-candidates"))
 @pytest.mark.parametrize("ratio", RATIOS)
 def test_pairs_are_those_of_the_all_pairs_comparison(
     ratio: float, large_group: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(nd, "BLOCK_ROWS", 7)  # groups scored in several blocks of rows
+    monkeypatch.setattr(nd, "CANDIDATE_BATCH", 5)  # candidates scored in several batches
     monkeypatch.setattr(nd, "LARGE_GROUP", large_group)
-    at_threshold = 0
+    misspelt = 0
     for seed in range(3):
         questions = corpus(seed, 300, ratio)
-        keys = [question_key(q) for q in questions]
-        for cutoff in (True, False):
-            expected = all_pairs(questions, ratio, cutoff)
-            assert nd.near_duplicate_pairs(questions, ratio, rapidfuzz_cutoff=cutoff) == expected
-            at_threshold += sum(abs(fuzz.ratio(keys[i], keys[j]) - ratio) < 1e-9 for i, j in expected)
-    assert at_threshold > 0, "no pair exactly at the threshold: the corpus does not test the bound's edge"
+        expected = all_pairs(questions, ratio)
+        assert nd.near_duplicate_questions(questions, ratio) == expected
+        misspelt += sum(nd.content_words(questions[i]) != nd.content_words(questions[j]) for i, j in expected)
+    assert misspelt > 0 or ratio == 100, (
+        "no pair with a misspelt word: the word candidates' edge is not tested"
+    )
 
 
 def _records(seed: int, n: int, ratio: float) -> list[QAPair]:
@@ -225,7 +243,7 @@ def _records(seed: int, n: int, ratio: float) -> list[QAPair]:
     return out
 
 
-@pytest.mark.parametrize("large_group", (2048, 1), ids=("scored-whole", "pivot-filter"))
+@pytest.mark.parametrize("large_group", (2048, 1), ids=("scored-whole", "word-candidates"))
 @pytest.mark.parametrize("ratio", (90.0, 93.0))
 def test_groups_and_split_are_those_of_the_all_pairs_code(
     ratio: float, large_group: int, monkeypatch: pytest.MonkeyPatch
