@@ -380,3 +380,46 @@ def test_an_act_looks_at_a_bounded_window_of_other_acts_questions() -> None:
     assert Counted.reads == ABSENT_SCAN
     assert ABSENT_SCAN // 2 < len(found) <= ABSENT_SCAN + 24  # then STUDENT_QUESTIONS
     assert all("tema1" not in core[:5] for cores in found for core in cores)
+
+
+FEDERAL_DECREE = """DECRETO-LEI Nº 1.044, DE 21 DE OUTUBRO DE 1969
+
+Dispõe sôbre tratamento excepcional para os alunos portadores das afecções que indica.
+
+Art. 1º São considerados merecedores de tratamento excepcional os alunos portadores de afecções congênitas.
+
+Art. 2º Êste Decreto-lei entrará em vigor na data de sua publicação, revogadas as disposições em contrário.
+
+Brasília, 21 de outubro de 1969; 148º da Independência e 81º da República.
+
+AUGUSTO HAMANN RADEMAKER GRÜNEWALD
+"""
+COUNCIL_RESOLUTION = """RESOLUÇÃO Nº 026/2007
+
+Proíbe a inclusão em disciplinas de alunos não matriculados.
+
+Art. 1º É proibida a inclusão em disciplinas de alunos que não estejam oficialmente matriculados.
+
+Artigo 2º - Esta Resolução entra em vigor nesta data
+
+Plenário Moysés Abraham Cohen/UFAM, em Manaus, 1º de Agosto de 2007.
+
+Bruce Osborne
+Presidente
+"""
+
+
+def test_the_signature_block_is_no_fact_and_the_last_article_keeps_its_own() -> None:
+    """A federal act's "Brasília, <date>; 148º da Independência …" and a council's "Plenário …, em Manaus, 1º de
+    Agosto de 2007." lines end the last article: no question about "a Independência", no answer carrying the
+    date line or the signers, and the article's own rule (it takes effect on publication) is still asked."""
+    chunks = [
+        Chunk(f"{doc}-0", doc, 0, text, len(text.split()), ["Art. 1º", "Art. 2º"], "", 0)
+        for doc, text in (("decreto", FEDERAL_DECREE), ("resolucao", COUNCIL_RESOLUTION))
+    ]
+    candidates = [c for cs in answerable(facts_of(chunks)).values() for c in cs]
+    written = " ".join(f"{c.question} {c.answer}" for c in candidates)
+    for signature in ("Independência", "República", "Plenário", "Agosto de 2007", "Osborne", "GRÜNEWALD"):
+        assert signature not in written, signature
+    in_force = [c.answer for c in candidates if "vigor" in c.answer]
+    assert any("publicação" in a for a in in_force) and any("nesta data" in a for a in in_force)

@@ -77,10 +77,13 @@ PLANALTO_LINK_RE = re.compile(
     r"|Regulamento\s*\(Vig[êe]ncia\))(?:\s+|$))+"
 )
 # Where an act's text ends besides its headings: the signature block ("PLENÁRIO ..., em Manaus, 04 de julho de
-# 2011.", "SALA DE REUNIÕES ...", "Documento assinado eletronicamente por ...", "Publique-se.").
+# 2011.", "Plenário ..., em Manaus, 1º de Agosto de 2007.", "SALA DE REUNIÕES ...", "Documento assinado
+# eletronicamente por ...", "Publique-se.", a federal act's "Brasília, 21 de outubro de 1969; 148º da
+# Independência e 81º da República.").
 SIGNATURE_RE = re.compile(
-    r"^.*(?:\b[Ee]m [A-ZÀ-Ú][\w ]+, (?:em )?\d{1,2}º? de [a-zç]+ de \d{4}|Documento assinado eletronicamente"
-    r"|Dê-se ciência|Publique-se|Registre-se|Cumpra-se|SALA DE REUNI[ÕO]ES|PLEN[ÁA]RIO\b).*$",
+    r"^.*(?:\b[Ee]m [A-ZÀ-Ú][\w ]+, (?:em )?\d{1,2}º? de [A-Za-zç]+ de \d{4}|Documento assinado eletronicamente"
+    r"|Dê-se ciência|Publique-se|Registre-se|Cumpra-se|SALA DE REUNI[ÕO]ES|PLEN[ÁA]RIO\b"
+    r"|\d{1,3}º da Independência).*$",
     re.MULTILINE,
 )
 _FEMININE_KINDS = (
