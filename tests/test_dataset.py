@@ -275,7 +275,9 @@ def test_questions_that_differ_in_their_subject_are_not_duplicates() -> None:
 def test_a_group_chained_over_most_chunks_stays_in_training() -> None:
     """The same number-less question asked of many acts chains their chunks into one group holding most pairs:
     for every seed, eval keeps close to its share and that group is trained, counted and named in the stats."""
-    records = [_rec(i, f"ato-{i}#1", "Quem resolve os casos omissos da norma sobre estágio?") for i in range(60)]
+    records = [
+        _rec(i, f"ato-{i}#1", "Quem resolve os casos omissos da norma sobre estágio?") for i in range(60)
+    ]
     records += [_rec(100 + i, f"ato-{i}#1", f"Qual o prazo do pedido número {i}?") for i in range(60)]
     records += [_rec(200 + i, f"outro-{i}#2", f"Qual a multa do caso número {i}?") for i in range(40)]
     records = _pairs(records)
