@@ -1,7 +1,7 @@
 """Benchmark the `rules` backend's questions on real documents (optionally against another revision's).
 
-    python bench/bench_questions.py --baseline-ref ''                          # print the tables
-    python bench/bench_questions.py --baseline-ref '' --write docs/benchmarks/questions.md   # ... and record them
+    python -m bench.bench_questions --baseline-ref ''                          # print the tables
+    python -m bench.bench_questions --baseline-ref '' --write docs/benchmarks/questions.md   # ... and record them
 
 For each corpus (--corpus, repeatable; default: the shipped sample data/sample/pdf) the pipeline's own
 stages run in a work directory (--workdir, default .bench/questions/<corpus>, kept between runs so OCR comes
@@ -279,7 +279,7 @@ def markdown(results: dict[str, dict[str, dict[str, Any]]], args: argparse.Names
         return f"{value:.1%}" if key in shares else str(value)
 
     baseline = any("baseline" in runs for runs in results.values())
-    command = "python bench/bench_questions.py " + " ".join(
+    command = "python -m bench.bench_questions " + " ".join(
         [f"--corpus {c}" for c in args.corpus or []]
         + ([f"--workdir {args.workdir}"] if args.workdir != ROOT / ".bench" / "questions" else [])
         + [f"--baseline-ref '{args.baseline_ref}'", f"--write {args.write}"]

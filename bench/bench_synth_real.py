@@ -143,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.source.exists():
         raise SystemExit(
-            f"{args.source} not found: run `python bench/bench_questions.py` first (it builds the chunks)"
+            f"{args.source} not found: run `python -m bench.bench_questions` first (it builds the chunks)"
         )
     chunks = pick_chunks(args.source, args.chunks)
     model_dir = gemma_model_dir()
