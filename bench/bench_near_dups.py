@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.revisions import ROOT, checkout, run_child
+
 log = logging.getLogger("bench_near_dups")
 
 # Run in a child process with PYTHONPATH at one checkout: the questions of the first N documents through
@@ -47,17 +46,7 @@ print(json.dumps({
 
 
 def timed(code: Path, qa: Path, acts: int) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(qa), str(acts)],
-        cwd=code,
-        env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"near_duplicate_questions failed in {code}:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(code, CHILD, str(qa), str(acts), what="near_duplicate_questions", threads=1)
 
 
 def main() -> None:
@@ -71,26 +60,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "baseline"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(base), args.baseline_ref],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        try:
-            for acts in args.acts:
-                row = {"acts": acts, "current": timed(ROOT, args.qa.resolve(), acts)}
-                log.info("%d acts, current: %s", acts, row["current"])
-                if acts <= args.baseline_up_to:
-                    row["baseline"] = timed(base, args.qa.resolve(), acts)
-                    log.info("%d acts, baseline: %s", acts, row["baseline"])
-                    row["speedup"] = round(row["baseline"]["seconds"] / row["current"]["seconds"], 2)
-                    row["identical"] = row["baseline"]["sha256"] == row["current"]["sha256"]
-                rows.append(row)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
+    with checkout(args.baseline_ref) as base:
+        for acts in args.acts:
+            row = {"acts": acts, "current": timed(ROOT, args.qa.resolve(), acts)}
+            log.info("%d acts, current: %s", acts, row["current"])
+            if acts <= args.baseline_up_to:
+                row["baseline"] = timed(base, args.qa.resolve(), acts)
+                log.info("%d acts, baseline: %s", acts, row["baseline"])
+                row["speedup"] = round(row["baseline"]["seconds"] / row["current"]["seconds"], 2)
+                row["identical"] = row["baseline"]["sha256"] == row["current"]["sha256"]
+            rows.append(row)
     sys.stdout.write(json.dumps(rows, indent=1) + "\n")
     if not all(r.get("identical", True) for r in rows):
         raise SystemExit("the two revisions' near-duplicate pairs differ")

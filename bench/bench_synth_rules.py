@@ -15,12 +15,11 @@ import argparse
 import json
 import logging
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.revisions import ROOT, checkout, run_child
+
 log = logging.getLogger("bench_synth_rules")
 
 # Run in a child process with PYTHONPATH at one checkout: the chunks of the first N documents through
@@ -43,17 +42,7 @@ print(json.dumps({"seconds": seconds, "sha256": hashlib.sha256(blob).hexdigest()
 
 
 def timed(code: Path, chunks: Path, acts: int) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(chunks), str(acts)],
-        cwd=code,
-        env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"rules_results failed in {code}:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(code, CHILD, str(chunks), str(acts), what="rules_results")
 
 
 def main() -> None:
@@ -64,19 +53,12 @@ def main() -> None:
     parser.add_argument("--baseline-ref", required=True)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "baseline"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(base), args.baseline_ref], cwd=ROOT, check=True
-        )
-        try:
-            runs: dict[str, list[dict]] = {"baseline": [], "current": []}
-            for _ in range(args.repeats):
-                for name, code in (("baseline", base), ("current", ROOT)):
-                    runs[name].append(timed(code, args.chunks.resolve(), args.acts))
-                    log.info("%s: %.2f s", name, runs[name][-1]["seconds"])
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
+    runs: dict[str, list[dict]] = {"baseline": [], "current": []}
+    with checkout(args.baseline_ref) as base:
+        for _ in range(args.repeats):
+            for name, code in (("baseline", base), ("current", ROOT)):
+                runs[name].append(timed(code, args.chunks.resolve(), args.acts))
+                log.info("%s: %.2f s", name, runs[name][-1]["seconds"])
     same = {r["sha256"] for rs in runs.values() for r in rs}
     ratio = statistics.median(
         b["seconds"] / c["seconds"] for b, c in zip(runs["baseline"], runs["current"], strict=True)
