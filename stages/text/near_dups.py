@@ -8,9 +8,10 @@ LARGE_GROUP questions is scored whole, in rapidfuzz's C++, its rows in blocks so
 
 Questions without any number (the act named by its title or topic, as a student asks) make one group that grows
 with the corpus: half of the rules backend's questions. There, a question is paired only with the questions
-that hold a neighbour of its rarest content word (`_word_candidates`): exact, as a pair with different content
-words is never a near-duplicate, and the work grows with the questions sharing a rare word instead of with the
-square of the group (docs/scaling.md, `python -m bench.bench_near_dups`).
+that hold a neighbour of each of its rarest content words (`_word_candidates`): exact, as a pair with different
+content words is never a near-duplicate. The work grows with the questions sharing those words; on generated
+acts, whose ~330 words every act reuses, that is still faster than the corpus grows: 99.7 s for 1,000 acts,
+against 10.1 s for 250 (docs/scaling.md, `python -m bench.bench_near_dups`).
 """
 
 from __future__ import annotations
